@@ -1,0 +1,41 @@
+# Two entry points do all set-up on a fresh machine:
+#   make all   - build the corpus, train configs/default.yaml (MLflow in ./mlflow.db), clean the seed documents
+#   make test  - lint, type-check and run the test suite
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+CONFIG ?= configs/default.yaml
+export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 MLFLOW_DISABLE_TELEMETRY=true
+export TOKENIZERS_PARALLELISM=false
+
+.PHONY: all setup corpus train seeds test lint
+
+all: setup corpus train seeds
+
+# torch first, from the CPU wheel on disk, so nothing pulls the CUDA build.
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e ".[train,dev]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+corpus: setup
+	$(VENV)/bin/storysplit corpus $(CONFIG)
+
+train: setup
+	$(VENV)/bin/storysplit train $(CONFIG)
+
+seeds: setup
+	mkdir -p runs/seeds-cleaned
+	$(VENV)/bin/storysplit segment ../shared/seeds --output runs/seeds-cleaned --keep-removed
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test: lint
+	$(VENV)/bin/pytest

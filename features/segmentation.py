@@ -1,0 +1,92 @@
+"""Split a plain-text document into segments with character offsets into the original text.
+
+A segment is a non-blank line with its surrounding whitespace trimmed. A line longer than
+`max_chars` (which includes a whole document with no newlines) is split into sentences with
+blingfire, and a sentence still longer than `max_chars` is cut at whitespace. Offsets always
+index the text exactly as given (CRLF, CR, tabs, non-ASCII and emoji included), so
+`text[s.start:s.end] == s.text` holds for every segment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import blingfire
+
+DEFAULT_MAX_CHARS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A span of the document: `text == document[start:end]`, never blank."""
+
+    start: int
+    end: int
+    text: str
+
+
+def split_document(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[Segment]:
+    """Segments of `text` in document order.
+
+    Args:
+        text: The document as a `str` (decoding is the caller's job).
+        max_chars: Lines longer than this are split into sentences, then at whitespace.
+
+    Returns:
+        Non-overlapping, ordered segments whose offsets index `text`.
+    """
+    if max_chars < 1:
+        raise ValueError(f"max_chars must be >= 1, got {max_chars}")
+    segments: list[Segment] = []
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        start, end = _trimmed_bounds(text, offset, offset + len(line))
+        offset += len(line)
+        if start == end:
+            continue
+        if end - start <= max_chars:
+            segments.append(Segment(start, end, text[start:end]))
+        else:
+            segments.extend(_split_long_line(text, start, end, max_chars))
+    return segments
+
+
+def _trimmed_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """Shrink [start, end) so that it neither starts nor ends with whitespace."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _split_long_line(text: str, start: int, end: int, max_chars: int) -> list[Segment]:
+    """Sentences of text[start:end], each cut further at whitespace if still too long."""
+    line = text[start:end]
+    _, offsets = blingfire.text_to_sentences_and_offsets(line)
+    bounds = [(start + a, start + b) for a, b in offsets] or [(start, end)]
+    segments: list[Segment] = []
+    for s_start, s_end in bounds:
+        s_start, s_end = _trimmed_bounds(text, s_start, s_end)
+        for c_start, c_end in _cut_at_whitespace(text, s_start, s_end, max_chars):
+            segments.append(Segment(c_start, c_end, text[c_start:c_end]))
+    return segments
+
+
+def _cut_at_whitespace(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:
+    """Pieces of at most `max_chars`, cut at the last whitespace before the limit when there is one."""
+    pieces: list[tuple[int, int]] = []
+    while end - start > max_chars:
+        limit = start + max_chars
+        cut = limit
+        while cut > start + max_chars // 2 and not text[cut].isspace():
+            cut -= 1
+        if not text[cut].isspace():
+            cut = limit
+        piece_start, piece_end = _trimmed_bounds(text, start, cut)
+        if piece_start < piece_end:
+            pieces.append((piece_start, piece_end))
+        start, end = _trimmed_bounds(text, cut, end)
+    if start < end:
+        pieces.append((start, end))
+    return pieces
