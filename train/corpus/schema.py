@@ -20,7 +20,7 @@ Splits of the saved `DatasetDict`: `train`, `validation`, `test` (by domain) and
 
 from __future__ import annotations
 
-from datasets import Features, Sequence, Value
+from datasets import Features, List, Value
 
 SPLITS = ("train", "validation", "test", "seeds")
 
@@ -33,7 +33,7 @@ CORPUS_FEATURES = Features(
         "renderer": Value("string"),
         "reference_text": Value("string"),
         "html_path": Value("string"),
-        "spans": Sequence(
+        "spans": List(
             {
                 "start": Value("int32"),
                 "end": Value("int32"),
