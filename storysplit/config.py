@@ -15,8 +15,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from storysplit.errors import StorysplitError
 
-class ConfigError(ValueError):
+
+class ConfigError(StorysplitError):
     """A configuration file or override is invalid; the message names the key and the fix."""
 
 

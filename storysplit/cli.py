@@ -1,0 +1,51 @@
+"""The `storysplit` command: one entry point whose subcommands live in their own modules.
+
+Each subcommand module exposes `main(argv: list[str] | None) -> int`; it is imported only when
+used, so `storysplit segment` never loads training, tracking or dataset libraries.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+from storysplit.errors import StorysplitError
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "segment": ("storysplit.segment_cli", "label segments of documents and print or write the main text"),
+    "corpus": ("train.corpus.build", "build the labelled corpus from ../shared/data"),
+    "train": ("train.run", "train a model from a config, tracked in MLflow"),
+    "evaluate": ("evaluation.cli", "score a model and the baselines on labelled documents"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Dispatch `storysplit COMMAND ...`; user errors print one line and exit with 2."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(_usage())
+        return 0 if args else 2
+    command, rest = args[0], args[1:]
+    if command not in COMMANDS:
+        print(f"storysplit: error: unknown command {command!r}\n{_usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[command][0])
+    try:
+        return int(module.main(rest))
+    except StorysplitError as error:
+        print(f"storysplit {command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"storysplit {command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _usage() -> str:
+    lines = ["usage: storysplit COMMAND [ARGS...]", "", "commands:"]
+    lines += [f"  {name:<10} {help_text}" for name, (_, help_text) in COMMANDS.items()]
+    lines.append("\n`storysplit COMMAND --help` shows a command's options.")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
