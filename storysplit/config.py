@@ -63,7 +63,6 @@ class FeatureConfig(_Section):
 
     window: int = Field(2, ge=0)
     lead_segments: int = Field(3, ge=1)
-    embedding_dims: int | None = Field(None, ge=1)
 
 
 class ClassifierConfig(_Section):
@@ -81,8 +80,9 @@ class ClassifierConfig(_Section):
 class DecoderConfig(_Section):
     """Document-level decoding of per-segment probabilities."""
 
-    kind: Literal["viterbi", "none"] = "viterbi"
+    kind: Literal["hmm", "none"] = "hmm"
     threshold: float = Field(0.5, gt=0.0, lt=1.0)
+    emission_weight: float = Field(1.0, gt=0.0, le=1.0)
 
 
 class TrainingConfig(_Section):

@@ -1,0 +1,58 @@
+"""Featurise many documents at once: the step training and inference share.
+
+All segments of all documents go to the encoder in one call (it batches and caches), so the
+transformer sees full batches even when documents are short.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from features.context import CONTEXT_FEATURES, SHAPE_FEATURES, document_features
+from features.encoders import SegmentEncoder
+from features.segmentation import Segment, split_document
+
+
+@dataclass(frozen=True)
+class FeaturizedDocuments:
+    """Segments and feature rows of a batch of documents.
+
+    Attributes:
+        segments: Per document, its segments in order.
+        features: (total_segments, n_features) rows, documents concatenated in order.
+        offsets: (n_documents + 1,) row `offsets[i]:offsets[i + 1]` belong to document i.
+    """
+
+    segments: list[list[Segment]]
+    features: np.ndarray
+    offsets: np.ndarray
+
+    def rows(self, document: int) -> slice:
+        return slice(int(self.offsets[document]), int(self.offsets[document + 1]))
+
+
+def featurize_documents(
+    texts: Sequence[str],
+    encoder: SegmentEncoder,
+    max_chars: int,
+    window: int,
+    lead_segments: int,
+) -> FeaturizedDocuments:
+    """Segment, embed and featurise `texts`; see `features.context.document_features`."""
+    segments = [split_document(text, max_chars) for text in texts]
+    counts = np.array([len(s) for s in segments], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    embeddings = encoder.encode([seg.text for doc in segments for seg in doc])
+    blocks = [
+        document_features(
+            text, doc_segments, embeddings[offsets[i] : offsets[i + 1]], window, lead_segments
+        )
+        for i, (text, doc_segments) in enumerate(zip(texts, segments, strict=True))
+    ]
+    width = 2 * encoder.dimension + len(SHAPE_FEATURES) + len(CONTEXT_FEATURES)
+    features = np.vstack(blocks) if int(counts.sum()) else np.zeros((0, width), dtype=np.float32)
+    return FeaturizedDocuments(segments=segments, features=features, offsets=offsets)
+

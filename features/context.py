@@ -1,0 +1,328 @@
+"""Per-segment feature rows that carry document context a single line cannot show.
+
+One line of a menu, a teaser or another story's headline looks like prose on its own; what gives
+it away is its surroundings: short neighbours, no blank-line rhythm, little similarity to the
+document's own story, a repeat of an earlier line. Each row therefore holds:
+
+- the segment's embedding and the mean embedding of its neighbours (`window` on each side);
+- similarity to neighbours, to the document centroid, to the lead, and to the "story" (the
+  length-weighted mean of the document's long prose segments);
+- repeats: exact and near duplicates of earlier/later segments, containment in a longer one;
+- position, length and layout (blank lines around the segment);
+- surface shape: punctuation, casing, digits, stopwords, separators, bullets, dates, bylines;
+- window averages of the main shape features.
+
+Bump `FEATURE_VERSION` whenever a row's meaning changes: models record it and refuse a mismatch.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from features.segmentation import Segment
+
+FEATURE_VERSION = "1"
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_TERMINAL = re.compile(r"[.!?。！？…][\"'”’)\]]*$")
+_BULLET = re.compile(r"^[•·\-*–—►▶|>»›■□◦○●✓✔]")
+_SEPARATORS = re.compile(r"[|•·›»/]")
+_URL = re.compile(r"https?://|www\.|\.(com|org|net|co\.uk)\b", re.IGNORECASE)
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b")
+_TIME = re.compile(r"\b\d{1,2}:\d{2}\b|\b(ago|am|pm|gmt|utc|edt|est|ist)\b", re.IGNORECASE)
+_DATE = re.compile(
+    r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b|\b\d{1,2}\s+"
+    r"(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b|\b\d{4}-\d{2}-\d{2}\b|"
+    r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b(19|20)\d{2}\b",
+    re.IGNORECASE,
+)
+_BYLINE = re.compile(
+    r"^(by|written by|posted by|posted on|published|updated|last updated|photo|image|credit|source)\b",
+    re.IGNORECASE,
+)
+_WIDGET_TERMS = re.compile(
+    r"\b(share|shares|tweet|subscribe|subscription|newsletter|sign ?up|log ?in|sign ?in|register|"
+    r"cookies?|privacy|terms|advertis\w*|sponsored|follow|read more|more stories|comments?|related|"
+    r"copyright|rights reserved|click|download|app|menu|search|home|trending|popular|latest|"
+    r"most (read|viewed)|listen|watch|video|podcast|skip|contact|about us|careers|faq|help)\b|©",
+    re.IGNORECASE,
+)
+_STOPWORDS = frozenset(
+    "a about above after again against all am an and any are as at be because been before being "
+    "below between both but by can could did do does doing down during each few for from further "
+    "had has have having he her here hers herself him himself his how i if in into is it its itself "
+    "just me more most my myself no nor not now of off on once only or other our ours ourselves out "
+    "over own same she should so some such than that the their theirs them themselves then there "
+    "these they this those through to too under until up very was we were what when where which "
+    "while who whom why will with would you your yours yourself yourselves said says".split()
+)
+
+SHAPE_FEATURES = (
+    "log_chars",
+    "log_words",
+    "mean_word_len",
+    "ends_terminal",
+    "ends_colon",
+    "starts_bullet",
+    "upper_ratio",
+    "title_ratio",
+    "digit_ratio",
+    "punct_ratio",
+    "log_separators",
+    "has_url",
+    "has_email",
+    "has_time",
+    "has_date",
+    "byline_start",
+    "log_widget_terms",
+    "stopword_ratio",
+    "log_terminals",
+)
+_WINDOWED = ("log_words", "ends_terminal", "stopword_ratio", "title_ratio", "log_widget_terms")
+CONTEXT_FEATURES = (
+    "position",
+    "char_position",
+    "log_index",
+    "log_index_from_end",
+    "log_segments",
+    "log_gap_before",
+    "log_gap_after",
+    "cos_prev",
+    "cos_next",
+    "cos_centroid",
+    "cos_lead",
+    "cos_story",
+    "max_cos_other",
+    "max_cos_earlier",
+    "exact_repeat_earlier",
+    "exact_repeat_later",
+    "contained_in_other",
+    "log_short_run",
+    "story_share_before",
+    "story_share_after",
+) + tuple(f"window_{name}" for name in _WINDOWED)
+
+
+def feature_names(embedding_dim: int) -> list[str]:
+    """Column names of `document_features` rows, in order."""
+    return (
+        [f"emb_{i}" for i in range(embedding_dim)]
+        + [f"ctx_emb_{i}" for i in range(embedding_dim)]
+        + list(SHAPE_FEATURES)
+        + list(CONTEXT_FEATURES)
+    )
+
+
+def document_features(
+    text: str,
+    segments: Sequence[Segment],
+    embeddings: np.ndarray,
+    window: int = 2,
+    lead_segments: int = 3,
+) -> np.ndarray:
+    """Feature rows for one document's segments.
+
+    Args:
+        text: The document; segment offsets index it.
+        segments: `split_document(text)` output, in order.
+        embeddings: (n_segments, dim) unit-norm rows for the segments.
+        window: Neighbours on each side for context embeddings and window averages.
+        lead_segments: How many of the first long segments define the lead.
+
+    Returns:
+        float32 array of shape (n_segments, 2 * dim + len(SHAPE_FEATURES) + len(CONTEXT_FEATURES)).
+    """
+    n, dim = len(segments), embeddings.shape[1]
+    if embeddings.shape[0] != n:
+        raise ValueError(f"{n} segments but {embeddings.shape[0]} embeddings")
+    width = 2 * dim + len(SHAPE_FEATURES) + len(CONTEXT_FEATURES)
+    if n == 0:
+        return np.zeros((0, width), dtype=np.float32)
+    shape = shape_features([s.text for s in segments])
+    context = _context_features(text, segments, embeddings, shape, window, lead_segments)
+    neighbour_mean = _window_mean(embeddings, window, include_self=False)
+    return np.hstack([embeddings, neighbour_mean, shape, context]).astype(np.float32, copy=False)
+
+
+def shape_features(texts: Sequence[str]) -> np.ndarray:
+    """Surface shape of each text; columns follow `SHAPE_FEATURES`. Returns (len(texts), 19)."""
+    rows = np.zeros((len(texts), len(SHAPE_FEATURES)), dtype=np.float64)
+    for i, line in enumerate(texts):
+        words = _WORD.findall(line)
+        n_words = len(words)
+        letters = sum(ch.isalpha() for ch in line)
+        chars = max(len(line), 1)
+        rows[i] = (
+            np.log1p(len(line)),
+            np.log1p(n_words),
+            (sum(len(w) for w in words) / n_words) if n_words else 0.0,
+            bool(_TERMINAL.search(line)),
+            line.endswith(":"),
+            bool(_BULLET.match(line)),
+            (sum(ch.isupper() for ch in line) / letters) if letters else 0.0,
+            (sum(w[0].isupper() for w in words) / n_words) if n_words else 0.0,
+            sum(ch.isdigit() for ch in line) / chars,
+            sum(not ch.isalnum() and not ch.isspace() for ch in line) / chars,
+            np.log1p(len(_SEPARATORS.findall(line))),
+            bool(_URL.search(line)),
+            bool(_EMAIL.search(line)),
+            bool(_TIME.search(line)),
+            bool(_DATE.search(line)),
+            bool(_BYLINE.match(line)),
+            np.log1p(len(_WIDGET_TERMS.findall(line))),
+            (sum(w.lower() in _STOPWORDS for w in words) / n_words) if n_words else 0.0,
+            np.log1p(len(re.findall(r"[.!?。！？](\s|$)", line))),
+        )
+    return rows
+
+
+def _context_features(
+    text: str,
+    segments: Sequence[Segment],
+    embeddings: np.ndarray,
+    shape: np.ndarray,
+    window: int,
+    lead_segments: int,
+) -> np.ndarray:
+    n = len(segments)
+    index = np.arange(n, dtype=np.float64)
+    starts = np.array([s.start for s in segments], dtype=np.float64)
+    ends = np.array([s.end for s in segments], dtype=np.float64)
+    lengths = ends - starts
+    log_words = shape[:, SHAPE_FEATURES.index("log_words")]
+    n_words = np.expm1(log_words)
+
+    gap_before = _newline_gaps(text, segments)
+    gap_after = np.append(gap_before[1:], _count_newlines(text, segments[-1].end, len(text)))
+
+    sims = embeddings @ embeddings.T
+    cos_prev = np.append(0.0, np.diag(sims, k=-1))
+    cos_next = np.append(np.diag(sims, k=1), 0.0)
+    centroid = _unit(lengths @ embeddings)
+    long_mask = n_words >= 12
+    lead_rows = np.flatnonzero(long_mask)[:lead_segments]
+    if lead_rows.size == 0:
+        lead_rows = np.arange(min(lead_segments, n))
+    lead = _unit(embeddings[lead_rows].mean(axis=0))
+    story_weights = lengths * long_mask
+    story = _unit(story_weights @ embeddings) if story_weights.sum() > 0 else centroid
+    masked = sims - 2.0 * np.eye(n)
+    max_cos_other = masked.max(axis=1) if n > 1 else np.zeros(n)
+    earlier = np.where(np.tril(np.ones((n, n), dtype=bool), k=-1), sims, -1.0)
+    max_cos_earlier = np.maximum(earlier.max(axis=1), -1.0) if n > 1 else -np.ones(n)
+    max_cos_earlier[0] = -1.0
+
+    keys = [" ".join(_WORD.findall(s.text.lower())) for s in segments]
+    repeat_earlier, repeat_later = _exact_repeats(keys)
+    contained = _contained_in_longer(keys)
+
+    story_chars = lengths * long_mask
+    cumulative = np.cumsum(story_chars)
+    total_story = max(cumulative[-1], 1.0)
+    story_before = (cumulative - story_chars) / total_story
+    story_after = (total_story - cumulative) / total_story
+
+    windowed = [
+        _window_mean(shape[:, [SHAPE_FEATURES.index(name)]], window, include_self=True)[:, 0]
+        for name in _WINDOWED
+    ]
+    columns = [
+        index / max(n - 1, 1),
+        starts / max(len(text), 1),
+        np.log1p(index),
+        np.log1p(n - 1 - index),
+        np.full(n, np.log1p(n)),
+        np.log1p(gap_before),
+        np.log1p(gap_after),
+        cos_prev,
+        cos_next,
+        embeddings @ centroid,
+        embeddings @ lead,
+        embeddings @ story,
+        max_cos_other,
+        max_cos_earlier,
+        repeat_earlier,
+        repeat_later,
+        contained,
+        np.log1p(_short_run_lengths(n_words < 7)),
+        story_before,
+        story_after,
+        *windowed,
+    ]
+    return np.column_stack(columns)
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector
+
+
+def _window_mean(values: np.ndarray, window: int, include_self: bool) -> np.ndarray:
+    """Mean of rows i-window..i+window (clipped at the edges), optionally without row i."""
+    n = values.shape[0]
+    if window == 0:
+        return values.copy() if include_self else np.zeros_like(values)
+    padded = np.vstack([np.zeros((1, values.shape[1])), np.cumsum(values, axis=0)])
+    lo = np.clip(np.arange(n) - window, 0, n)
+    hi = np.clip(np.arange(n) + window + 1, 0, n)
+    sums = padded[hi] - padded[lo]
+    counts = (hi - lo).astype(np.float64)
+    if not include_self:
+        sums = sums - values
+        counts = counts - 1
+    return sums / np.maximum(counts, 1)[:, None]
+
+
+def _count_newlines(text: str, start: int, end: int) -> int:
+    chunk = text[start:end]
+    return chunk.count("\n") + chunk.count("\r") - chunk.count("\r\n")
+
+
+def _newline_gaps(text: str, segments: Sequence[Segment]) -> np.ndarray:
+    """Line breaks between each segment and the previous one (before the first: from the start)."""
+    gaps = np.zeros(len(segments))
+    previous_end = 0
+    for i, segment in enumerate(segments):
+        gaps[i] = _count_newlines(text, previous_end, segment.start)
+        previous_end = segment.end
+    return gaps
+
+
+def _exact_repeats(keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each normalised text occurred before / occurs again later in the document."""
+    first_seen: dict[str, int] = {}
+    last_seen: dict[str, int] = {}
+    for i, key in enumerate(keys):
+        first_seen.setdefault(key, i)
+        last_seen[key] = i
+    index = np.arange(len(keys))
+    first = np.array([first_seen[k] for k in keys])
+    last = np.array([last_seen[k] for k in keys])
+    has_words = np.array([bool(k) for k in keys])
+    return ((first < index) & has_words).astype(float), ((last > index) & has_words).astype(float)
+
+
+def _contained_in_longer(keys: Sequence[str], min_words: int = 5) -> np.ndarray:
+    """Whether a segment's text appears inside a longer segment (a teaser quoting the story)."""
+    out = np.zeros(len(keys))
+    candidates = [(i, k) for i, k in enumerate(keys) if k.count(" ") + 1 >= min_words]
+    for i, key in candidates:
+        out[i] = any(j != i and len(other) > len(key) and key in other for j, other in candidates)
+    return out
+
+
+def _short_run_lengths(short: np.ndarray) -> np.ndarray:
+    """For each segment, the length of the run of consecutive short segments it belongs to (0 if long)."""
+    runs = np.zeros(len(short))
+    start = 0
+    while start < len(short):
+        end = start
+        while end < len(short) and short[end] == short[start]:
+            end += 1
+        if short[start]:
+            runs[start:end] = end - start
+        start = end
+    return runs

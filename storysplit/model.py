@@ -1,0 +1,210 @@
+"""Load a trained model folder and label the segments of documents.
+
+The inference path is: segment → embed (one batch across all documents) → context features →
+calibrated head → HMM posterior over each document → threshold. `StorySplitModel` holds only
+what that path needs; training code builds the same object from the same pieces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from features.batch import FeaturizedDocuments, featurize_documents
+from features.context import FEATURE_VERSION
+from features.encoders import SegmentEncoder, build_encoder
+from storysplit.artifact import load_head, read_manifest
+from storysplit.config import (
+    DecoderConfig,
+    EncoderConfig,
+    FeatureConfig,
+    SegmenterConfig,
+)
+from storysplit.decoding import TransitionModel, posterior_main
+from storysplit.errors import ModelLoadError
+from storysplit.labels import SegmentLabel
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledSegment:
+    """A segment of the input with its label and posterior probability of being main text."""
+
+    start: int
+    end: int
+    label: SegmentLabel
+    probability: float
+
+
+class StorySplitModel:
+    """A segment classifier with document-level decoding.
+
+    Args:
+        head: Fitted scikit-learn classifier with `predict_proba`; class 1 is main.
+        encoder: Embeds segment texts.
+        segmenter: How documents are split.
+        features: Context feature settings.
+        decoder: Decoding settings (kind, threshold).
+        transitions: HMM parameters; required when `decoder.kind == "hmm"`.
+        manifest: What the model folder says about itself (empty for an unsaved model).
+    """
+
+    def __init__(
+        self,
+        head: Any,
+        encoder: SegmentEncoder,
+        segmenter: SegmenterConfig,
+        features: FeatureConfig,
+        decoder: DecoderConfig,
+        transitions: TransitionModel | None,
+        manifest: dict[str, Any] | None = None,
+    ) -> None:
+        if decoder.kind == "hmm" and transitions is None:
+            raise ValueError("decoder kind 'hmm' needs fitted transitions")
+        self.head = head
+        self.encoder = encoder
+        self.segmenter = segmenter
+        self.features = features
+        self.decoder = decoder
+        self.transitions = transitions
+        self.manifest = manifest or {}
+
+    @property
+    def max_chars(self) -> int:
+        return self.segmenter.max_chars
+
+    @property
+    def threshold(self) -> float:
+        return self.decoder.threshold
+
+    def featurize(self, texts: Sequence[str]) -> FeaturizedDocuments:
+        """Segments and feature rows for `texts` (exposed for training and analysis)."""
+        return featurize_documents(
+            texts, self.encoder, self.max_chars, self.features.window, self.features.lead_segments
+        )
+
+    def head_probabilities(self, batch: FeaturizedDocuments) -> np.ndarray:
+        """The head's p(main) per row of `batch.features`, before decoding. Shape (n_rows,)."""
+        if batch.features.shape[0] == 0:
+            return np.zeros(0)
+        return np.asarray(self.head.predict_proba(batch.features)[:, 1], dtype=np.float64)
+
+    def decode(self, probabilities: np.ndarray) -> np.ndarray:
+        """One document's head probabilities → posterior p(main) (unchanged if decoding is off)."""
+        if self.decoder.kind == "hmm" and self.transitions is not None:
+            return posterior_main(probabilities, self.transitions)
+        return probabilities
+
+    def predict_proba(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """Per document, the posterior p(main) of each segment, shape (n_segments,)."""
+        return self._probabilities(self.featurize(texts))[1]
+
+    def predict(self, texts: Sequence[str], threshold: float | None = None) -> list[list[SegmentLabel]]:
+        """Per document, the label of each segment."""
+        cut = self.threshold if threshold is None else threshold
+        return [[_label(p, cut) for p in doc] for doc in self.predict_proba(texts)]
+
+    def segment_many(
+        self, texts: Sequence[str], threshold: float | None = None
+    ) -> list[list[LabelledSegment]]:
+        """Per document, its segments with labels and probabilities, all documents in one batch."""
+        cut = self.threshold if threshold is None else threshold
+        segments, probabilities = self._probabilities(self.featurize(texts))
+        return [
+            [
+                LabelledSegment(seg.start, seg.end, _label(p, cut), float(p))
+                for seg, p in zip(doc_segments, doc_probs, strict=True)
+            ]
+            for doc_segments, doc_probs in zip(segments, probabilities, strict=True)
+        ]
+
+    def segment(self, text: str, threshold: float | None = None) -> list[LabelledSegment]:
+        """One document's segments with labels and probabilities."""
+        return self.segment_many([text], threshold)[0]
+
+    def extract_many(self, texts: Sequence[str], threshold: float | None = None) -> list[str]:
+        """Per document, the kept segments' text joined with newlines."""
+        return [
+            join_segments(text, [s for s in doc if s.label is SegmentLabel.MAIN])
+            for text, doc in zip(texts, self.segment_many(texts, threshold), strict=True)
+        ]
+
+    def extract(self, text: str, threshold: float | None = None) -> str:
+        """The main story of one document as text, one kept segment per line."""
+        return self.extract_many([text], threshold)[0]
+
+    def _probabilities(self, batch: FeaturizedDocuments) -> tuple[list[list[Any]], list[np.ndarray]]:
+        raw = self.head_probabilities(batch)
+        decoded = [self.decode(raw[batch.rows(i)]) for i in range(len(batch.segments))]
+        return batch.segments, decoded
+
+
+def join_segments(text: str, segments: Sequence[LabelledSegment]) -> str:
+    """The text of `segments`, one per line (sentences of one source line stay on one line)."""
+    parts: list[str] = []
+    previous_end: int | None = None
+    for segment in segments:
+        piece = text[segment.start : segment.end]
+        same_line = previous_end is not None and not any(
+            ch in "\r\n\u2028\u2029\x0b\x0c\x85" for ch in text[previous_end : segment.start]
+        )
+        if same_line and parts:
+            parts[-1] = f"{parts[-1]} {piece}"
+        else:
+            parts.append(piece)
+        previous_end = segment.end
+    return "\n".join(parts)
+
+
+def load_model(path: str | Path) -> StorySplitModel:
+    """Load a model folder written by training; refuses tampered, foreign or mismatched folders.
+
+    Raises:
+        ModelLoadError: missing folder or files, bad checksums, untrusted types, a feature version
+            or encoder other than the one the head was trained with.
+    """
+    folder = Path(path)
+    manifest = read_manifest(folder)
+    if manifest.get("feature_version") != FEATURE_VERSION:
+        raise ModelLoadError(
+            f"{folder} was trained on feature version {manifest.get('feature_version')!r}, this "
+            f"storysplit computes version {FEATURE_VERSION!r}; retrain the model"
+        )
+    try:
+        segmenter = SegmenterConfig.model_validate(manifest["segmenter"])
+        encoder_config = EncoderConfig.model_validate(manifest["encoder"]["config"])
+        features = FeatureConfig.model_validate(manifest["features"])
+        decoder = DecoderConfig.model_validate(manifest["decoder"]["config"])
+        transitions_data = manifest["decoder"].get("transitions")
+        transitions = TransitionModel.from_dict(transitions_data) if transitions_data else None
+        expected_fingerprint = manifest["encoder"]["fingerprint"]
+    except (KeyError, TypeError, ValueError) as error:
+        raise ModelLoadError(f"{folder}/manifest.json is incomplete or invalid: {error}") from None
+    encoder = encoder_from_config(encoder_config)
+    if encoder.fingerprint != expected_fingerprint:
+        raise ModelLoadError(
+            f"encoder {encoder_config.model!r} is not the one this head was trained with "
+            f"(fingerprint {encoder.fingerprint[:12]} != {str(expected_fingerprint)[:12]}); "
+            "install the matching encoder or retrain"
+        )
+    head = load_head(folder)
+    return StorySplitModel(head, encoder, segmenter, features, decoder, transitions, manifest)
+
+
+def encoder_from_config(config: EncoderConfig) -> SegmentEncoder:
+    """The encoder an `EncoderConfig` describes."""
+    return build_encoder(
+        config.model,
+        backend=config.backend,
+        max_seq_length=config.max_seq_length,
+        batch_size=config.batch_size,
+        normalize=config.normalize,
+        cache_size=config.cache_size,
+    )
+
+
+def _label(probability: float, threshold: float) -> SegmentLabel:
+    return SegmentLabel.MAIN if probability >= threshold else SegmentLabel.BOILERPLATE
