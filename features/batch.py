@@ -47,12 +47,9 @@ def featurize_documents(
     offsets = np.concatenate([[0], np.cumsum(counts)])
     embeddings = encoder.encode([seg.text for doc in segments for seg in doc])
     blocks = [
-        document_features(
-            text, doc_segments, embeddings[offsets[i] : offsets[i + 1]], window, lead_segments
-        )
+        document_features(text, doc_segments, embeddings[offsets[i] : offsets[i + 1]], window, lead_segments)
         for i, (text, doc_segments) in enumerate(zip(texts, segments, strict=True))
     ]
     width = 2 * encoder.dimension + len(SHAPE_FEATURES) + len(CONTEXT_FEATURES)
     features = np.vstack(blocks) if int(counts.sum()) else np.zeros((0, width), dtype=np.float32)
     return FeaturizedDocuments(segments=segments, features=features, offsets=offsets)
-

@@ -13,12 +13,13 @@ import re
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
 BUNDLED_MINILM = "all-MiniLM-L6-v2"
 HASHING = "hashing"
+Backend = Literal["torch", "onnx", "openvino"]
 
 
 class SegmentEncoder(Protocol):
@@ -72,7 +73,7 @@ class SentenceTransformerEncoder:
     def __init__(
         self,
         model: str,
-        backend: str = "torch",
+        backend: Backend = "torch",
         max_seq_length: int = 128,
         batch_size: int = 64,
         normalize: bool = True,
@@ -195,7 +196,7 @@ def model_fingerprint(model_path: str) -> str:
 
 def build_encoder(
     model: str,
-    backend: str = "torch",
+    backend: Backend = "torch",
     max_seq_length: int = 128,
     batch_size: int = 64,
     normalize: bool = True,

@@ -49,7 +49,9 @@ class LabelledRows:
         return [self.labels[a:b] for a, b in zip(self.offsets[:-1], self.offsets[1:], strict=True)]
 
 
-def project_spans(spans: Sequence[dict[str, Any]], segments: Sequence[Segment]) -> tuple[np.ndarray, np.ndarray]:
+def project_spans(
+    spans: Sequence[dict[str, Any]], segments: Sequence[Segment]
+) -> tuple[np.ndarray, np.ndarray]:
     """Labels and weights for `segments` from gold spans: each takes the span it overlaps most.
 
     The corpus is built with the same segmenter, so spans usually equal segments; this also

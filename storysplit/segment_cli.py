@@ -1,0 +1,213 @@
+"""`storysplit segment`: the main text of files, folders, stdin or JSONL, in batches.
+
+Plain-text inputs give plain-text output (to stdout, or one file per input under `--output`);
+a `.jsonl` input of `{"id", "text"}` records gives `{"id", "main_text", "segments"}` records.
+A document that cannot be read is reported on stderr with its name and skipped; the exit
+code is 1 if any was skipped, so nothing is lost silently.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from storysplit.documents import DEFAULT_MAX_BYTES, check_text, decode_document
+from storysplit.errors import InputError
+from storysplit.labels import SegmentLabel
+from storysplit.model import LabelledSegment, StorySplitModel, join_segments, load_model
+
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default"
+TEXT_SUFFIXES = (".txt", ".text")
+
+
+@dataclass(frozen=True)
+class Document:
+    """A document to segment: its id (file name or JSONL id) and text."""
+
+    id: str
+    text: str
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    model = load_model(args.model)
+    failures = 0
+    jsonl = args.format == "jsonl" or any(str(p).endswith(".jsonl") for p in args.inputs)
+    sink = _open_sink(args.output, jsonl)
+    try:
+        batch: list[Document] = []
+        for item in _documents(args.inputs, args.max_bytes):
+            if isinstance(item, InputError):
+                print(f"storysplit segment: skipped {item}", file=sys.stderr)
+                failures += 1
+                continue
+            batch.append(item)
+            if len(batch) >= args.batch_size:
+                _write_batch(model, batch, args, sink, jsonl)
+                batch = []
+        if batch:
+            _write_batch(model, batch, args, sink, jsonl)
+    finally:
+        if sink is not None and sink is not sys.stdout:
+            sink.close()
+    if failures:
+        print(f"storysplit segment: {failures} document(s) skipped, see above", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="storysplit segment", description=__doc__)
+    parser.add_argument(
+        "inputs", nargs="*", type=Path, help="files, folders of .txt, .jsonl files; none or - reads stdin"
+    )
+    parser.add_argument("--model", type=Path, default=Path(os.environ.get("STORYSPLIT_MODEL", DEFAULT_MODEL)))
+    parser.add_argument(
+        "--output", "-o", type=Path, help="folder for text output, or file for JSONL (default: stdout)"
+    )
+    parser.add_argument(
+        "--format", choices=("text", "jsonl"), default="text", help="output format for non-JSONL input"
+    )
+    parser.add_argument(
+        "--threshold", type=_probability, help="keep segments with p(main) >= this (default: model's)"
+    )
+    parser.add_argument(
+        "--keep-removed", action="store_true", help="also write the dropped text, for auditing"
+    )
+    parser.add_argument("--batch-size", type=int, default=32, help="documents per model call")
+    parser.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="refuse larger documents")
+    return parser
+
+
+def _probability(value: str) -> float:
+    number = float(value)
+    if not 0.0 < number < 1.0:
+        raise argparse.ArgumentTypeError(f"threshold must be between 0 and 1, got {value}")
+    return number
+
+
+def _documents(inputs: list[Path], max_bytes: int) -> Iterator[Document | InputError]:
+    """Every document named by `inputs`, in order; unreadable ones come back as errors."""
+    if not inputs or inputs == [Path("-")]:
+        yield _read_bytes("stdin", sys.stdin.buffer.read(), max_bytes)
+        return
+    for path in inputs:
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in TEXT_SUFFIXES)
+            for file in files:
+                yield _read_file(file, max_bytes)
+        elif path.suffix == ".jsonl":
+            yield from _read_jsonl(path, max_bytes)
+        else:
+            yield _read_file(path, max_bytes)
+
+
+def _read_file(path: Path, max_bytes: int) -> Document | InputError:
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            return InputError(
+                f"{path}: document is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit"
+            )
+        data = path.read_bytes()
+    except OSError as error:
+        return InputError(f"{path}: cannot read ({error.strerror})")
+    return _read_bytes(str(path), data, max_bytes)
+
+
+def _read_bytes(name: str, data: bytes, max_bytes: int) -> Document | InputError:
+    try:
+        return Document(name, decode_document(data, name, max_bytes))
+    except InputError as error:
+        return error
+
+
+def _read_jsonl(path: Path, max_bytes: int) -> Iterator[Document | InputError]:
+    try:
+        handle = path.open(encoding="utf-8", errors="strict")
+    except OSError as error:
+        yield InputError(f"{path}: cannot read ({error.strerror})")
+        return
+    with handle:
+        try:
+            for number, line in enumerate(handle, start=1):
+                if line.strip():
+                    yield _jsonl_document(path, number, line, max_bytes)
+        except UnicodeDecodeError as error:
+            yield InputError(f"{path}: not valid UTF-8 ({error.reason}); later lines not read")
+
+
+def _jsonl_document(path: Path, number: int, line: str, max_bytes: int) -> Document | InputError:
+    where = f"{path}:{number}"
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        return InputError(f"{where}: not valid JSON ({error.msg})")
+    if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+        return InputError(f'{where}: expected an object with a string "text" field')
+    doc_id = str(record.get("id", where))
+    try:
+        return Document(doc_id, check_text(record["text"], f"{where} (id {doc_id})", max_bytes))
+    except InputError as error:
+        return error
+
+
+def _open_sink(output: Path | None, jsonl: bool) -> IO[str] | None:
+    """stdout, an open JSONL file, or None when text output goes to one file per document."""
+    if output is None:
+        return sys.stdout
+    if jsonl:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        return output.open("w", encoding="utf-8")
+    output.mkdir(parents=True, exist_ok=True)
+    return None
+
+
+def _write_batch(
+    model: StorySplitModel, batch: list[Document], args: argparse.Namespace, sink: IO[str] | None, jsonl: bool
+) -> None:
+    results = model.segment_many([doc.text for doc in batch], args.threshold)
+    for doc, segments in zip(batch, results, strict=True):
+        kept = join_segments(doc.text, [s for s in segments if s.label is SegmentLabel.MAIN])
+        removed = join_segments(doc.text, [s for s in segments if s.label is not SegmentLabel.MAIN])
+        if jsonl:
+            assert sink is not None
+            sink.write(
+                json.dumps(_record(doc, kept, removed, segments, args.keep_removed), ensure_ascii=False)
+                + "\n"
+            )
+        elif sink is None:
+            _write_files(args.output, doc, kept, removed, args.keep_removed)
+        else:
+            if len(args.inputs) > 1 or any(path.is_dir() for path in args.inputs):
+                sink.write(f"==> {doc.id} <==\n")
+            sink.write(kept + "\n")
+            if args.keep_removed:
+                print(f"==> removed from {doc.id} <==\n{removed}", file=sys.stderr)
+    if sink is not None:
+        sink.flush()
+
+
+def _record(
+    doc: Document, kept: str, removed: str, segments: list[LabelledSegment], keep_removed: bool
+) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "id": doc.id,
+        "main_text": kept,
+        "segments": [{**asdict(s), "label": s.label.value} for s in segments],
+    }
+    if keep_removed:
+        record["removed_text"] = removed
+    return record
+
+
+def _write_files(folder: Path, doc: Document, kept: str, removed: str, keep_removed: bool) -> None:
+    stem = Path(doc.id).stem if doc.id != "stdin" else "stdin"
+    (folder / f"{stem}.txt").write_text(kept + "\n", encoding="utf-8")
+    if keep_removed:
+        (folder / f"{stem}.removed.txt").write_text(removed + "\n", encoding="utf-8")

@@ -1,0 +1,81 @@
+"""Train a model from a config: corpus → features → head → decoder → scores → model folder → MLflow.
+
+Usage: `storysplit train CONFIG [--set key=value ...]` or `python -m train CONFIG`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from datasets import Dataset
+
+from storysplit.config import Config, load_config
+from storysplit.model import StorySplitModel, encoder_from_config
+from train import tracking
+from train.corpus.build import load_or_build_corpus
+from train.export import save_model
+from train.featurize import featurize_split
+from train.fit import fit_decoder, fit_head
+from train.scoring import decoded_probabilities, segment_scores
+
+FEATURE_CACHE = Path("data/cache/features")
+EVALUATION_SPLITS = ("validation", "seeds")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="storysplit train", description=__doc__)
+    parser.add_argument("config", nargs="?", type=Path, default=Path("configs/default.yaml"))
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a key")
+    parser.add_argument("--no-cache", action="store_true", help="recompute features instead of reusing them")
+    args = parser.parse_args(argv)
+    config = load_config(args.config, args.set)
+    model_dir = train(config, args.config, None if args.no_cache else FEATURE_CACHE)
+    print(f"model written to {model_dir}")
+    return 0
+
+
+def train(config: Config, config_path: Path | None, cache_dir: Path | None) -> Path:
+    """Run one tracked training; returns the model folder."""
+    started = time.perf_counter()
+    corpus = load_or_build_corpus(config)
+    encoder = encoder_from_config(config.encoder)
+    with tracking.tracked_run(config, config_path):
+        train_split = _training_documents(corpus["train"], config)
+        tracking.log_dataset(train_split, config.corpus.output_dir, "train", "training")
+        rows = featurize_split(train_split, encoder, config, cache_dir, "featurise train")
+        head = fit_head(rows, config.classifier, config.training.seed)
+        transitions = fit_decoder(rows, config.decoder.emission_weight)
+        model = StorySplitModel(head, encoder, config.segmenter, config.features, config.decoder, transitions)
+
+        metrics: dict[str, float] = {"train_segments": float(len(rows.labels))}
+        for split in EVALUATION_SPLITS:
+            dataset = corpus[split]
+            tracking.log_dataset(dataset, config.corpus.output_dir, split, "evaluation")
+            split_rows = featurize_split(dataset, encoder, config, cache_dir, f"featurise {split}")
+            for decode, suffix in ((True, ""), (False, "_undecoded")):
+                probabilities = decoded_probabilities(model, split_rows, decode)
+                scores = segment_scores(probabilities, split_rows, config.decoder.threshold)
+                metrics.update({f"{split}.{name}{suffix}": value for name, value in scores.items()})
+        metrics["train_seconds"] = time.perf_counter() - started
+
+        model_dir = save_model(model, config.training.output_dir, config, metrics)
+        tracking.log_metrics(metrics)
+        if config.tracking.log_model:
+            tracking.log_pyfunc_model(model_dir, [corpus["seeds"][0]["text"]])
+    for name in sorted(metrics):
+        print(f"{name:45s} {metrics[name]:.4f}")
+    return model_dir
+
+
+def _training_documents(dataset: Dataset, config: Config) -> Dataset:
+    """The training split, restricted to the configured renderers and capped in size."""
+    renderers = config.training.renderers
+    if renderers is not None:
+        wanted = set(renderers)
+        dataset = dataset.filter(lambda row: row["renderer"] in wanted)
+    cap = config.training.max_train_documents
+    if cap is not None and cap < len(dataset):
+        dataset = dataset.shuffle(seed=config.training.seed).select(range(cap))
+    return dataset

