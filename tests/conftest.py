@@ -1,4 +1,4 @@
-"""Test-session settings: no network look-ups, and shared fixtures that are costly to build."""
+"""Test-session settings (no network look-ups) and fixtures that are costly to build once."""
 
 from __future__ import annotations
 
@@ -8,3 +8,50 @@ for _name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
     os.environ.setdefault(_name, "1")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+SEEDS_DIR = REPO.parent / "shared" / "seeds"
+
+
+@pytest.fixture(scope="session")
+def seed_rows() -> list[dict[str, Any]]:
+    from train.corpus.seeds import load_seed_rows
+
+    return load_seed_rows(SEEDS_DIR, 1000)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, seed_rows: list[dict[str, Any]]) -> Path:
+    """A real model folder: hashing encoder + logistic regression fitted on the seeds (fast)."""
+    from features.batch import featurize_documents
+    from features.encoders import build_encoder
+    from storysplit.config import load_config
+    from storysplit.model import StorySplitModel
+    from train.export import save_model
+    from train.fit import LabelledRows, fit_decoder, fit_head, project_spans
+
+    config = load_config(
+        None,
+        ["encoder.model=hashing", "classifier.kind=logistic_regression", "classifier.calibration=none"],
+    )
+    encoder = build_encoder("hashing")
+    batch = featurize_documents([r["text"] for r in seed_rows], encoder, 1000, 2, 3)
+    projected = [project_spans(r["spans"], s) for r, s in zip(seed_rows, batch.segments, strict=True)]
+    rows = LabelledRows(
+        features=batch.features,
+        labels=np.concatenate([labels for labels, _ in projected]),
+        weights=np.concatenate([weights for _, weights in projected]),
+        groups=np.repeat([r["domain"] for r in seed_rows], [len(s) for s in batch.segments]),
+        offsets=batch.offsets,
+    )
+    head = fit_head(rows, config.classifier, seed=0)
+    model = StorySplitModel(
+        head, encoder, config.segmenter, config.features, config.decoder, fit_decoder(rows, 1.0)
+    )
+    return save_model(model, tmp_path_factory.mktemp("model") / "tiny", config, {"seeds.fit": 1.0})

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from features.segmentation import split_document
+
+HOSTILE = [
+    "",
+    "   \n\t\r\n  ",
+    "one line without newline",
+    "crlf\r\nline two\r\n\r\nthree",
+    "cr only\rsecond\rthird",
+    "tabs\there\t\n\t indented\t",
+    "emoji 😀 line\nمرحبا بالعالم\nবাংলা লেখা\n日本語の文です。",
+    "nbsp\u00a0line\u00a0\n\u2028para sep\u2029next",
+    "x" * 5000,
+    "Sentence one is here. " * 300,
+]
+
+
+def _check_invariants(text: str, max_chars: int) -> None:
+    segments = split_document(text, max_chars)
+    previous_end = 0
+    for segment in segments:
+        assert previous_end <= segment.start < segment.end <= len(text)
+        assert text[segment.start : segment.end] == segment.text
+        assert segment.text == segment.text.strip()
+        assert len(segment.text) <= max_chars
+        previous_end = segment.end
+    covered = set()
+    for segment in segments:
+        covered.update(range(segment.start, segment.end))
+    uncovered = [i for i, ch in enumerate(text) if not ch.isspace() and i not in covered]
+    assert uncovered == [], f"characters outside every segment: {uncovered[:5]}"
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_offsets_round_trip_on_hostile_text(text: str) -> None:
+    _check_invariants(text, 1000)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(), st.integers(min_value=20, max_value=200))
+def test_offsets_round_trip_on_any_text(text: str, max_chars: int) -> None:
+    _check_invariants(text, max_chars)
+
+
+def test_lines_become_segments_and_blank_lines_vanish() -> None:
+    text = "Title\r\n\r\n  Body line one.  \n\nLast"
+    assert [s.text for s in split_document(text)] == ["Title", "Body line one.", "Last"]
+
+
+def test_text_without_newlines_is_split_into_sentences() -> None:
+    text = " ".join(f"This is sentence number {i} of a long page." for i in range(60))
+    segments = split_document(text, max_chars=200)
+    assert len(segments) == 60
+    assert segments[1].text == "This is sentence number 1 of a long page."
+
+
+def test_rejects_non_positive_limit() -> None:
+    with pytest.raises(ValueError, match="max_chars"):
+        split_document("text", max_chars=0)

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from storysplit.config import ConfigError, load_config
+
+CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"))
+TRAINING_CONFIGS = [p for p in CONFIGS if p.name != "floors.yaml"]
+
+
+@pytest.mark.parametrize("path", TRAINING_CONFIGS, ids=lambda p: p.name)
+def test_every_config_validates(path: Path) -> None:
+    load_config(path)
+
+
+def test_default_yaml_documents_every_key_with_a_comment() -> None:
+    default = Path(__file__).resolve().parents[2] / "configs" / "default.yaml"
+    for line in default.read_text().splitlines():
+        if line.startswith("  ") and ":" in line and not line.strip().startswith("#"):
+            assert "#" in line, f"undocumented key: {line.strip()}"
+    assert load_config(default) == load_config(None)
+
+
+def test_unknown_key_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "typo.yaml"
+    path.write_text("classifier:\n  kidn: logistic_regression\n")
+    with pytest.raises(ConfigError, match=r"classifier\.kidn: unknown key"):
+        load_config(path)
+
+
+def test_wrong_type_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("decoder:\n  threshold: high\n")
+    with pytest.raises(ConfigError, match=r"decoder\.threshold"):
+        load_config(path)
+
+
+def test_overrides_keep_yaml_types_and_reject_garbage() -> None:
+    config = load_config(None, ["training.seed=7", "corpus.renderers=[html_text]", "decoder.kind=none"])
+    assert config.training.seed == 7 and config.corpus.renderers == ("html_text",)
+    with pytest.raises(ConfigError, match="section.key=value"):
+        load_config(None, ["no-equals-sign"])
+    with pytest.raises(ConfigError, match="unknown key"):
+        load_config(None, ["nosuch.section=1"])
+
+
+def test_missing_and_malformed_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "absent.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("corpus: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+    scalar = tmp_path / "scalar.yaml"
+    scalar.write_text("42\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        load_config(scalar)
+
+
+def test_configs_are_frozen() -> None:
+    config = load_config(None)
+    with pytest.raises(ValueError):
+        config.training.seed = 3  # type: ignore[misc]

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import json
+import pickle
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from features.segmentation import split_document
+from storysplit import ModelLoadError, SegmentLabel, load_model
+from storysplit.model import join_segments
+
+
+@pytest.fixture()
+def model_copy(tiny_model_dir: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(tiny_model_dir, tmp_path / "model"))
+
+
+def test_save_load_gives_identical_probabilities(tiny_model_dir: Path, seed_rows: list[dict[str, Any]]) -> None:
+    texts = [r["text"] for r in seed_rows]
+    first = load_model(tiny_model_dir).predict_proba(texts)
+    second = load_model(tiny_model_dir).predict_proba(texts)
+    for a, b in zip(first, second, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_segments_match_the_segmenter_and_labels_follow_threshold(
+    tiny_model_dir: Path, seed_rows: list[dict[str, Any]]
+) -> None:
+    model = load_model(tiny_model_dir)
+    text = seed_rows[0]["text"]
+    labelled = model.segment(text, threshold=0.3)
+    assert [(s.start, s.end) for s in labelled] == [(s.start, s.end) for s in split_document(text)]
+    for segment in labelled:
+        assert (segment.label is SegmentLabel.MAIN) == (segment.probability >= 0.3)
+    kept = [s for s in labelled if s.label is SegmentLabel.MAIN]
+    assert model.extract(text, threshold=0.3) == join_segments(text, kept)
+
+
+def test_batched_and_single_calls_agree(tiny_model_dir: Path, seed_rows: list[dict[str, Any]]) -> None:
+    model = load_model(tiny_model_dir)
+    texts = [r["text"] for r in seed_rows]
+    batched = model.segment_many(texts)
+    single = [model.segment(t) for t in texts]
+    for many, one in zip(batched, single, strict=True):
+        assert [(s.start, s.end, s.label) for s in many] == [(s.start, s.end, s.label) for s in one]
+        np.testing.assert_allclose([s.probability for s in many], [s.probability for s in one], atol=1e-9)
+    assert model.segment_many([]) == []
+
+
+def test_kept_and_removed_text_partition_the_segments(tiny_model_dir: Path) -> None:
+    model = load_model(tiny_model_dir)
+    text = "Headline here\r\n\r\nA story paragraph that reads like prose.\rLatest • Most Viewed\n😀"
+    labelled = model.segment(text)
+    kept = [s for s in labelled if s.label is SegmentLabel.MAIN]
+    dropped = [s for s in labelled if s.label is not SegmentLabel.MAIN]
+    assert sorted(kept + dropped, key=lambda s: s.start) == labelled
+    assert [text[s.start : s.end] for s in labelled] == [s.text for s in split_document(text)]
+
+
+def test_missing_folder_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ModelLoadError, match="not found"):
+        load_model(tmp_path / "nope")
+    with pytest.raises(ModelLoadError, match="manifest.json is missing"):
+        load_model(tmp_path)
+
+
+def test_tampered_head_is_refused(model_copy: Path) -> None:
+    head = model_copy / "head.skops"
+    head.write_bytes(head.read_bytes()[:-10] + b"0123456789")
+    with pytest.raises(ModelLoadError, match="checksum"):
+        load_model(model_copy)
+
+
+def test_planted_pickle_is_refused(model_copy: Path) -> None:
+    (model_copy / "extra.pkl").write_bytes(pickle.dumps({"x": 1}))
+    with pytest.raises(ModelLoadError, match=r"does not list.*extra\.pkl"):
+        load_model(model_copy)
+
+
+def test_corrupt_or_foreign_manifest_is_refused(model_copy: Path) -> None:
+    manifest_path = model_copy / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest_path.write_text(json.dumps({**manifest, "schema_version": 99}))
+    with pytest.raises(ModelLoadError, match="schema version 99"):
+        load_model(model_copy)
+    manifest_path.write_text(json.dumps({**manifest, "feature_version": "0"}))
+    with pytest.raises(ModelLoadError, match="feature version"):
+        load_model(model_copy)
+    manifest_path.write_text(json.dumps({**manifest, "encoder": {**manifest["encoder"], "fingerprint": "x"}}))
+    with pytest.raises(ModelLoadError, match="not the one this head was trained with"):
+        load_model(model_copy)
+    manifest_path.write_text("{not json")
+    with pytest.raises(ModelLoadError, match="corrupt"):
+        load_model(model_copy)
