@@ -175,10 +175,10 @@ def resolve_model_path(model: str) -> str:
 
 
 def model_fingerprint(model_path: str) -> str:
-    """SHA-256 over a model folder's file names and sizes and its small config files' bytes.
+    """SHA-256 over a local model folder's file names and contents (about 0.2 s for MiniLM).
 
-    Cheap enough to compute at every load (weights are not read), yet any re-export, other
-    revision or other model changes it. A hub name that is not a local folder is its own fingerprint.
+    Any re-export, other revision or other model changes it; a hub name that is not a local
+    folder is its own fingerprint.
     """
     root = Path(model_path)
     if not root.is_dir():
@@ -186,11 +186,12 @@ def model_fingerprint(model_path: str) -> str:
     digest = hashlib.sha256()
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         relative = path.relative_to(root).as_posix()
-        if relative.startswith(".") or "__pycache__" in relative:
+        if relative.startswith(".") or "__pycache__" in relative or relative == "README.md":
             continue
-        digest.update(f"{relative}:{path.stat().st_size}\n".encode())
-        if path.suffix in (".json", ".txt") and path.stat().st_size < 1 << 20:
-            digest.update(path.read_bytes())
+        digest.update(relative.encode() + b"\0")
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
     return digest.hexdigest()
 
 

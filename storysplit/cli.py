@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "corpus": ("train.corpus.build", "build the labelled corpus from ../shared/data"),
     "train": ("train.run", "train a model from a config, tracked in MLflow"),
     "evaluate": ("evaluation.cli", "score a model and the baselines on labelled documents"),
+    "distill": ("train.distill", "distil a fast static encoder from a sentence-transformers model"),
 }
 
 

@@ -19,7 +19,9 @@ def model_copy(tiny_model_dir: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(tiny_model_dir, tmp_path / "model"))
 
 
-def test_save_load_gives_identical_probabilities(tiny_model_dir: Path, seed_rows: list[dict[str, Any]]) -> None:
+def test_save_load_gives_identical_probabilities(
+    tiny_model_dir: Path, seed_rows: list[dict[str, Any]]
+) -> None:
     texts = [r["text"] for r in seed_rows]
     first = load_model(tiny_model_dir).predict_proba(texts)
     second = load_model(tiny_model_dir).predict_proba(texts)

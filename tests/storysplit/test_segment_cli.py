@@ -18,7 +18,9 @@ def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str,
     return code, out.out, out.err
 
 
-def test_file_to_stdout(tiny_model_dir: Path, seed_rows: list[dict[str, Any]], tmp_path: Path, capsys) -> None:
+def test_file_to_stdout(
+    tiny_model_dir: Path, seed_rows: list[dict[str, Any]], tmp_path: Path, capsys
+) -> None:
     page = tmp_path / "page.txt"
     page.write_text(seed_rows[0]["text"], encoding="utf-8")
     code, out, err = _run(["segment", str(page), "--model", str(tiny_model_dir)], capsys)
@@ -70,7 +72,9 @@ def test_stdin_and_threshold(tiny_model_dir: Path, seed_rows, monkeypatch, capsy
     assert len(strict) <= len(lenient)
 
 
-def test_missing_model_and_corrupt_model_are_one_line_errors(tiny_model_dir: Path, tmp_path: Path, capsys) -> None:
+def test_missing_model_and_corrupt_model_are_one_line_errors(
+    tiny_model_dir: Path, tmp_path: Path, capsys
+) -> None:
     page = tmp_path / "p.txt"
     page.write_text("hello")
     code, _, err = _run(["segment", str(page), "--model", str(tmp_path / "absent")], capsys)

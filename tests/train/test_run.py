@@ -1,0 +1,142 @@
+"""End-to-end training on the smoke config, tracked in MLflow, and the logged pyfunc."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from storysplit import load_model
+from storysplit.config import load_config
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _smoke_overrides(tmp: Path, uri: str) -> list[str]:
+    return [
+        f"tracking.uri={uri}",
+        f"training.output_dir={tmp / 'model'}",
+        f"corpus.output_dir={tmp / 'corpus'}",
+    ]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    import mlflow
+
+    from train.run import train
+
+    tmp = tmp_path_factory.mktemp("smoke")
+    uri = f"sqlite:///{tmp / 'mlflow.db'}"
+    config = load_config(REPO / "configs" / "smoke.yaml", _smoke_overrides(tmp, uri))
+    model_dir = train(config, REPO / "configs" / "smoke.yaml", cache_dir=None)
+    mlflow.set_tracking_uri(uri)
+    runs = mlflow.search_runs(experiment_names=[config.tracking.experiment], output_format="list")
+    return {"model_dir": model_dir, "uri": uri, "run": runs[0], "config": config}
+
+
+def test_run_logs_config_dataset_metrics_and_model(trained: dict[str, Any]) -> None:
+    import mlflow
+
+    run = trained["run"]
+    assert run.data.params["encoder.model"] == "hashing"
+    assert "validation.segment_accuracy" in run.data.metrics
+    assert "seeds.segment_main_f1" in run.data.metrics
+    assert {d.dataset.name for d in run.inputs.dataset_inputs} >= {"storysplit-corpus-train"}
+    artifacts = {
+        a.path for a in mlflow.MlflowClient(trained["uri"]).list_artifacts(run.info.run_id, "config")
+    }
+    assert "config/resolved.yaml" in artifacts
+
+
+def test_pyfunc_predictions_equal_direct_inference(trained: dict[str, Any], seed_rows) -> None:
+    import mlflow
+
+    mlflow.set_tracking_uri(trained["uri"])
+    models = mlflow.search_logged_models(
+        experiment_ids=[trained["run"].info.experiment_id], output_format="list"
+    )
+    pyfunc = mlflow.pyfunc.load_model(f"models:/{models[0].model_id}")
+    texts = [r["text"] for r in seed_rows]
+    assert pyfunc.predict(texts) == load_model(trained["model_dir"]).extract_many(texts)
+
+
+def test_rerun_reproduces_metrics(trained: dict[str, Any], tmp_path: Path) -> None:
+    from train.run import train
+
+    config = load_config(
+        REPO / "configs" / "smoke.yaml",
+        _smoke_overrides(tmp_path, f"sqlite:///{tmp_path / 'again.db'}")
+        + [f"corpus.output_dir={trained['config'].corpus.output_dir}"],
+    )
+    again = load_model(train(config, None, cache_dir=None))
+    first = load_model(trained["model_dir"])
+    for key, value in first.manifest["metrics"].items():
+        if not key.endswith("seconds"):
+            assert again.manifest["metrics"][key] == pytest.approx(value, abs=1e-6), key
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_smoke_config_against_a_real_mlflow_server(tmp_path: Path, trained: dict[str, Any]) -> None:
+    from train.run import train
+
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--backend-store-uri",
+            f"sqlite:///{tmp_path / 'server.db'}",
+            "--artifacts-destination",
+            str(tmp_path / "artifacts"),
+            "--workers",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"},
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.5)
+        else:
+            pytest.fail("mlflow server did not start within 90 s")
+        uri = f"http://127.0.0.1:{port}"
+        config = load_config(
+            REPO / "configs" / "smoke.yaml",
+            _smoke_overrides(tmp_path, uri) + [f"corpus.output_dir={trained['config'].corpus.output_dir}"],
+        )
+        model_dir = train(config, None, cache_dir=None)
+        import mlflow
+
+        mlflow.set_tracking_uri(uri)
+        runs = mlflow.search_runs(experiment_names=[config.tracking.experiment], output_format="list")
+        assert len(runs) == 1 and runs[0].info.status == "FINISHED"
+        assert np.isfinite(runs[0].data.metrics["validation.segment_accuracy"])
+        assert (model_dir / "manifest.json").is_file()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
