@@ -40,7 +40,7 @@ def test_wrong_type_is_named(tmp_path: Path) -> None:
 def test_overrides_keep_yaml_types_and_reject_garbage() -> None:
     config = load_config(None, ["training.seed=7", "corpus.renderers=[html_text]", "decoder.kind=none"])
     assert config.training.seed == 7 and config.corpus.renderers == ("html_text",)
-    with pytest.raises(ConfigError, match="section.key=value"):
+    with pytest.raises(ConfigError, match=r"section\.key=value"):
         load_config(None, ["no-equals-sign"])
     with pytest.raises(ConfigError, match="unknown key"):
         load_config(None, ["nosuch.section=1"])

@@ -66,7 +66,7 @@ def test_kept_and_removed_text_partition_the_segments(tiny_model_dir: Path) -> N
 def test_missing_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ModelLoadError, match="not found"):
         load_model(tmp_path / "nope")
-    with pytest.raises(ModelLoadError, match="manifest.json is missing"):
+    with pytest.raises(ModelLoadError, match=r"manifest\.json is missing"):
         load_model(tmp_path)
 
 
