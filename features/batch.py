@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from features.context import CONTEXT_FEATURES, SHAPE_FEATURES, document_features
+from features.context import SCALAR_WIDTH, document_features
 from features.encoders import SegmentEncoder
 from features.segmentation import Segment, split_document
 
@@ -50,6 +50,6 @@ def featurize_documents(
         document_features(text, doc_segments, embeddings[offsets[i] : offsets[i + 1]], window, lead_segments)
         for i, (text, doc_segments) in enumerate(zip(texts, segments, strict=True))
     ]
-    width = 2 * encoder.dimension + len(SHAPE_FEATURES) + len(CONTEXT_FEATURES)
+    width = 2 * encoder.dimension + SCALAR_WIDTH
     features = np.vstack(blocks) if int(counts.sum()) else np.zeros((0, width), dtype=np.float32)
     return FeaturizedDocuments(segments=segments, features=features, offsets=offsets)

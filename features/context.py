@@ -229,6 +229,8 @@ CONTEXT_FEATURES = (
     *(f"window_{name}" for name in _WINDOWED),
 )
 
+SCALAR_WIDTH = len(SHAPE_FEATURES) + len(CONTEXT_FEATURES)
+
 
 def feature_names(embedding_dim: int) -> list[str]:
     """Column names of `document_features` rows, in order."""
@@ -257,12 +259,12 @@ def document_features(
         lead_segments: How many of the first long segments define the lead.
 
     Returns:
-        float32 array of shape (n_segments, 2 * dim + len(SHAPE_FEATURES) + len(CONTEXT_FEATURES)).
+        float32 array of shape (n_segments, 2 * dim + SCALAR_WIDTH).
     """
     n, dim = len(segments), embeddings.shape[1]
     if embeddings.shape[0] != n:
         raise ValueError(f"{n} segments but {embeddings.shape[0]} embeddings")
-    width = 2 * dim + len(SHAPE_FEATURES) + len(CONTEXT_FEATURES)
+    width = 2 * dim + SCALAR_WIDTH
     if n == 0:
         return np.zeros((0, width), dtype=np.float32)
     shape = shape_features([s.text for s in segments])

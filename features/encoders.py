@@ -7,6 +7,7 @@ and it shows what the context features achieve without a learned embedding.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -115,7 +116,7 @@ class SentenceTransformerEncoder:
             from sentence_transformers import SentenceTransformer
 
             model = SentenceTransformer(self.model_path, device="cpu", backend=self.backend)
-            if getattr(model, "max_seq_length", None) is not None:
+            with contextlib.suppress(AttributeError):  # static models have no sequence limit
                 model.max_seq_length = self.max_seq_length
             self._model = model
         return self._model

@@ -19,7 +19,7 @@ from storysplit.errors import ModelLoadError
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
-HEAD = "head.skops"
+HEAD_SUFFIX = ".skops"
 
 # Types skops does not trust by default that our heads legitimately contain. Anything else in a
 # head file (a function, an arbitrary class) makes loading fail instead of running it.
@@ -34,14 +34,18 @@ TRUSTED_HEAD_TYPES = frozenset(
 )
 
 
-def save_artifact(folder: Path, head: Any, manifest: dict[str, Any]) -> Path:
-    """Write the head and the manifest (with file checksums) into `folder`, replacing old files."""
+def save_artifact(folder: Path, heads: dict[str, Any], manifest: dict[str, Any]) -> Path:
+    """Write each head as `NAME.skops` and the manifest (with file checksums), replacing old files."""
     folder.mkdir(parents=True, exist_ok=True)
     for stale in folder.iterdir():
         if stale.is_file():
             stale.unlink()
-    sio.dump(head, folder / HEAD)
-    full = {**manifest, "schema_version": SCHEMA_VERSION, "files": {HEAD: _sha256(folder / HEAD)}}
+    files = {}
+    for name, head in heads.items():
+        path = folder / f"{name}{HEAD_SUFFIX}"
+        sio.dump(head, path)
+        files[path.name] = _sha256(path)
+    full = {**manifest, "schema_version": SCHEMA_VERSION, "files": files}
     (folder / MANIFEST).write_text(json.dumps(full, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return folder
 
@@ -70,9 +74,9 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     return manifest
 
 
-def load_head(folder: Path) -> Any:
-    """Load the skops head after checking that it holds only allow-listed types."""
-    path = Path(folder) / HEAD
+def load_head(folder: Path, name: str) -> Any:
+    """Load head `name` after checking that it holds only allow-listed types."""
+    path = Path(folder) / f"{name}{HEAD_SUFFIX}"
     try:
         untrusted = set(sio.get_untrusted_types(file=path))
     except Exception as error:  # skops raises many types on a damaged zip
@@ -87,7 +91,7 @@ def load_head(folder: Path) -> Any:
 
 
 def _check_files(folder: Path, files: Any) -> None:
-    if not isinstance(files, dict) or HEAD not in files:
+    if not isinstance(files, dict) or not files:
         raise ModelLoadError(f"{folder}/{MANIFEST} lists no checksums; the artifact is incomplete")
     present = {p.name for p in folder.iterdir() if p.is_file()} - {MANIFEST}
     unexpected = sorted(present - set(files))

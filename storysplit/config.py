@@ -66,15 +66,25 @@ class FeatureConfig(_Section):
 
 
 class ClassifierConfig(_Section):
-    """The scikit-learn head and its calibration."""
+    """The first-stage scikit-learn head, and the calibration of the final stage's output."""
 
-    kind: Literal["logistic_regression", "hist_gradient_boosting"] = "hist_gradient_boosting"
+    kind: Literal["logistic_regression", "hist_gradient_boosting"] = "logistic_regression"
     C: float = Field(1.0, gt=0.0)
-    max_iter: int = Field(300, ge=1)
+    max_iter: int = Field(1000, ge=1)
     learning_rate: float = Field(0.1, gt=0.0)
     max_leaf_nodes: int = Field(31, ge=2)
     calibration: Literal["isotonic", "sigmoid", "none"] = "sigmoid"
     class_weight: Literal["balanced", "none"] = "none"
+
+
+class ReviserConfig(_Section):
+    """Second stage: revises each segment from its document's first-stage probabilities."""
+
+    enabled: bool = True
+    folds: int = Field(4, ge=2)
+    max_iter: int = Field(200, ge=1)
+    learning_rate: float = Field(0.1, gt=0.0)
+    max_leaf_nodes: int = Field(31, ge=2)
 
 
 class DecoderConfig(_Section):
@@ -110,6 +120,7 @@ class Config(_Section):
     encoder: EncoderConfig = EncoderConfig()
     features: FeatureConfig = FeatureConfig()
     classifier: ClassifierConfig = ClassifierConfig()
+    reviser: ReviserConfig = ReviserConfig()
     decoder: DecoderConfig = DecoderConfig()
     training: TrainingConfig = TrainingConfig()
     tracking: TrackingConfig = TrackingConfig()

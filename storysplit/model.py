@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 
 from features.batch import FeaturizedDocuments, featurize_documents
-from features.context import FEATURE_VERSION
+from features.context import FEATURE_VERSION, SCALAR_WIDTH
 from features.encoders import SegmentEncoder, build_encoder
+from features.revision import revision_matrix
 from storysplit.artifact import load_head, read_manifest
 from storysplit.config import (
     DecoderConfig,
@@ -44,6 +45,7 @@ class StorySplitModel:
 
     Args:
         head: Fitted scikit-learn classifier with `predict_proba`; class 1 is main.
+        reviser: Optional second-stage classifier over `features.revision.revision_matrix` rows.
         encoder: Embeds segment texts.
         segmenter: How documents are split.
         features: Context feature settings.
@@ -55,6 +57,7 @@ class StorySplitModel:
     def __init__(
         self,
         head: Any,
+        reviser: Any | None,
         encoder: SegmentEncoder,
         segmenter: SegmenterConfig,
         features: FeatureConfig,
@@ -65,6 +68,7 @@ class StorySplitModel:
         if decoder.kind == "hmm" and transitions is None:
             raise ValueError("decoder kind 'hmm' needs fitted transitions")
         self.head = head
+        self.reviser = reviser
         self.encoder = encoder
         self.segmenter = segmenter
         self.features = features
@@ -87,10 +91,14 @@ class StorySplitModel:
         )
 
     def head_probabilities(self, batch: FeaturizedDocuments) -> np.ndarray:
-        """The head's p(main) per row of `batch.features`, before decoding. Shape (n_rows,)."""
+        """p(main) per row of `batch.features` after both stages, before decoding. Shape (n_rows,)."""
         if batch.features.shape[0] == 0:
             return np.zeros(0)
-        return np.asarray(self.head.predict_proba(batch.features)[:, 1], dtype=np.float64)
+        first = np.asarray(self.head.predict_proba(batch.features)[:, 1], dtype=np.float64)
+        if self.reviser is None:
+            return first
+        revised = revision_matrix(batch.features, first, batch.offsets, SCALAR_WIDTH)
+        return np.asarray(self.reviser.predict_proba(revised)[:, 1], dtype=np.float64)
 
     def decode(self, probabilities: np.ndarray) -> np.ndarray:
         """One document's head probabilities → posterior p(main) (unchanged if decoding is off)."""
@@ -190,8 +198,9 @@ def load_model(path: str | Path) -> StorySplitModel:
             f"(fingerprint {encoder.fingerprint[:12]} != {str(expected_fingerprint)[:12]}); "
             "install the matching encoder or retrain"
         )
-    head = load_head(folder)
-    return StorySplitModel(head, encoder, segmenter, features, decoder, transitions, manifest)
+    head = load_head(folder, "head")
+    reviser = load_head(folder, "reviser") if manifest.get("reviser") else None
+    return StorySplitModel(head, reviser, encoder, segmenter, features, decoder, transitions, manifest)
 
 
 def encoder_from_config(config: EncoderConfig) -> SegmentEncoder:

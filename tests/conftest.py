@@ -34,11 +34,11 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, seed_rows: list[dic
     from storysplit.config import load_config
     from storysplit.model import StorySplitModel
     from train.export import save_model
-    from train.fit import LabelledRows, fit_decoder, fit_head, project_spans
+    from train.fit import LabelledRows, fit_decoder, fit_heads, project_spans
 
     config = load_config(
         None,
-        ["encoder.model=hashing", "classifier.kind=logistic_regression", "classifier.calibration=none"],
+        ["encoder.model=hashing", "classifier.calibration=none", "reviser.folds=2", "reviser.max_iter=20"],
     )
     encoder = build_encoder("hashing")
     batch = featurize_documents([r["text"] for r in seed_rows], encoder, 1000, 2, 3)
@@ -50,8 +50,14 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, seed_rows: list[dic
         groups=np.repeat([r["domain"] for r in seed_rows], [len(s) for s in batch.segments]),
         offsets=batch.offsets,
     )
-    head = fit_head(rows, config.classifier, seed=0)
+    heads = fit_heads(rows, config)
     model = StorySplitModel(
-        head, encoder, config.segmenter, config.features, config.decoder, fit_decoder(rows, 1.0)
+        heads.head,
+        heads.reviser,
+        encoder,
+        config.segmenter,
+        config.features,
+        config.decoder,
+        fit_decoder(rows, 1.0),
     )
     return save_model(model, tmp_path_factory.mktemp("model") / "tiny", config, {"seeds.fit": 1.0})

@@ -33,12 +33,14 @@ def save_model(model: StorySplitModel, folder: Path, config: Config, metrics: di
             "config": model.decoder.model_dump(mode="json"),
             "transitions": model.transitions.to_dict() if model.transitions else None,
         },
+        "reviser": model.reviser is not None,
         "config": config_to_dict(config),
         "metrics": metrics,
         "code_version": code_version(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    return save_artifact(folder, model.head, manifest)
+    heads = {"head": model.head} | ({"reviser": model.reviser} if model.reviser is not None else {})
+    return save_artifact(folder, heads, manifest)
 
 
 def code_version() -> dict[str, str]:

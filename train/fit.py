@@ -6,6 +6,7 @@ probabilities the HMM consumes are honest about pages the head has not seen.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,12 +16,14 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GroupShuffleSplit
+from sklearn.model_selection import GroupKFold, GroupShuffleSplit
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from features.context import SCALAR_WIDTH
+from features.revision import revision_matrix
 from features.segmentation import Segment
-from storysplit.config import ClassifierConfig
+from storysplit.config import ClassifierConfig, Config, ReviserConfig
 from storysplit.decoding import TransitionModel, fit_transitions
 from storysplit.labels import SegmentLabel
 
@@ -105,23 +108,78 @@ def build_head(config: ClassifierConfig, seed: int) -> Any:
     )
 
 
-def fit_head(rows: LabelledRows, config: ClassifierConfig, seed: int) -> Any:
-    """Fit the head on most training domains and calibrate it on the rest."""
+@dataclass(frozen=True)
+class Heads:
+    """The fitted stages: `head` scores rows, `reviser` (optional) rescores them in context."""
+
+    head: Any
+    reviser: Any | None
+
+
+def fit_heads(rows: LabelledRows, config: Config) -> Heads:
+    """Fit the first stage and, when enabled, the reviser on out-of-fold first-stage probabilities.
+
+    The reviser must learn from probabilities like those it will see on new pages, so it is
+    trained on predictions for documents the first stage was not fitted on (domain-grouped folds).
+    The final stage's output is calibrated on held-out domains.
+    """
+    seed = config.training.seed
+    if not config.reviser.enabled:
+        return Heads(
+            _fit_calibrated(build_head(config.classifier, seed), rows.features, rows, config, seed), None
+        )
+    usable = rows.weights > 0
+    out_of_fold = np.zeros(len(rows.labels))
+    folds = GroupKFold(n_splits=min(config.reviser.folds, len(np.unique(rows.groups))))
+    for fit_idx, held_idx in folds.split(rows.features, rows.labels, rows.groups):
+        fit_idx = fit_idx[usable[fit_idx]]
+        stage = _fit_weighted(
+            build_head(config.classifier, seed),
+            rows.features[fit_idx],
+            rows.labels[fit_idx],
+            rows.weights[fit_idx],
+        )
+        out_of_fold[held_idx] = stage.predict_proba(rows.features[held_idx])[:, 1]
+    head = _fit_weighted(
+        build_head(config.classifier, seed), rows.features[usable], rows.labels[usable], rows.weights[usable]
+    )
+    revised = revision_matrix(rows.features, out_of_fold, rows.offsets, SCALAR_WIDTH)
+    return Heads(head, _fit_calibrated(build_reviser(config.reviser, seed), revised, rows, config, seed))
+
+
+def build_reviser(config: ReviserConfig, seed: int) -> HistGradientBoostingClassifier:
+    """The unfitted second-stage estimator."""
+    return HistGradientBoostingClassifier(
+        max_iter=config.max_iter,
+        learning_rate=config.learning_rate,
+        max_leaf_nodes=config.max_leaf_nodes,
+        early_stopping=False,
+        random_state=seed,
+    )
+
+
+def _fit_calibrated(
+    estimator: Any, features: np.ndarray, rows: LabelledRows, config: Config, seed: int
+) -> Any:
+    """Fit on most training domains and calibrate on the rest (or fit on all without calibration)."""
     usable = rows.weights > 0
     features, labels, weights, groups = (
-        rows.features[usable],
+        features[usable],
         rows.labels[usable],
         rows.weights[usable],
         rows.groups[usable],
     )
-    head = build_head(config, seed)
-    if config.calibration == "none":
-        return _fit_weighted(head, features, labels, weights)
+    method = config.classifier.calibration
+    if method == "none":
+        return _fit_weighted(estimator, features, labels, weights)
     splitter = GroupShuffleSplit(n_splits=1, test_size=CALIBRATION_SHARE, random_state=seed)
     fit_idx, cal_idx = next(splitter.split(features, labels, groups))
-    _fit_weighted(head, features[fit_idx], labels[fit_idx], weights[fit_idx])
-    calibrated = CalibratedClassifierCV(FrozenEstimator(head), method=config.calibration)
-    calibrated.fit(features[cal_idx], labels[cal_idx], sample_weight=weights[cal_idx])
+    _fit_weighted(estimator, features[fit_idx], labels[fit_idx], weights[fit_idx])
+    calibrated = CalibratedClassifierCV(FrozenEstimator(estimator), method=method)
+    with warnings.catch_warnings():
+        # The frozen head needs no weights; they apply to the calibrator, which is what we want.
+        warnings.filterwarnings("ignore", message="Since FrozenEstimator does not appear to accept")
+        calibrated.fit(features[cal_idx], labels[cal_idx], sample_weight=weights[cal_idx])
     return calibrated
 
 

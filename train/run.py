@@ -17,7 +17,7 @@ from train import tracking
 from train.corpus.build import load_or_build_corpus
 from train.export import save_model
 from train.featurize import featurize_split
-from train.fit import fit_decoder, fit_head
+from train.fit import fit_decoder, fit_heads
 from train.scoring import decoded_probabilities, segment_scores
 
 FEATURE_CACHE = Path("data/cache/features")
@@ -45,9 +45,11 @@ def train(config: Config, config_path: Path | None, cache_dir: Path | None) -> P
         train_split = _training_documents(corpus["train"], config)
         tracking.log_dataset(train_split, config.corpus.output_dir, "train", "training")
         rows = featurize_split(train_split, encoder, config, cache_dir, "featurise train")
-        head = fit_head(rows, config.classifier, config.training.seed)
+        heads = fit_heads(rows, config)
         transitions = fit_decoder(rows, config.decoder.emission_weight)
-        model = StorySplitModel(head, encoder, config.segmenter, config.features, config.decoder, transitions)
+        model = StorySplitModel(
+            heads.head, heads.reviser, encoder, config.segmenter, config.features, config.decoder, transitions
+        )
 
         metrics: dict[str, float] = {"train_segments": float(len(rows.labels))}
         for split in EVALUATION_SPLITS:

@@ -73,8 +73,10 @@ def test_rerun_reproduces_metrics(trained: dict[str, Any], tmp_path: Path) -> No
 
     config = load_config(
         REPO / "configs" / "smoke.yaml",
-        _smoke_overrides(tmp_path, f"sqlite:///{tmp_path / 'again.db'}")
-        + [f"corpus.output_dir={trained['config'].corpus.output_dir}"],
+        [
+            *_smoke_overrides(tmp_path, f"sqlite:///{tmp_path / 'again.db'}"),
+            f"corpus.output_dir={trained['config'].corpus.output_dir}",
+        ],
     )
     again = load_model(train(config, None, cache_dir=None))
     first = load_model(trained["model_dir"])
@@ -127,7 +129,7 @@ def test_smoke_config_against_a_real_mlflow_server(tmp_path: Path, trained: dict
         uri = f"http://127.0.0.1:{port}"
         config = load_config(
             REPO / "configs" / "smoke.yaml",
-            _smoke_overrides(tmp_path, uri) + [f"corpus.output_dir={trained['config'].corpus.output_dir}"],
+            [*_smoke_overrides(tmp_path, uri), f"corpus.output_dir={trained['config'].corpus.output_dir}"],
         )
         model_dir = train(config, None, cache_dir=None)
         import mlflow

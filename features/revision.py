@@ -1,0 +1,108 @@
+"""Revision features: what a document's first-stage probabilities say about each segment.
+
+The first-stage head judges a segment from its own row. A second look, at how confident the head
+is about the segment's neighbourhood and about the document as a whole, catches what a single
+row cannot: a prose-like teaser far from the confident story block, a short line inside it.
+This is jusText's "revise with neighbours" step, with the rules learned instead of hand-set.
+"""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import numpy as np
+
+WINDOWS = (1, 2, 4, 8)
+REVISION_FEATURES = (
+    "logit",
+    *(f"mean_p_window_{w}" for w in WINDOWS),
+    "p_prev",
+    "p_next",
+    "doc_mean_p",
+    "doc_share_main",
+    "distance_to_confident_main",
+    "main_share_before",
+    "main_share_after",
+    "in_longest_main_run",
+)
+_CONFIDENT = 0.8
+
+
+def revision_features(probabilities: np.ndarray) -> np.ndarray:
+    """Rows of revision features for one document.
+
+    Args:
+        probabilities: (n,) first-stage p(main) of the document's segments, in order.
+
+    Returns:
+        (n, len(REVISION_FEATURES)) float64 array.
+    """
+    p = np.clip(np.asarray(probabilities, dtype=np.float64), 1e-4, 1 - 1e-4)
+    n = p.size
+    if n == 0:
+        return np.zeros((0, len(REVISION_FEATURES)))
+    index = np.arange(n)
+    cumulative = np.concatenate([[0.0], np.cumsum(p)])
+    window_means = []
+    for width in WINDOWS:
+        lo, hi = np.clip(index - width, 0, n), np.clip(index + width + 1, 0, n)
+        window_means.append((cumulative[hi] - cumulative[lo]) / (hi - lo))
+    kept = p >= 0.5
+    n_kept = max(int(kept.sum()), 1)
+    kept_before = np.concatenate([[0], np.cumsum(kept)[:-1]])
+    confident = np.flatnonzero(p > _CONFIDENT)
+    if confident.size:
+        nearest = np.searchsorted(confident, index).clip(1, confident.size) - 1
+        following = np.searchsorted(confident, index).clip(0, confident.size - 1)
+        distance = np.minimum(np.abs(index - confident[nearest]), np.abs(confident[following] - index))
+    else:
+        distance = np.full(n, n)
+    return np.column_stack(
+        [
+            np.log(p / (1 - p)),
+            *window_means,
+            np.concatenate([[0.0], p[:-1]]),
+            np.concatenate([p[1:], [0.0]]),
+            np.full(n, p.mean()),
+            np.full(n, kept.mean()),
+            distance / n,
+            kept_before / n_kept,
+            (n_kept - kept_before - kept) / n_kept,
+            _longest_run_mask(kept),
+        ]
+    )
+
+
+def _longest_run_mask(kept: np.ndarray) -> np.ndarray:
+    """1.0 for segments in the longest run of consecutive kept segments, else 0.0."""
+    best_start, best_length, start = 0, 0, None
+    for i, value in enumerate(np.append(kept, False)):
+        if value and start is None:
+            start = i
+        elif not value and start is not None:
+            if i - start > best_length:
+                best_start, best_length = start, i - start
+            start = None
+    mask = np.zeros(kept.size)
+    mask[best_start : best_start + best_length] = 1.0
+    return mask
+
+
+def revision_matrix(
+    features: np.ndarray, probabilities: np.ndarray, offsets: np.ndarray, scalar_columns: int
+) -> np.ndarray:
+    """Second-stage input rows for a batch: revision features plus each row's scalar features.
+
+    Args:
+        features: (n_rows, n_features) first-stage rows; the last `scalar_columns` are the shape and
+            context scalars (the embeddings before them are left out: the first stage used them).
+        probabilities: (n_rows,) first-stage p(main).
+        offsets: (n_documents + 1,) row ranges of the documents.
+        scalar_columns: How many trailing columns of `features` to carry over.
+
+    Returns:
+        (n_rows, len(REVISION_FEATURES) + scalar_columns) float64 array.
+    """
+    blocks = [revision_features(probabilities[a:b]) for a, b in pairwise(offsets)]
+    revision = np.vstack(blocks) if blocks else np.zeros((0, len(REVISION_FEATURES)))
+    return np.hstack([revision, features[:, features.shape[1] - scalar_columns :]])
