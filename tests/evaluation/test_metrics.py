@@ -1,0 +1,71 @@
+"""Token and segment metrics on hand-made cases with exact numbers."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from evaluation.data import SegmentGold
+from evaluation.metrics import Counts, bag_of_words, kind_outcomes, segment_counts, token_counts
+from storysplit.labels import SegmentKind, SegmentLabel
+
+MAIN, BOILER = SegmentLabel.MAIN, SegmentLabel.BOILERPLATE
+
+
+def test_bag_of_words_lowercases_unicode_words_and_counts_repeats() -> None:
+    assert bag_of_words("The cat, the CAT! Naïve 42-x") == Counter(
+        {"the": 2, "cat": 2, "naïve": 1, "42": 1, "x": 1}
+    )
+
+
+def test_token_scores_use_multiset_overlap() -> None:
+    counts = token_counts(bag_of_words("a b c d"), bag_of_words("a b e"))
+    assert counts == Counts(2, 2, 1)
+    assert counts.precision == pytest.approx(0.5)
+    assert counts.recall == pytest.approx(2 / 3)
+    assert counts.f1 == pytest.approx(4 / 7)
+
+
+def test_repeated_tokens_count_once_per_occurrence() -> None:
+    counts = token_counts(bag_of_words("a a a"), bag_of_words("a"))
+    assert (counts.tp, counts.fp, counts.fn) == (1, 2, 0)
+    assert counts.precision == pytest.approx(1 / 3)
+
+
+@pytest.mark.parametrize(
+    ("predicted", "reference", "expected"),
+    [("", "", (1.0, 1.0, 1.0)), ("", "a b", (0.0, 0.0, 0.0)), ("a b", "", (0.0, 0.0, 0.0))],
+)
+def test_empty_sides(predicted: str, reference: str, expected: tuple[float, float, float]) -> None:
+    counts = token_counts(bag_of_words(predicted), bag_of_words(reference))
+    assert (counts.precision, counts.recall, counts.f1) == expected
+
+
+def test_segment_counts_weigh_segments_and_skip_weight_zero() -> None:
+    gold = [
+        SegmentGold(MAIN, SegmentKind.BODY, 1.0),
+        SegmentGold(MAIN, SegmentKind.HEADLINE, 0.5),
+        SegmentGold(BOILER, SegmentKind.MENU, 1.0),
+        SegmentGold(BOILER, SegmentKind.RELATED, 1.0),
+        SegmentGold(BOILER, SegmentKind.UNKNOWN, 0.0),
+    ]
+    counts = segment_counts(gold, np.array([True, False, True, False, True]))
+    assert counts.main == Counts(1.0, 1.0, 0.5)
+    assert counts.boilerplate == Counts(1.0, 0.5, 1.0)
+    assert counts.main.precision == pytest.approx(0.5)
+    assert counts.main.recall == pytest.approx(1 / 1.5)
+    assert counts.accuracy == pytest.approx(2 / 3.5)
+
+
+def test_kind_outcomes_count_dropped_boilerplate_and_kept_main() -> None:
+    gold = [
+        SegmentGold(BOILER, SegmentKind.RELATED, 1.0),
+        SegmentGold(BOILER, SegmentKind.RELATED, 1.0),
+        SegmentGold(BOILER, SegmentKind.RELATED, 1.0),
+        SegmentGold(MAIN, SegmentKind.HEADLINE, 1.0),
+        SegmentGold(BOILER, SegmentKind.MENU, 0.0),
+    ]
+    outcomes = kind_outcomes(gold, np.array([False, True, False, False, True]))
+    assert outcomes == {(BOILER, SegmentKind.RELATED): (2.0, 3.0), (MAIN, SegmentKind.HEADLINE): (0.0, 1.0)}
