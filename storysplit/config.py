@@ -32,12 +32,21 @@ class CorpusConfig(_Section):
     data_dir: Path = Path("../shared/data")
     seeds_dir: Path = Path("../shared/seeds")
     output_dir: Path = Path("data/corpus")
-    renderers: tuple[str, ...] = ("html_text", "inscriptis", "dom_lines", "single_line", "lenient")
+    renderers: tuple[Literal["html_text", "inscriptis", "dom_lines", "single_line", "lenient"], ...] = (
+        "html_text",
+        "inscriptis",
+        "dom_lines",
+        "single_line",
+        "lenient",
+    )
     split_fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
     mixtures_per_story: int = Field(2, ge=0)
     max_pages: int | None = Field(None, ge=1)
     min_match_ratio: float = Field(0.8, gt=0.0, le=1.0)
+    max_boilerplate_ratio: float = Field(0.2, ge=0.0, lt=1.0)
     ambiguous_weight: float = Field(0.0, ge=0.0, le=1.0)
+    min_gold_recall: float = Field(0.5, ge=0.0, le=1.0)
+    seed: int = 13
     num_proc: int = Field(2, ge=1)
 
 
