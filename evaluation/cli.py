@@ -103,7 +103,7 @@ def evaluate_all(
     methods: list[TextMethod] = [ModelMethod(model), *text_baselines(first_lines)]
     return [
         evaluate_set(
-            load_eval_set(spec, seeds_dir, model.max_chars),
+            load_eval_set(spec, seeds_dir),
             model.max_chars,
             methods,
             html_methods,

@@ -24,6 +24,9 @@ from storysplit.errors import StorysplitError
 from storysplit.labels import SegmentKind, SegmentLabel
 
 SEEDS_SPEC = "seeds"
+# Seeds are read with whole-line spans (gold.jsonl labels lines) whatever the model's max_chars, so
+# their fingerprint does not depend on it; `segment_gold` projects lines onto any segmentation.
+SEED_SPAN_MAX_CHARS = 1_000_000_000
 REQUIRED_FIELDS = ("id", "text", "source", "renderer", "reference_text", "spans")
 
 
@@ -76,18 +79,17 @@ class SegmentGold:
     weight: float
 
 
-def load_eval_set(spec: str, seeds_dir: Path, max_chars: int) -> EvalSet:
+def load_eval_set(spec: str, seeds_dir: Path) -> EvalSet:
     """Read the documents a data spec names.
 
     Args:
         spec: A data spec (see the module docstring).
         seeds_dir: Folder with the seed texts and `gold.jsonl`, used for the `seeds` spec.
-        max_chars: The segmenter setting; seed spans are cut to match it.
 
     Raises:
         DataSpecError: the spec names nothing readable or a row is malformed.
     """
-    rows = _read_rows(spec, seeds_dir, max_chars)
+    rows = _read_rows(spec, seeds_dir)
     documents = tuple(document_from_row(row, f"{spec} row {i}") for i, row in enumerate(rows))
     if not documents:
         raise DataSpecError(f"data spec {spec!r} holds no documents")
@@ -163,13 +165,13 @@ def segments_of(document: EvalDocument, max_chars: int) -> list[Segment]:
     return split_document(document.text, max_chars)
 
 
-def _read_rows(spec: str, seeds_dir: Path, max_chars: int) -> list[Mapping[str, Any]]:
+def _read_rows(spec: str, seeds_dir: Path) -> list[Mapping[str, Any]]:
     if spec == SEEDS_SPEC:
         if not (seeds_dir / "gold.jsonl").is_file():
             raise DataSpecError(f"no gold.jsonl in seeds folder {seeds_dir}; pass --seeds-dir")
         from train.corpus.seeds import load_seed_rows
 
-        return list(load_seed_rows(seeds_dir, max_chars))
+        return list(load_seed_rows(seeds_dir, SEED_SPAN_MAX_CHARS))
     if spec.endswith(".jsonl"):
         return _read_jsonl(Path(spec))
     path, _, split = spec.rpartition(":") if ":" in spec else (spec, "", "")

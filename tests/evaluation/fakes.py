@@ -35,7 +35,9 @@ def make_row(lines: Sequence[tuple[str, str, str]], row_id: str = "doc", **field
     text = "\n".join(line for line, _, _ in lines) + "\n"
     spans, offset = [], 0
     for line, label, kind in lines:
-        spans.append({"start": offset, "end": offset + len(line), "label": label, "kind": kind, "weight": 1.0})
+        spans.append(
+            {"start": offset, "end": offset + len(line), "label": label, "kind": kind, "weight": 1.0}
+        )
         offset += len(line) + 1
     row = {
         "id": row_id,

@@ -18,18 +18,24 @@ def run(rows: list[dict[str, Any]], model: FakeModel) -> SetResult:
     return evaluate_set(eval_set, model.max_chars, [ModelMethod(model), KeepAll()])
 
 
-def test_worst_documents_are_ranked_and_explained(story_rows: list[dict[str, Any]], fake_model: FakeModel) -> None:
+def test_worst_documents_are_ranked_and_explained(
+    story_rows: list[dict[str, Any]], fake_model: FakeModel
+) -> None:
     worst = worst_documents(run(story_rows, fake_model).method("keep_all"), count=1)
     assert [w.id for w in worst] == ["story-a"]
     assert worst[0].problems == "kept 1 menu, kept 1 related, kept 1 widget; 10 extra words, 0 missed"
 
 
-def test_describe_errors_names_dropped_main_kinds(story_rows: list[dict[str, Any]], fake_model: FakeModel) -> None:
+def test_describe_errors_names_dropped_main_kinds(
+    story_rows: list[dict[str, Any]], fake_model: FakeModel
+) -> None:
     document = run(story_rows, fake_model).method("model").documents[1]
     assert describe_errors(document) == "dropped 1 headline; 0 extra words, 7 missed"
 
 
-def test_kind_confusion_lists_main_kinds_first(story_rows: list[dict[str, Any]], fake_model: FakeModel) -> None:
+def test_kind_confusion_lists_main_kinds_first(
+    story_rows: list[dict[str, Any]], fake_model: FakeModel
+) -> None:
     table = kind_confusion(run(story_rows, fake_model).method("model"))
     assert [(c.label, c.kind) for c in table][:2] == [
         (SegmentLabel.MAIN, SegmentKind.BODY),

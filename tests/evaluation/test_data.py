@@ -26,36 +26,36 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
 
 
 def test_jsonl_spec_reads_corpus_rows(tmp_path: Path, story_rows: list[dict[str, Any]]) -> None:
-    eval_set = load_eval_set(str(write_jsonl(tmp_path / "rows.jsonl", story_rows)), SEEDS_DIR, 1000)
+    eval_set = load_eval_set(str(write_jsonl(tmp_path / "rows.jsonl", story_rows)), SEEDS_DIR)
     assert [d.id for d in eval_set.documents] == ["story-a", "story-b"]
     assert eval_set.documents[0].spans[0].kind is SegmentKind.MENU
 
 
 def test_seeds_spec_reads_the_five_seeds() -> None:
-    eval_set = load_eval_set("seeds", SEEDS_DIR, 1000)
+    eval_set = load_eval_set("seeds", SEEDS_DIR)
     assert len(eval_set.documents) == 5
     assert {d.renderer for d in eval_set.documents} == {"scraped"}
 
 
 def test_unknown_spec_says_what_is_expected() -> None:
     with pytest.raises(DataSpecError, match=r"unknown data spec 'nowhere:validation'.*DIR:SPLIT"):
-        load_eval_set("nowhere:validation", SEEDS_DIR, 1000)
+        load_eval_set("nowhere:validation", SEEDS_DIR)
 
 
 def test_missing_jsonl_is_named(tmp_path: Path) -> None:
     with pytest.raises(DataSpecError, match="no such JSONL file"):
-        load_eval_set(str(tmp_path / "absent.jsonl"), SEEDS_DIR, 1000)
+        load_eval_set(str(tmp_path / "absent.jsonl"), SEEDS_DIR)
 
 
 def test_saved_dataset_dict_needs_a_split(tmp_path: Path, story_rows: list[dict[str, Any]]) -> None:
     from datasets import Dataset, DatasetDict
 
     DatasetDict({"validation": Dataset.from_list(story_rows)}).save_to_disk(str(tmp_path / "corpus"))
-    assert len(load_eval_set(f"{tmp_path / 'corpus'}:validation", SEEDS_DIR, 1000).documents) == 2
+    assert len(load_eval_set(f"{tmp_path / 'corpus'}:validation", SEEDS_DIR).documents) == 2
     with pytest.raises(DataSpecError, match=r"splits \['validation'\]; name one"):
-        load_eval_set(str(tmp_path / "corpus"), SEEDS_DIR, 1000)
+        load_eval_set(str(tmp_path / "corpus"), SEEDS_DIR)
     with pytest.raises(DataSpecError, match="no split 'test'"):
-        load_eval_set(f"{tmp_path / 'corpus'}:test", SEEDS_DIR, 1000)
+        load_eval_set(f"{tmp_path / 'corpus'}:test", SEEDS_DIR)
 
 
 def test_rows_with_missing_fields_or_bad_labels_are_refused(story_rows: list[dict[str, Any]]) -> None:

@@ -16,7 +16,8 @@ ARTICLE = (
     "days, and that the water was still rising when they left their homes in the night. "
 )
 PAGE = f"""<html><head><title>Flood</title></head><body>
-<nav><ul><li><a href="/">Home</a></li><li><a href="/world">World</a></li><li><a href="/s">Sport</a></li></ul></nav>
+<nav><ul><li><a href="/">Home</a></li><li><a href="/world">World</a></li>
+<li><a href="/s">Sport</a></li></ul></nav>
 <article><h1>Flood waters rise across the valley</h1>
 <p>{ARTICLE * 2}</p><p>{ARTICLE}The army arrived on the third day with boats and food for the families.</p>
 </article>

@@ -37,7 +37,9 @@ def test_keep_all_scores_exactly(story_rows: list[dict[str, Any]], fake_model: F
     assert summary.segments.boilerplate_recall == pytest.approx(0.5)  # macro: none dropped in a, vacuous in b
 
 
-def test_model_segment_scores_and_kind_recall(story_rows: list[dict[str, Any]], fake_model: FakeModel) -> None:
+def test_model_segment_scores_and_kind_recall(
+    story_rows: list[dict[str, Any]], fake_model: FakeModel
+) -> None:
     summary = summarize(run(story_rows, fake_model).method("model").documents)
     # the fake keeps the two bodies and drops everything with fewer than 8 words, headline included
     assert summary.segments is not None

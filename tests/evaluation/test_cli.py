@@ -1,0 +1,77 @@
+"""`storysplit evaluate` end to end with a fake model, and its one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import storysplit
+from storysplit.cli import main as storysplit_main
+from tests.conftest import SEEDS_DIR
+from tests.evaluation.fakes import FakeModel
+
+
+@pytest.fixture
+def rows_file(tmp_path: Path, story_rows: list[dict[str, Any]]) -> Path:
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in story_rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def faked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(storysplit, "load_model", lambda path: FakeModel())
+
+
+def test_missing_model_folder_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = storysplit_main(["evaluate", str(tmp_path / "no-model"), "--data", "seeds"])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert err.startswith("storysplit evaluate: error:")
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+@pytest.mark.usefixtures("faked")
+def test_unknown_data_spec_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = storysplit_main(["evaluate", "m", "--data", "corpus:dev", "--output", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "unknown data spec 'corpus:dev'" in err
+
+
+@pytest.mark.usefixtures("faked")
+def test_evaluate_prints_tables_and_writes_report(
+    tmp_path: Path, rows_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["evaluate", "m", "--data", str(rows_file), "--data", "seeds", "--seeds-dir", str(SEEDS_DIR)]
+    code = storysplit_main([*argv, "--output", str(tmp_path / "out"), "--no-html"])
+    out = capsys.readouterr().out
+    assert code == 0
+    for method in ("model", "keep_all", "first_20_lines", "c4_lines", "gopher_lines", "justext_lines"):
+        assert f"| {method} | text |" in out
+    assert "## seeds: 5 documents" in out
+    assert (tmp_path / "out" / "report.md").is_file()
+    assert (tmp_path / "out" / "seeds-threshold-curve.png").is_file()
+
+
+@pytest.mark.usefixtures("faked")
+def test_gate_exit_codes(tmp_path: Path, rows_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["evaluate", "m", "--output", str(tmp_path / "out"), "--no-html"]
+    assert storysplit_main([*base, "--data", str(rows_file), "--print-floors"]) == 0
+    measured = yaml.safe_load(capsys.readouterr().out.split("report: ")[1].split("\n", 1)[1])
+    floors = tmp_path / "floors.yaml"
+    floors.write_text(yaml.safe_dump({"tolerance": 0.0, **measured}), encoding="utf-8")
+    assert storysplit_main([*base, "--gate", str(floors)]) == 0
+    assert "gate: passed" in capsys.readouterr().out
+
+    measured["data"][str(rows_file)]["token_f1"]["model"] = 0.99
+    floors.write_text(yaml.safe_dump({"tolerance": 0.0, **measured}), encoding="utf-8")
+    assert storysplit_main([*base, "--gate", str(floors)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"gate failed: {rows_file}: model token F1")
+    assert err.count("\n") == 1

@@ -1,0 +1,78 @@
+"""The report folder: Markdown, metrics.json and figures; logging it to MLflow."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evaluation.baselines import KeepAll
+from evaluation.data import EvalSet, document_from_row
+from evaluation.methods import ModelMethod
+from evaluation.report import headline_metrics, results_tables, slug, write_report
+from evaluation.runner import SetResult, evaluate_set
+from evaluation.tracking import log_report_to_mlflow
+from tests.evaluation.fakes import FakeModel
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def run(rows: list[dict[str, Any]]) -> SetResult:
+    eval_set = EvalSet("data/corpus:validation", tuple(document_from_row(r) for r in rows))
+    return evaluate_set(eval_set, 1000, [ModelMethod(FakeModel()), KeepAll()])
+
+
+def test_write_report_writes_markdown_metrics_and_figures(
+    tmp_path: Path, story_rows: list[dict[str, Any]]
+) -> None:
+    report = write_report([run(story_rows)], tmp_path / "report", {"model": "fake"})
+    names = sorted(p.name for p in report.figures)
+    assert names == [
+        "data_corpus_validation-calibration.png",
+        "data_corpus_validation-kind-recall.png",
+        "data_corpus_validation-threshold-curve.png",
+    ]
+    assert all(p.read_bytes().startswith(PNG_MAGIC) for p in report.figures)
+    markdown = report.markdown.read_text(encoding="utf-8")
+    assert "| model | text | 2 |" in markdown
+    assert "Worst documents for model" in markdown
+    assert "(data_corpus_validation-calibration.png)" in markdown
+    record = json.loads(report.metrics.read_text(encoding="utf-8"))
+    keep_all = record["data"]["data/corpus:validation"]["methods"]["keep_all"]
+    assert keep_all["token_recall"] == 1.0
+    assert set(keep_all["by_renderer"]) == {"html_text", "inscriptis"}
+
+
+def test_tables_split_by_source_and_renderer(story_rows: list[dict[str, Any]]) -> None:
+    tables = results_tables([run(story_rows)])
+    assert "Token F1 (macro) by source:" in tables
+    assert "| method | readability | wcxb |" in tables
+    assert "| method | html_text | inscriptis |" in tables
+
+
+def test_headline_metrics_are_flat_and_named(tmp_path: Path, story_rows: list[dict[str, Any]]) -> None:
+    report = write_report([run(story_rows)], tmp_path, {})
+    flat = headline_metrics(json.loads(report.metrics.read_text(encoding="utf-8")))
+    assert flat["data_corpus_validation.keep_all.token_recall"] == 1.0
+    assert "data_corpus_validation.model.segment_main_f1" in flat
+    assert slug("../x y:test") == ".._x_y_test"
+
+
+@pytest.mark.slow
+def test_log_report_to_mlflow_only_with_an_active_run(
+    tmp_path: Path, story_rows: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mlflow
+
+    monkeypatch.chdir(tmp_path)
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    report = write_report([run(story_rows)], tmp_path / "report", {})
+    assert log_report_to_mlflow(report.folder) is False
+    with mlflow.start_run() as active:
+        assert log_report_to_mlflow(report.folder) is True
+    logged = mlflow.get_run(active.info.run_id)
+    assert logged.data.metrics["data_corpus_validation.keep_all.token_recall"] == 1.0
+    artifacts = [a.path for a in mlflow.MlflowClient().list_artifacts(active.info.run_id, "evaluation")]
+    assert "evaluation/report.md" in artifacts
