@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +95,17 @@ def load_eval_set(spec: str, seeds_dir: Path) -> EvalSet:
     if not documents:
         raise DataSpecError(f"data spec {spec!r} holds no documents")
     return EvalSet(spec, documents)
+
+
+def sample_eval_set(eval_set: EvalSet, size: int, seed: int = 0) -> EvalSet:
+    """A fixed random subset of `size` documents (all of them if fewer), in their original order.
+
+    The spec gets a suffix so that floors set on the full data are never compared with a sample.
+    """
+    if size >= len(eval_set.documents):
+        return eval_set
+    chosen = sorted(random.Random(seed).sample(range(len(eval_set.documents)), size))
+    return EvalSet(f"{eval_set.spec}#sample{size}", tuple(eval_set.documents[i] for i in chosen))
 
 
 def document_from_row(row: Mapping[str, Any], where: str = "row") -> EvalDocument:

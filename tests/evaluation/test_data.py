@@ -13,6 +13,7 @@ from evaluation.data import (
     document_from_row,
     fingerprint,
     load_eval_set,
+    sample_eval_set,
     segment_gold,
 )
 from features.segmentation import Segment
@@ -92,3 +93,13 @@ def test_segment_gold_takes_the_span_it_overlaps_most() -> None:
     gold = segment_gold(document, [Segment(0, 13, document.text), Segment(20, 22, "")])
     assert (gold[0].label, gold[0].kind, gold[0].weight) == (SegmentLabel.MAIN, SegmentKind.BODY, 0.5)
     assert gold[1].weight == 0.0
+
+
+def test_sample_is_fixed_ordered_and_renamed() -> None:
+    eval_set = load_eval_set("seeds", SEEDS_DIR)
+    sample = sample_eval_set(eval_set, 3, seed=1)
+    assert sample == sample_eval_set(eval_set, 3, seed=1)
+    ids = [d.id for d in eval_set.documents]
+    assert [ids.index(d.id) for d in sample.documents] == sorted(ids.index(d.id) for d in sample.documents)
+    assert sample.spec == "seeds#sample3"
+    assert sample_eval_set(eval_set, 10) is eval_set
