@@ -57,6 +57,7 @@ _TITLE_SEPARATORS = re.compile(r"\s+[|–—:-]\s+|\s*::\s*")
 MIN_BLOCK_TOKENS = 2
 HEADLINE_WINDOW = 12
 MAX_META_TOKENS = 14
+MAX_TITLE_EXTRA_WORDS = 5
 
 
 @dataclass(frozen=True)
@@ -231,14 +232,15 @@ def headline_words(title: str) -> list[str]:
 
 
 def is_title_like(segment_words: list[str], title_words: list[str]) -> bool:
-    """The segment is the title, possibly with a site name or section glued on."""
+    """The segment is the title, possibly with a site name or section glued on (`Title | Site`)."""
     if not segment_words or not title_words:
         return False
-    if segment_words == title_words:
-        return True
     shared = set(segment_words) & set(title_words)
-    union = set(segment_words) | set(title_words)
-    return len(shared) / len(union) >= 0.75 and len(segment_words) <= 2 * len(title_words)
+    jaccard = len(shared) / len(set(segment_words) | set(title_words))
+    contains_title = len(shared) >= 0.9 * len(set(title_words))
+    return jaccard >= 0.75 or (
+        contains_title and len(segment_words) <= len(title_words) + MAX_TITLE_EXTRA_WORDS
+    )
 
 
 def _mark_headline(spans: list[LabelledSpan], segments: list[Segment], title: str) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -320,10 +321,16 @@ def _label_segments(
     text: str, pieces: list[_Piece], offsets: list[tuple[int, int]], settings: MixerSettings
 ) -> list[dict[str, Any]]:
     """Each segment takes its piece's label; one straddling pieces (single-line text) is ambiguous."""
+    starts = [start for start, _ in offsets]
     spans = []
     for segment in split_document(text, settings.max_chars):
-        overlaps = [max(0, min(end, segment.end) - max(start, segment.start)) for start, end in offsets]
-        best = max(range(len(pieces)), key=overlaps.__getitem__)
+        first = max(0, bisect_right(starts, segment.start) - 1)
+        last = bisect_left(starts, segment.end)
+        overlaps = {
+            index: min(offsets[index][1], segment.end) - max(offsets[index][0], segment.start)
+            for index in range(first, max(last, first + 1))
+        }
+        best = max(overlaps, key=overlaps.__getitem__)
         exact = overlaps[best] >= 0.8 * (segment.end - segment.start)
         spans.append(
             {
