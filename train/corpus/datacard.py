@@ -43,7 +43,7 @@ def corpus_statistics(corpus: DatasetDict) -> dict[str, Any]:
                 group = (
                     "mixture" if row["renderer"] == "mixture" else "rendered" if split != "seeds" else "seeds"
                 )
-                kinds[group, f"{span['label']}/{span['kind']}"] += 1
+                kinds[f"{span['label']}/{span['kind']}", group] += 1
     return {
         "documents": documents,
         "sources": sources,
@@ -207,6 +207,8 @@ def _reason_kind(reason: str) -> str:
         return "story not found in rendering"
     if "empty gold" in reason:
         return "empty gold"
+    if "lorem ipsum" in reason:
+        return "synthetic test page"
     return reason.split(":")[1].strip() if ":" in reason else reason
 
 

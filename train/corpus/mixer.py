@@ -15,7 +15,7 @@ import random
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import blingfire
@@ -35,6 +35,9 @@ _PROMO_WORDS = re.compile(
 )
 _MONTH_NAMES = tuple(month.title() for month in MONTHS)
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+STORY_PARAGRAPHS = (6, 30)
+"""A mixture keeps the story's first N paragraphs, N drawn from this range: scraped news stories
+are short (the seeds have 6 to 14 lines), many gold texts are long guides."""
 MAX_POOL_LINES = 4000
 """Harvested lines kept per pool and split: plenty of variety, bounded memory."""
 
@@ -115,6 +118,7 @@ def compose_mixture(
     """
     rng = random.Random(f"{settings.seed}:{story.doc_id}:{index}")
     foreign = [other for other in others if other.domain != story.domain]
+    story = replace(story, paragraphs=story.paragraphs[: rng.randint(*STORY_PARAGRAPHS)])
     pieces = _story_pieces(story, rng, pool)
     blocks: list[Callable[[], list[_Piece]]] = [
         lambda: _headline_list(rng, foreign, pool, story.domain),
@@ -123,7 +127,7 @@ def compose_mixture(
         lambda: _widget_block(rng, pool, story.domain),
         lambda: _duplicate_block(rng, story),
     ]
-    chosen = rng.sample(blocks, k=rng.choice((1, 1, 2, 2, 3)))
+    chosen = rng.sample(blocks, k=rng.choice((1, 2, 2, 3, 3, 4)))
     if rng.random() < 0.25:
         pieces = _menu_block(rng, pool, story.domain) + pieces
     for make in chosen:
@@ -254,7 +258,7 @@ def _related_teasers(
     rng: random.Random, others: Sequence[Story], pool: BoilerplatePool, domain: str
 ) -> list[_Piece]:
     """Teasers of other stories: title, source name, relative time and first sentence, in a few layouts."""
-    picked = rng.sample(list(others), k=min(len(others), rng.randint(2, 5)))
+    picked = rng.sample(list(others), k=min(len(others), rng.randint(2, 6)))
     layout = rng.randrange(3)
     lines: list[str] = []
     for other in picked:
