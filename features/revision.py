@@ -24,15 +24,24 @@ REVISION_FEATURES = (
     "main_share_before",
     "main_share_after",
     "in_longest_main_run",
+    "cos_main_centroid",
+    "cos_early_main_centroid",
+    "cos_main_centroid_rank",
 )
 _CONFIDENT = 0.8
 
 
-def revision_features(probabilities: np.ndarray) -> np.ndarray:
+def revision_features(probabilities: np.ndarray, embeddings: np.ndarray) -> np.ndarray:
     """Rows of revision features for one document.
+
+    Besides the probabilities around each segment, it compares each segment with the centroid of
+    what the first stage believes is the story, and with the *early* part of it: the full text of
+    another article appended under "Related" reads like confident prose, but it is about something
+    else than the story that came first.
 
     Args:
         probabilities: (n,) first-stage p(main) of the document's segments, in order.
+        embeddings: (n, dim) unit-norm segment embeddings.
 
     Returns:
         (n, len(REVISION_FEATURES)) float64 array.
@@ -57,6 +66,10 @@ def revision_features(probabilities: np.ndarray) -> np.ndarray:
         distance = np.minimum(np.abs(index - confident[nearest]), np.abs(confident[following] - index))
     else:
         distance = np.full(n, n)
+    early_weight = p * np.clip(1.0 - kept_before / n_kept, 0.0, 1.0) ** 2
+    similarity_main = embeddings @ _unit(p @ embeddings)
+    similarity_early = embeddings @ _unit(early_weight @ embeddings)
+    rank = np.argsort(np.argsort(-similarity_main)) / max(n - 1, 1)
     return np.column_stack(
         [
             np.log(p / (1 - p)),
@@ -69,8 +82,16 @@ def revision_features(probabilities: np.ndarray) -> np.ndarray:
             kept_before / n_kept,
             (n_kept - kept_before - kept) / n_kept,
             _longest_run_mask(kept),
+            similarity_main,
+            similarity_early,
+            rank,
         ]
     )
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector
 
 
 def _longest_run_mask(kept: np.ndarray) -> np.ndarray:
@@ -94,8 +115,9 @@ def revision_matrix(
     """Second-stage input rows for a batch: revision features plus each row's scalar features.
 
     Args:
-        features: (n_rows, n_features) first-stage rows; the last `scalar_columns` are the shape and
-            context scalars (the embeddings before them are left out: the first stage used them).
+        features: (n_rows, 2 * dim + scalar_columns) first-stage rows: the segment embedding, the
+            neighbours' mean embedding, then the shape and context scalars. Only the scalars are
+            carried over (the first stage used the embeddings); the embedding feeds similarities.
         probabilities: (n_rows,) first-stage p(main).
         offsets: (n_documents + 1,) row ranges of the documents.
         scalar_columns: How many trailing columns of `features` to carry over.
@@ -103,6 +125,8 @@ def revision_matrix(
     Returns:
         (n_rows, len(REVISION_FEATURES) + scalar_columns) float64 array.
     """
-    blocks = [revision_features(probabilities[a:b]) for a, b in pairwise(offsets)]
+    dim = (features.shape[1] - scalar_columns) // 2
+    embeddings = features[:, :dim].astype(np.float64)
+    blocks = [revision_features(probabilities[a:b], embeddings[a:b]) for a, b in pairwise(offsets)]
     revision = np.vstack(blocks) if blocks else np.zeros((0, len(REVISION_FEATURES)))
     return np.hstack([revision, features[:, features.shape[1] - scalar_columns :]])

@@ -59,7 +59,7 @@ class SegmenterConfig(_Section):
 class EncoderConfig(_Section):
     """Which sentence-transformers model embeds segments, and how."""
 
-    model: str = "all-MiniLM-L6-v2"
+    model: str = "models/encoders/minilm-static"
     backend: Literal["torch", "onnx", "openvino"] = "torch"
     max_seq_length: int = Field(128, ge=8)
     batch_size: int = Field(64, ge=1)
@@ -99,7 +99,7 @@ class ReviserConfig(_Section):
 class DecoderConfig(_Section):
     """Document-level decoding of per-segment probabilities."""
 
-    kind: Literal["hmm", "none"] = "hmm"
+    kind: Literal["hmm", "none"] = "none"
     threshold: float = Field(0.5, gt=0.0, lt=1.0)
     emission_weight: float = Field(1.0, gt=0.0, le=1.0)
 
