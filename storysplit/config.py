@@ -114,9 +114,9 @@ class TrainingConfig(_Section):
 
 
 class TrackingConfig(_Section):
-    """Where MLflow records runs; `MLFLOW_TRACKING_URI` in the environment wins over `uri`."""
+    """Where MLflow records runs: `uri` if set, else `$MLFLOW_TRACKING_URI`, else `./mlflow.db`."""
 
-    uri: str = "sqlite:///mlflow.db"
+    uri: str | None = None
     experiment: str = "storysplit"
     log_model: bool = True
 

@@ -7,10 +7,15 @@ from __future__ import annotations
 
 import argparse
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 from datasets import Dataset
 
+from evaluation.cli import evaluate_all
+from evaluation.data import SEEDS_SPEC
+from evaluation.report import results_tables, write_report
+from evaluation.tracking import log_report_to_mlflow
 from storysplit.config import Config, load_config
 from storysplit.model import StorySplitModel, encoder_from_config
 from train import tracking
@@ -20,7 +25,7 @@ from train.featurize import featurize_split
 from train.fit import fit_decoder, fit_heads
 from train.scoring import decoded_probabilities, segment_scores
 
-FEATURE_CACHE = Path("data/cache/features")
+FEATURE_CACHE = Path("data/cache")
 EVALUATION_SPLITS = ("validation", "seeds")
 
 
@@ -64,11 +69,23 @@ def train(config: Config, config_path: Path | None, cache_dir: Path | None) -> P
 
         model_dir = save_model(model, config.training.output_dir, config, metrics)
         tracking.log_metrics(metrics)
+        _evaluate(model, config, model_dir)
         if config.tracking.log_model:
             tracking.log_pyfunc_model(model_dir, [corpus["seeds"][0]["text"]])
-    for name in sorted(metrics):
-        print(f"{name:45s} {metrics[name]:.4f}")
     return model_dir
+
+
+def _evaluate(model: StorySplitModel, config: Config, model_dir: Path) -> None:
+    """Score the model next to the plain-text baselines; print the table, log the report to MLflow."""
+    specs = [f"{config.corpus.output_dir}:validation", SEEDS_SPEC]
+    results = evaluate_all(model, specs, config.corpus.seeds_dir, config.corpus.data_dir)
+    print(results_tables(results))
+    report_dir = (
+        Path("runs") / "train" / model_dir.name / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    )
+    report = write_report(results, report_dir, {"model": str(model_dir), "data": ", ".join(specs)})
+    log_report_to_mlflow(report_dir)
+    print(f"report: {report.markdown}")
 
 
 def _training_documents(dataset: Dataset, config: Config) -> Dataset:

@@ -11,6 +11,7 @@ from typing import Any
 
 import mlflow
 from datasets import Dataset
+from mlflow.data.huggingface_dataset import from_huggingface
 
 from storysplit.config import Config, config_to_dict
 
@@ -29,9 +30,12 @@ SERVED_PACKAGES = (
 )
 
 
+DEFAULT_URI = "sqlite:///mlflow.db"
+
+
 def tracking_uri(config: Config) -> str:
-    """`MLFLOW_TRACKING_URI` from the environment if set, else the config's URI."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or config.tracking.uri
+    """The config's URI if set, else `MLFLOW_TRACKING_URI`, else a SQLite file in the working directory."""
+    return config.tracking.uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_URI
 
 
 @contextmanager
@@ -51,7 +55,7 @@ def tracked_run(config: Config, config_path: Path | None) -> Iterator[Any]:
 def log_dataset(dataset: Dataset, corpus_dir: Path, split: str, context: str) -> None:
     """Record a corpus split as an MLflow dataset input, identified by its fingerprint."""
     mlflow.log_input(
-        mlflow.data.from_huggingface(
+        from_huggingface(
             dataset,
             path=str(corpus_dir),
             name=f"storysplit-corpus-{split}",
