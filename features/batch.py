@@ -43,13 +43,32 @@ def featurize_documents(
 ) -> FeaturizedDocuments:
     """Segment, embed and featurise `texts`; see `features.context.document_features`."""
     segments = [split_document(text, max_chars) for text in texts]
+    embeddings = encoder.encode([seg.text for doc in segments for seg in doc])
+    return featurize_segmented(texts, segments, embeddings, window, lead_segments)
+
+
+def featurize_segmented(
+    texts: Sequence[str],
+    segments: list[list[Segment]],
+    embeddings: np.ndarray,
+    window: int,
+    lead_segments: int,
+) -> FeaturizedDocuments:
+    """Feature rows for already segmented and embedded documents.
+
+    Args:
+        texts: The documents.
+        segments: Per document, its segments.
+        embeddings: (total_segments, dim) rows for all segments, documents concatenated in order.
+        window: Neighbours on each side for context features.
+        lead_segments: Long segments that define each document's lead.
+    """
     counts = np.array([len(s) for s in segments], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(counts)])
-    embeddings = encoder.encode([seg.text for doc in segments for seg in doc])
     blocks = [
         document_features(text, doc_segments, embeddings[offsets[i] : offsets[i + 1]], window, lead_segments)
         for i, (text, doc_segments) in enumerate(zip(texts, segments, strict=True))
     ]
-    width = 2 * encoder.dimension + SCALAR_WIDTH
+    width = 2 * embeddings.shape[1] + SCALAR_WIDTH
     features = np.vstack(blocks) if int(counts.sum()) else np.zeros((0, width), dtype=np.float32)
     return FeaturizedDocuments(segments=segments, features=features, offsets=offsets)
