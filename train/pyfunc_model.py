@@ -6,6 +6,8 @@ storysplit model folder as an artifact and this file as its code.
 
 from __future__ import annotations
 
+from typing import Any
+
 import mlflow
 from mlflow.pyfunc import PythonModel, PythonModelContext
 
@@ -20,8 +22,12 @@ class StorySplitPyfunc(PythonModel):
     def load_context(self, context: PythonModelContext) -> None:
         self.model = load_model(context.artifacts["model_dir"])
 
-    def predict(self, context: PythonModelContext, model_input: list[str], params: None = None) -> list[str]:
-        return self.model.extract_many(model_input)
+    def predict(
+        self, context: PythonModelContext, model_input: list[str], params: dict[str, Any] | None = None
+    ) -> list[str]:
+        """Main text of each document; `params={"threshold": t}` trades precision for recall."""
+        threshold = (params or {}).get("threshold")
+        return self.model.extract_many(model_input, None if threshold is None else float(threshold))
 
 
 mlflow.models.set_model(StorySplitPyfunc())
