@@ -125,7 +125,7 @@ def compose_mixture(
         lambda: _related_teasers(rng, foreign, pool, story.domain),
         lambda: _menu_block(rng, pool, story.domain),
         lambda: _widget_block(rng, pool, story.domain),
-        lambda: _duplicate_block(rng, story),
+        lambda: _duplicate_block(rng, story, pool),
     ]
     chosen = rng.sample(blocks, k=rng.choice((1, 2, 2, 3, 3, 4)))
     if rng.random() < 0.25:
@@ -257,21 +257,38 @@ def _headline_list(
 def _related_teasers(
     rng: random.Random, others: Sequence[Story], pool: BoilerplatePool, domain: str
 ) -> list[_Piece]:
-    """Teasers of other stories: title, source name, relative time and first sentence, in a few layouts."""
-    picked = rng.sample(list(others), k=min(len(others), rng.randint(2, 6)))
-    layout = rng.randrange(3)
+    """Teasers of other stories: title, source name, relative time and a snippet, in a few layouts.
+
+    In the last layout the "snippet" is the other article's whole text on one line (sometimes
+    behind a widget label), as scrapers keep it from related-article boxes: confident prose that
+    is about something other than the story.
+    """
+    layout = rng.randrange(4)
+    picked = rng.sample(
+        list(others), k=min(len(others), rng.randint(1, 3) if layout == 3 else rng.randint(2, 6))
+    )
     lines: list[str] = []
     for other in picked:
         name, when, title = source_name(other), _relative_time(rng), strip_site_name(other.title)
-        snippet = _first_sentence(other)
         if layout == 0:
-            lines += [name, when, f"- {name}", title, snippet]
+            lines += [name, when, f"- {name}", title, _first_sentence(other)]
         elif layout == 1:
-            lines += [title, f"{name} · {when}", snippet]
+            lines += [title, f"{name} · {when}", _first_sentence(other)]
+        elif layout == 2:
+            lines += [f"{title} {_first_sentence(other)}", when]
         else:
-            lines += [f"{title} {snippet}", when]
+            lines += [name, when, f"- {name}", title, _whole_text(rng, other, pool, domain)]
     pieces = [_Piece(line, SegmentLabel.BOILERPLATE, SegmentKind.RELATED) for line in lines if line.strip()]
     return _header(rng, pool, domain) + pieces
+
+
+def _whole_text(rng: random.Random, story: Story, pool: BoilerplatePool, domain: str) -> str:
+    """A story's first paragraphs joined into one line, sometimes behind a widget label."""
+    text = " ".join(story.paragraphs[: rng.randint(2, 12)])
+    if rng.random() < 0.4:
+        label = _pick(rng, pool.widget, domain, 1)
+        text = f"{label[0]} {text}" if label else text
+    return text
 
 
 def _menu_block(rng: random.Random, pool: BoilerplatePool, domain: str) -> list[_Piece]:
@@ -294,10 +311,15 @@ def _widget_block(rng: random.Random, pool: BoilerplatePool, domain: str, most: 
     return pieces
 
 
-def _duplicate_block(rng: random.Random, story: Story) -> list[_Piece]:
-    """A repeat of the headline and/or a run of the story's own paragraphs."""
-    pieces = []
+def _duplicate_block(rng: random.Random, story: Story, pool: BoilerplatePool) -> list[_Piece]:
+    """A repeat of the headline and/or the story's own paragraphs, or the story listed as its own teaser."""
     headline = strip_site_name(story.title)
+    if headline and rng.random() < 0.3:
+        return [
+            _Piece(line, SegmentLabel.BOILERPLATE, SegmentKind.DUPLICATE)
+            for line in (headline, _whole_text(rng, story, pool, story.domain))
+        ]
+    pieces = []
     if headline and rng.random() < 0.4:
         pieces.append(_Piece(headline, SegmentLabel.BOILERPLATE, SegmentKind.DUPLICATE))
     count = min(len(story.paragraphs), rng.randint(1, 4))
