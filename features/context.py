@@ -24,7 +24,7 @@ import numpy as np
 
 from features.segmentation import Segment
 
-FEATURE_VERSION = "2"
+FEATURE_VERSION = "3"
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _TERMINAL = re.compile(r"[.!?。！？…][\"'”’)\]]*$")
@@ -341,7 +341,7 @@ def _context_features(
     max_cos_earlier = np.maximum(earlier.max(axis=1), -1.0) if n > 1 else -np.ones(n)
     max_cos_earlier[0] = -1.0
 
-    keys = [" ".join(_WORD.findall(s.text.lower())) for s in segments]
+    keys = [repeat_key(s.text) for s in segments]
     repeat_earlier, repeat_later = _exact_repeats(keys)
     contained = _contained_in_longer(keys)
 
@@ -379,6 +379,11 @@ def _context_features(
         *windowed,
     ]
     return np.column_stack(columns)
+
+
+def repeat_key(text: str) -> str:
+    """A segment's words, lowercased and single-spaced: what two copies of a paragraph share."""
+    return " ".join(_WORD.findall(text.lower()))
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:

@@ -27,6 +27,8 @@ REVISION_FEATURES = (
     "cos_main_centroid",
     "cos_early_main_centroid",
     "cos_main_centroid_rank",
+    "log_longest_break_before",
+    "kept_runs_before",
 )
 _CONFIDENT = 0.8
 
@@ -85,8 +87,28 @@ def revision_features(probabilities: np.ndarray, embeddings: np.ndarray) -> np.n
             similarity_main,
             similarity_early,
             rank,
+            *_breaks_before(kept),
         ]
     )
+
+
+def _breaks_before(kept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each segment: log1p of the longest run of dropped segments between the first kept one and
+    it, and how many runs of kept segments started before it. A story goes on after a widget line
+    or two; what follows a long stretch of boilerplate is more often another story."""
+    longest, runs = np.zeros(kept.size), np.zeros(kept.size)
+    best = current = count = 0
+    seen_kept = False
+    for i, value in enumerate(kept):
+        longest[i], runs[i] = best, count
+        if value:
+            if not seen_kept or current > 0:
+                count += 1
+            seen_kept, current = True, 0
+        elif seen_kept:
+            current += 1
+            best = max(best, current)
+    return np.log1p(longest), runs
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:

@@ -102,6 +102,7 @@ class DecoderConfig(_Section):
     kind: Literal["hmm", "none"] = "none"
     threshold: float = Field(0.5, gt=0.0, lt=1.0)
     emission_weight: float = Field(1.0, gt=0.0, le=1.0)
+    drop_repeats: bool = True
 
 
 class TrainingConfig(_Section):

@@ -10,7 +10,7 @@ headline list, is pulled towards its neighbours' label only as far as the eviden
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,3 +103,36 @@ def posterior_main(probabilities: np.ndarray, model: TransitionModel) -> np.ndar
     joint = forward + backward
     joint -= np.logaddexp.reduce(joint, axis=1, keepdims=True)
     return np.exp(joint[:, 1])
+
+
+def drop_repeats(
+    keys: Sequence[str], probabilities: np.ndarray, threshold: float, min_words: int = 4
+) -> np.ndarray:
+    """Zero the probability of kept segments that repeat an earlier kept segment.
+
+    Scrapers repeat paragraphs (a story's text again under "related", a pull quote, a second copy of
+    the page); the first kept copy stays, later ones are boilerplate. A repeat is a segment whose
+    normalised words equal, or with at least `min_words` words appear inside, an earlier kept segment.
+
+    Args:
+        keys: Per segment, its normalised text (lowercased words joined by single spaces).
+        probabilities: (n,) p(main) after decoding.
+        threshold: Keep threshold; only kept segments count as originals or as repeats.
+        min_words: Shortest segment that counts as repeated when it is only contained in another.
+
+    Returns:
+        (n,) probabilities with repeats set to 0.
+    """
+    out = np.array(probabilities, dtype=np.float64, copy=True)
+    kept_keys: list[str] = []
+    kept_set: set[str] = set()
+    for i, key in enumerate(keys):
+        if out[i] < threshold or not key:
+            continue
+        contained = key.count(" ") + 1 >= min_words and any(key in earlier for earlier in kept_keys)
+        if key in kept_set or contained:
+            out[i] = 0.0
+        else:
+            kept_keys.append(key)
+            kept_set.add(key)
+    return out

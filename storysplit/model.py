@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 
 from features.batch import FeaturizedDocuments, featurize_documents
-from features.context import FEATURE_VERSION, SCALAR_WIDTH
+from features.context import FEATURE_VERSION, SCALAR_WIDTH, repeat_key
 from features.encoders import SegmentEncoder, build_encoder
 from features.revision import revision_matrix
+from features.segmentation import Segment
 from storysplit.artifact import load_head, read_manifest
 from storysplit.config import (
     DecoderConfig,
@@ -25,7 +26,7 @@ from storysplit.config import (
     FeatureConfig,
     SegmenterConfig,
 )
-from storysplit.decoding import TransitionModel, posterior_main
+from storysplit.decoding import TransitionModel, drop_repeats, posterior_main
 from storysplit.errors import ModelLoadError
 from storysplit.labels import SegmentLabel
 
@@ -101,26 +102,31 @@ class StorySplitModel:
         return np.asarray(self.reviser.predict_proba(revised)[:, 1], dtype=np.float64)
 
     def decode(self, probabilities: np.ndarray) -> np.ndarray:
-        """One document's head probabilities → posterior p(main) (unchanged if decoding is off)."""
+        """One document's head probabilities → posterior p(main) (unchanged if the HMM is off)."""
         if self.decoder.kind == "hmm" and self.transitions is not None:
             return posterior_main(probabilities, self.transitions)
         return probabilities
 
-    def predict_proba(self, texts: Sequence[str]) -> list[np.ndarray]:
-        """Per document, the posterior p(main) of each segment, shape (n_segments,)."""
-        return self._probabilities(self.featurize(texts))[1]
+    def predict_proba(self, texts: Sequence[str], threshold: float | None = None) -> list[np.ndarray]:
+        """Per document, the final p(main) of each segment, shape (n_segments,).
+
+        `threshold` matters only for repeat dropping: a repeat of a segment kept at that threshold
+        gets probability 0.
+        """
+        cut = self.threshold if threshold is None else threshold
+        return self._probabilities(self.featurize(texts), cut)[1]
 
     def predict(self, texts: Sequence[str], threshold: float | None = None) -> list[list[SegmentLabel]]:
         """Per document, the label of each segment."""
         cut = self.threshold if threshold is None else threshold
-        return [[_label(p, cut) for p in doc] for doc in self.predict_proba(texts)]
+        return [[_label(p, cut) for p in doc] for doc in self.predict_proba(texts, cut)]
 
     def segment_many(
         self, texts: Sequence[str], threshold: float | None = None
     ) -> list[list[LabelledSegment]]:
         """Per document, its segments with labels and probabilities, all documents in one batch."""
         cut = self.threshold if threshold is None else threshold
-        segments, probabilities = self._probabilities(self.featurize(texts))
+        segments, probabilities = self._probabilities(self.featurize(texts), cut)
         return [
             [
                 LabelledSegment(seg.start, seg.end, _label(p, cut), float(p))
@@ -144,9 +150,16 @@ class StorySplitModel:
         """The main story of one document as text, one kept segment per line."""
         return self.extract_many([text], threshold)[0]
 
-    def _probabilities(self, batch: FeaturizedDocuments) -> tuple[list[list[Any]], list[np.ndarray]]:
+    def _probabilities(
+        self, batch: FeaturizedDocuments, threshold: float
+    ) -> tuple[list[list[Segment]], list[np.ndarray]]:
         raw = self.head_probabilities(batch)
         decoded = [self.decode(raw[batch.rows(i)]) for i in range(len(batch.segments))]
+        if self.decoder.drop_repeats:
+            decoded = [
+                drop_repeats([repeat_key(s.text) for s in segments], probabilities, threshold)
+                for segments, probabilities in zip(batch.segments, decoded, strict=True)
+            ]
         return batch.segments, decoded
 
 

@@ -52,3 +52,11 @@ def test_early_story_centroid_separates_an_appended_other_story() -> None:
     rows = revision_features(p, embeddings)
     early = _column(rows, "cos_early_main_centroid")
     assert early[:3].min() > early[3:].max()
+
+
+def test_breaks_count_boilerplate_stretches_after_the_first_kept_block() -> None:
+    p = np.array([0.1, 0.9, 0.9, 0.1, 0.1, 0.1, 0.9, 0.1, 0.9])
+    rows = _features(p)
+    breaks = np.round(np.expm1(_column(rows, "log_longest_break_before"))).tolist()
+    assert breaks == [0, 0, 0, 0, 1, 2, 3, 3, 3]
+    assert _column(rows, "kept_runs_before").tolist() == [0, 0, 1, 1, 1, 1, 1, 2, 2]
