@@ -15,6 +15,7 @@ from storysplit.config import Config, load_config
 from storysplit.labels import SegmentKind, SegmentLabel
 from train.corpus import build
 from train.corpus.build import CorpusError, load_or_build_corpus, main
+from train.corpus.datacard import SPOTCHECK_END, write_data_card
 from train.corpus.schema import CORPUS_FEATURES, SPLITS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,3 +126,21 @@ def test_bad_pages_are_skipped_and_reported(tmp_path: Path, capsys: pytest.Captu
     shutil.rmtree(tmp_path / "data" / "wcxb-articles-dev")
     with pytest.raises(CorpusError, match="no pages"):
         load_or_build_corpus(_smoke_config(output, f"corpus.data_dir={tmp_path / 'data'}"), progress=False)
+
+
+def test_data_card_counts_kinds_and_keeps_the_spot_check(
+    smoke: tuple[Config, DatasetDict], tmp_path: Path
+) -> None:
+    config, corpus = smoke
+    card = tmp_path / "README.md"
+    report = {"seconds": 3.0, "pages": 24, "skipped": [("wcxb-0002", "wcxb-0002: empty gold main_content")]}
+    write_data_card(corpus, report, config, card)
+    text = card.read_text(encoding="utf-8")
+    body_row = next(line for line in text.splitlines() if line.startswith("| `main/body` |"))
+    assert all(int(cell) > 0 for cell in body_row.strip("|").split("|")[1:])
+    assert "empty gold 1" in text
+    card.write_text(
+        text.replace(SPOTCHECK_END, "Found two errors by hand.\n" + SPOTCHECK_END), encoding="utf-8"
+    )
+    write_data_card(corpus, report, config, card)
+    assert "Found two errors by hand." in card.read_text(encoding="utf-8")

@@ -111,7 +111,7 @@ def render_data_card(
         "## Segment kinds",
         "",
         _table(
-            "kind", sorted({k for _, k in stats["kinds"]}), ["rendered", "mixture", "seeds"], stats["kinds"]
+            "kind", sorted({k for k, _ in stats["kinds"]}), ["rendered", "mixture", "seeds"], stats["kinds"]
         ),
         "",
         "## What the labels mean",
