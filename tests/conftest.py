@@ -61,3 +61,22 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, seed_rows: list[dic
         fit_decoder(rows, 1.0),
     )
     return save_model(model, tmp_path_factory.mktemp("model") / "tiny", config, {"seeds.fit": 1.0})
+
+
+@pytest.fixture(scope="session")
+def gate_corpus() -> Path:
+    """The quality gate's corpus (configs/gate.yaml), built once into data/corpus-gate (cached there)."""
+    from storysplit.config import load_config
+    from train.corpus.build import load_or_build_corpus
+
+    output = REPO / "data" / "corpus-gate"
+    config = load_config(
+        REPO / "configs" / "gate.yaml",
+        [
+            f"corpus.output_dir={output}",
+            f"corpus.data_dir={REPO.parent / 'shared' / 'data'}",
+            f"corpus.seeds_dir={SEEDS_DIR}",
+        ],
+    )
+    load_or_build_corpus(config, progress=False)
+    return output

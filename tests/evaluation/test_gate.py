@@ -90,6 +90,7 @@ def test_malformed_floors_are_refused(tmp_path: Path, content: str) -> None:
         load_floors(path)
 
 
+@pytest.mark.usefixtures("gate_corpus")
 def test_shipped_floors_match_the_shipped_eval_data(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPO)
     floors = load_floors(FLOORS)
@@ -98,7 +99,7 @@ def test_shipped_floors_match_the_shipped_eval_data(monkeypatch: pytest.MonkeyPa
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (DEFAULT_MODEL / "manifest.json").is_file(), reason="models/default not built yet")
+@pytest.mark.usefixtures("gate_corpus")
 def test_default_model_holds_its_floors(monkeypatch: pytest.MonkeyPatch) -> None:
     from storysplit import load_model
 
