@@ -27,6 +27,8 @@ from evaluation.metrics import (
 )
 from storysplit.labels import SegmentKind, SegmentLabel
 
+COMPOSED_RENDERER = "mixture"
+
 
 class MethodKind(str, Enum):
     """What a method reads: the plain text (like the model) or the original HTML."""
@@ -158,13 +160,17 @@ def run_text_method(method: TextMethod, prepared: Sequence[PreparedDocument]) ->
 
 
 def run_html_method(method: HtmlMethod, prepared: Sequence[PreparedDocument], data_dir: Path) -> MethodResult:
-    """Token scores of an HTML extractor on the documents that have HTML.
+    """Token scores of an HTML extractor on the documents rendered from HTML.
 
-    Rows rendered from the same page share its HTML, so each page is extracted once.
+    Rows rendered from the same page share its HTML, so each page is extracted once. Composed
+    (`mixture`) rows are skipped: their reference is a cut story glued to other pages' text, which
+    the page's HTML does not hold, so scoring an HTML tool on them would measure the mixing.
     """
     extracted_by_page: dict[str, str] = {}
     documents = []
     for item in prepared:
+        if item.document.renderer == COMPOSED_RENDERER:
+            continue
         page = item.document.html_path
         if page not in extracted_by_page:
             extracted_by_page[page] = method.extract(read_html(data_dir, page))

@@ -75,3 +75,33 @@ def test_model_segmenting_differently_is_an_error(story_rows: list[dict[str, Any
     eval_set = EvalSet("handmade", tuple(document_from_row(r) for r in story_rows))
     with pytest.raises(SegmentMismatchError, match="max_chars"):
         evaluate_set(eval_set, 1000, [ModelMethod(ShortModel())])
+
+
+class _EchoHtml:
+    """An HTML 'extractor' that returns the page as it is, counting its calls."""
+
+    name = "echo_html"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def extract(self, html: str) -> str:
+        self.calls += 1
+        return html
+
+
+def test_html_methods_skip_composed_documents(story_rows: list[dict[str, Any]], tmp_path) -> None:
+    page = tmp_path / "page.html"
+    page.write_text(story_rows[0]["reference_text"], encoding="utf-8")
+    rows = [
+        {**story_rows[0], "id": "rendered", "html_path": "page.html"},
+        {**story_rows[0], "id": "again", "renderer": "dom_lines", "html_path": "page.html"},
+        {**story_rows[1], "id": "composed", "renderer": "mixture", "html_path": "page.html"},
+    ]
+    eval_set = EvalSet("handmade", tuple(document_from_row(r) for r in rows))
+    echo = _EchoHtml()
+    result = evaluate_set(eval_set, 1000, [KeepAll()], [echo], tmp_path)
+    scored = result.method("echo_html").documents
+    assert [d.document.id for d in scored] == ["rendered", "again"]
+    assert echo.calls == 1
+    assert summarize(scored).token_f1 == pytest.approx(1.0)
