@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from features.segmentation import Segment, split_document
+from features.segmentation import Segment, best_overlaps, split_document
 from storysplit.errors import StorysplitError
 from storysplit.labels import SegmentKind, SegmentLabel
 
@@ -150,26 +150,12 @@ def fingerprint(documents: Iterable[EvalDocument]) -> str:
 
 def segment_gold(document: EvalDocument, segments: Sequence[Segment]) -> list[SegmentGold]:
     """Gold per segment: each takes the span it overlaps most, so any `max_chars` can be scored."""
-    gold: list[SegmentGold] = []
     spans = document.spans
-    first = 0
-    for segment in segments:
-        while first < len(spans) and spans[first].end <= segment.start:
-            first += 1
-        best: GoldSpan | None = None
-        best_overlap = 0
-        index = first
-        while index < len(spans) and spans[index].start < segment.end:
-            span = spans[index]
-            overlap = min(span.end, segment.end) - max(span.start, segment.start)
-            if overlap > best_overlap:
-                best, best_overlap = span, overlap
-            index += 1
-        if best is None:
-            gold.append(SegmentGold(SegmentLabel.BOILERPLATE, SegmentKind.UNKNOWN, 0.0))
-        else:
-            gold.append(SegmentGold(best.label, best.kind, best.weight))
-    return gold
+    unlabelled = SegmentGold(SegmentLabel.BOILERPLATE, SegmentKind.UNKNOWN, 0.0)
+    return [
+        unlabelled if best is None else SegmentGold(spans[best].label, spans[best].kind, spans[best].weight)
+        for best in best_overlaps([(span.start, span.end) for span in spans], segments)
+    ]
 
 
 def segments_of(document: EvalDocument, max_chars: int) -> list[Segment]:

@@ -9,6 +9,7 @@ index the text exactly as given (CRLF, CR, tabs, non-ASCII and emoji included), 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import blingfire
@@ -49,6 +50,28 @@ def split_document(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[Segmen
         else:
             segments.extend(_split_long_line(text, start, end, max_chars))
     return segments
+
+
+def best_overlaps(spans: Sequence[tuple[int, int]], segments: Sequence[Segment]) -> list[int | None]:
+    """For each segment, the index of the span it overlaps most (None if it overlaps none).
+
+    Gold is labelled on one segmentation (whole lines, or another `max_chars`); this projects it
+    onto any other. `spans` are (start, end) pairs in document order, not overlapping each other.
+    """
+    best_of: list[int | None] = []
+    first = 0
+    for segment in segments:
+        while first < len(spans) and spans[first][1] <= segment.start:
+            first += 1
+        best, best_overlap = None, 0
+        index = first
+        while index < len(spans) and spans[index][0] < segment.end:
+            overlap = min(spans[index][1], segment.end) - max(spans[index][0], segment.start)
+            if overlap > best_overlap:
+                best, best_overlap = index, overlap
+            index += 1
+        best_of.append(best)
+    return best_of
 
 
 def _trimmed_bounds(text: str, start: int, end: int) -> tuple[int, int]:

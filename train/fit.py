@@ -22,7 +22,7 @@ from sklearn.preprocessing import StandardScaler
 
 from features.context import SCALAR_WIDTH
 from features.revision import revision_matrix
-from features.segmentation import Segment
+from features.segmentation import Segment, best_overlaps
 from storysplit.config import ClassifierConfig, Config, ReviserConfig
 from storysplit.decoding import TransitionModel, fit_transitions
 from storysplit.labels import SegmentLabel
@@ -66,20 +66,10 @@ def project_spans(
     """
     labels = np.zeros(len(segments), dtype=np.int64)
     weights = np.zeros(len(segments), dtype=np.float32)
-    j = 0
-    for i, segment in enumerate(segments):
-        while j < len(spans) and spans[j]["end"] <= segment.start:
-            j += 1
-        best, best_overlap = None, 0
-        k = j
-        while k < len(spans) and spans[k]["start"] < segment.end:
-            overlap = min(spans[k]["end"], segment.end) - max(spans[k]["start"], segment.start)
-            if overlap > best_overlap:
-                best, best_overlap = spans[k], overlap
-            k += 1
+    for i, best in enumerate(best_overlaps([(s["start"], s["end"]) for s in spans], segments)):
         if best is not None:
-            labels[i] = best["label"] == SegmentLabel.MAIN.value
-            weights[i] = best["weight"]
+            labels[i] = spans[best]["label"] == SegmentLabel.MAIN.value
+            weights[i] = spans[best]["weight"]
     return labels, weights
 
 

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from features.segmentation import split_document
+from features.segmentation import best_overlaps, split_document
 
 HOSTILE = [
     "",
@@ -62,3 +62,13 @@ def test_text_without_newlines_is_split_into_sentences() -> None:
 def test_rejects_non_positive_limit() -> None:
     with pytest.raises(ValueError, match="max_chars"):
         split_document("text", max_chars=0)
+
+
+def test_best_overlaps_projects_spans_onto_other_segments() -> None:
+    text = "First line here. Second sentence there.\nShort\n\nLast line"
+    segments = split_document(text, max_chars=25)
+    assert [s.text for s in segments] == ["First line here.", "Second sentence there.", "Short", "Last line"]
+    spans = [(0, 39), (40, 45), (47, 56)]
+    assert best_overlaps(spans, segments) == [0, 0, 1, 2]
+    assert best_overlaps([], segments) == [None] * 4
+    assert best_overlaps([(40, 45)], segments) == [None, None, 0, None]

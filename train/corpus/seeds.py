@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from features.segmentation import split_document
+from features.segmentation import best_overlaps, split_document
 
 
 def load_seed_rows(seeds_dir: Path, max_chars: int) -> list[dict[str, Any]]:
@@ -24,10 +24,13 @@ def load_seed_rows(seeds_dir: Path, max_chars: int) -> list[dict[str, Any]]:
         text = (seeds_dir / record["file"]).read_text(encoding="utf-8")
         gold = record["spans"]
         spans = []
-        for segment in split_document(text, max_chars):
-            best = max(gold, key=lambda g: _overlap(g["start"], g["end"], segment.start, segment.end))
-            if _overlap(best["start"], best["end"], segment.start, segment.end) == 0:
+        segments = split_document(text, max_chars)
+        for segment, index in zip(
+            segments, best_overlaps([(g["start"], g["end"]) for g in gold], segments), strict=True
+        ):
+            if index is None:
                 raise ValueError(f"seed {record['id']}: segment at {segment.start} has no gold span")
+            best = gold[index]
             spans.append(
                 {
                     "start": segment.start,
@@ -51,7 +54,3 @@ def load_seed_rows(seeds_dir: Path, max_chars: int) -> list[dict[str, Any]]:
             }
         )
     return rows
-
-
-def _overlap(a_start: int, a_end: int, b_start: int, b_end: int) -> int:
-    return max(0, min(a_end, b_end) - max(a_start, b_start))
