@@ -1,8 +1,9 @@
 """Load a trained model folder and label the segments of documents.
 
 The inference path is: segment → embed (one batch across all documents) → context features →
-calibrated head → HMM posterior over each document → threshold. `StorySplitModel` holds only
-what that path needs; training code builds the same object from the same pieces.
+first-stage head → reviser over each document's first-stage probabilities (calibrated) →
+optional HMM posterior → repeats of kept segments dropped → threshold. `StorySplitModel` holds
+only what that path needs; training code builds the same object from the same pieces.
 """
 
 from __future__ import annotations
