@@ -22,9 +22,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from features.repeats import contained_in_longer
 from features.segmentation import Segment
 
-FEATURE_VERSION = "3"
+FEATURE_VERSION = "4"
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _TERMINAL = re.compile(r"[.!?。！？…][\"'”’)\]]*$")
@@ -324,9 +325,9 @@ def _context_features(
     gap_before = _newline_gaps(text, segments)
     gap_after = np.append(gap_before[1:], _count_newlines(text, segments[-1].end, len(text)))
 
-    sims = embeddings @ embeddings.T
-    cos_prev = np.append(0.0, np.diag(sims, k=-1))
-    cos_next = np.append(np.diag(sims, k=1), 0.0)
+    adjacent = np.einsum("ij,ij->i", embeddings[1:], embeddings[:-1])
+    cos_prev = np.append(0.0, adjacent)
+    cos_next = np.append(adjacent, 0.0)
     centroid = _unit(lengths @ embeddings)
     long_mask = n_words >= 12
     lead_rows = np.flatnonzero(long_mask)[:lead_segments]
@@ -335,15 +336,11 @@ def _context_features(
     lead = _unit(embeddings[lead_rows].mean(axis=0))
     story_weights = lengths * long_mask
     story = _unit(story_weights @ embeddings) if story_weights.sum() > 0 else centroid
-    masked = sims - 2.0 * np.eye(n)
-    max_cos_other = masked.max(axis=1) if n > 1 else np.zeros(n)
-    earlier = np.where(np.tril(np.ones((n, n), dtype=bool), k=-1), sims, -1.0)
-    max_cos_earlier = np.maximum(earlier.max(axis=1), -1.0) if n > 1 else -np.ones(n)
-    max_cos_earlier[0] = -1.0
+    max_cos_other, max_cos_earlier = _max_similarities(embeddings)
 
     keys = [repeat_key(s.text) for s in segments]
     repeat_earlier, repeat_later = _exact_repeats(keys)
-    contained = _contained_in_longer(keys)
+    contained = np.array(contained_in_longer(keys, min_words=5), dtype=float)
 
     story_chars = lengths * long_mask
     cumulative = np.cumsum(story_chars)
@@ -436,13 +433,26 @@ def _exact_repeats(keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return ((first < index) & has_words).astype(float), ((last > index) & has_words).astype(float)
 
 
-def _contained_in_longer(keys: Sequence[str], min_words: int = 5) -> np.ndarray:
-    """Whether a segment's text appears inside a longer segment (a teaser quoting the story)."""
-    out = np.zeros(len(keys))
-    candidates = [(i, k) for i, k in enumerate(keys) if k.count(" ") + 1 >= min_words]
-    for i, key in candidates:
-        out[i] = any(j != i and len(other) > len(key) and key in other for j, other in candidates)
-    return out
+def _max_similarities(embeddings: np.ndarray, block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the highest cosine to any other row and to any earlier row (-1 if none).
+
+    Computed in blocks of rows so memory stays O(block * n), not O(n^2): a page flattened into one
+    line has thousands of sentences.
+    """
+    n = embeddings.shape[0]
+    other, earlier = np.full(n, -1.0), np.full(n, -1.0)
+    for start in range(0, n, block):
+        stop = min(start + block, n)
+        sims = embeddings[start:stop] @ embeddings.T
+        rows = np.arange(stop - start)
+        sims[rows, rows + start] = -np.inf
+        if n > 1:
+            other[start:stop] = sims.max(axis=1)
+        columns = np.arange(n)[None, :]
+        before = np.where(columns < (rows + start)[:, None], sims, -np.inf)
+        earlier[start:stop] = np.maximum(before.max(axis=1), -1.0)
+    other[np.isinf(other)] = -1.0
+    return other, earlier
 
 
 def _short_run_lengths(short: np.ndarray) -> np.ndarray:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from features.repeats import ShingleIndex
+
 _EPS = 1e-6
 
 
@@ -124,15 +126,15 @@ def drop_repeats(
         (n,) probabilities with repeats set to 0.
     """
     out = np.array(probabilities, dtype=np.float64, copy=True)
-    kept_keys: list[str] = []
+    kept = ShingleIndex(min_words)
     kept_set: set[str] = set()
     for i, key in enumerate(keys):
         if out[i] < threshold or not key:
             continue
-        contained = key.count(" ") + 1 >= min_words and any(key in earlier for earlier in kept_keys)
+        contained = key.count(" ") + 1 >= min_words and bool(kept.containers(key))
         if key in kept_set or contained:
             out[i] = 0.0
         else:
-            kept_keys.append(key)
+            kept.add(key)
             kept_set.add(key)
     return out
