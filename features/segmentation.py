@@ -9,12 +9,14 @@ index the text exactly as given (CRLF, CR, tabs, non-ASCII and emoji included), 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import blingfire
 
 DEFAULT_MAX_CHARS = 1000
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,19 @@ def split_document(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[Segmen
     return segments
 
 
+def encodable_text(text: str) -> str:
+    """`text` with lone surrogates replaced by U+FFFD, so that it encodes to UTF-8.
+
+    A Python string can hold them (JSON `"\\ud800"` decodes to one); the sentence splitter and the
+    encoders work on UTF-8 and would fail. One character for one, so offsets into `text` hold.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
+
+
 def best_overlaps(spans: Sequence[tuple[int, int]], segments: Sequence[Segment]) -> list[int | None]:
     """For each segment, the index of the span it overlaps most (None if it overlaps none).
 
@@ -85,15 +100,36 @@ def _trimmed_bounds(text: str, start: int, end: int) -> tuple[int, int]:
 
 def _split_long_line(text: str, start: int, end: int, max_chars: int) -> list[Segment]:
     """Sentences of text[start:end], each cut further at whitespace if still too long."""
-    line = text[start:end]
-    _, offsets = blingfire.text_to_sentences_and_offsets(line)
-    bounds = [(start + a, start + b) for a, b in offsets] or [(start, end)]
     segments: list[Segment] = []
-    for s_start, s_end in bounds:
+    for s_start, s_end in _sentence_bounds(text, start, end):
         s_start, s_end = _trimmed_bounds(text, s_start, s_end)
         for c_start, c_end in _cut_at_whitespace(text, s_start, s_end, max_chars):
             segments.append(Segment(c_start, c_end, text[c_start:c_end]))
     return segments
+
+
+def _sentence_bounds(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """blingfire's sentence spans of text[start:end], plus any text they leave out as spans of its own.
+
+    blingfire reads NUL-terminated UTF-8: a NUL can end its output early (`"\\x00\\x00"` came back
+    as one 1-character span) or merge sentences, so NULs go to it as spaces (same length) and any
+    text its spans still leave out is kept as a span of its own rather than silently dropped.
+    """
+    line = encodable_text(text[start:end]).replace("\x00", " ")
+    _, offsets = blingfire.text_to_sentences_and_offsets(line)
+    bounds: list[tuple[int, int]] = []
+    position = start
+    for a, b in offsets:
+        s_start, s_end = max(start + a, position), min(start + b, end)
+        if s_start >= s_end:
+            continue
+        if s_start > position:
+            bounds.append((position, s_start))
+        bounds.append((s_start, s_end))
+        position = s_end
+    if position < end:
+        bounds.append((position, end))
+    return bounds
 
 
 def _cut_at_whitespace(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:

@@ -19,7 +19,7 @@ from features.batch import FeaturizedDocuments, featurize_documents
 from features.context import FEATURE_VERSION, SCALAR_WIDTH, repeat_key
 from features.encoders import SegmentEncoder, build_encoder
 from features.revision import revision_matrix
-from features.segmentation import Segment
+from features.segmentation import Segment, encodable_text
 from storysplit.artifact import load_head, read_manifest
 from storysplit.config import (
     DecoderConfig,
@@ -87,9 +87,23 @@ class StorySplitModel:
         return self.decoder.threshold
 
     def featurize(self, texts: Sequence[str]) -> FeaturizedDocuments:
-        """Segments and feature rows for `texts` (exposed for training and analysis)."""
+        """Segments and feature rows for `texts` (exposed for training and analysis).
+
+        Raises:
+            TypeError: `texts` is one string, or holds something other than strings (bytes: decode
+                them first, e.g. with `storysplit.documents.decode_document`).
+        """
+        if isinstance(texts, str):
+            raise TypeError("expected a list of documents, got one str; use segment(text) or extract(text)")
+        for number, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"document {number} is {type(text).__name__}, not str; decode it first")
         return featurize_documents(
-            texts, self.encoder, self.max_chars, self.features.window, self.features.lead_segments
+            [encodable_text(text) for text in texts],
+            self.encoder,
+            self.max_chars,
+            self.features.window,
+            self.features.lead_segments,
         )
 
     def head_probabilities(self, batch: FeaturizedDocuments) -> np.ndarray:

@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from features.segmentation import best_overlaps, split_document
+from features.segmentation import best_overlaps, encodable_text, split_document
+from tests.hostile import hostile_texts
 
 HOSTILE = [
     "",
@@ -17,6 +18,8 @@ HOSTILE = [
     "nbsp\u00a0line\u00a0\n\u2028para sep\u2029next",
     "x" * 5000,
     "Sentence one is here. " * 300,
+    "lone \ud800 surrogate " * 100,
+    "Sentence with a NUL\x00 in it. " * 100,
 ]
 
 
@@ -45,6 +48,25 @@ def test_offsets_round_trip_on_hostile_text(text: str) -> None:
 @given(st.text(), st.integers(min_value=20, max_value=200))
 def test_offsets_round_trip_on_any_text(text: str, max_chars: int) -> None:
     _check_invariants(text, max_chars)
+
+
+@settings(max_examples=300, deadline=None)
+@given(hostile_texts(), st.integers(1, 40))
+def test_offsets_round_trip_on_hostile_pieces(text: str, max_chars: int) -> None:
+    _check_invariants(text, max_chars)
+
+
+def test_nul_in_a_long_line_loses_no_text() -> None:
+    # blingfire returned one 1-character span for "\x00\x00"; the second NUL was dropped.
+    assert [(s.start, s.end) for s in split_document("\x00\x00", max_chars=1)] == [(0, 1), (1, 2)]
+    text = "ab. \x00\x00 cd."
+    assert [s.text for s in split_document(text, max_chars=5)] == ["ab.", "\x00\x00", "cd."]
+
+
+def test_encodable_text_replaces_only_lone_surrogates() -> None:
+    assert encodable_text("a\ud800b\udfff") == "a\ufffdb\ufffd"
+    assert encodable_text("emoji 😀 stays") == "emoji 😀 stays"
+    assert split_document("x \ud800 " * 20, max_chars=10)[0].text == "x \ud800 x \ud800 x"
 
 
 def test_lines_become_segments_and_blank_lines_vanish() -> None:

@@ -98,3 +98,19 @@ def test_corrupt_or_foreign_manifest_is_refused(model_copy: Path) -> None:
     manifest_path.write_text("{not json")
     with pytest.raises(ModelLoadError, match="corrupt"):
         load_model(model_copy)
+
+
+def test_wrong_input_types_are_named(tiny_model_dir: Path) -> None:
+    model = load_model(tiny_model_dir)
+    with pytest.raises(TypeError, match="got one str; use segment"):
+        model.segment_many("a document passed where a list belongs")
+    with pytest.raises(TypeError, match="document 1 is bytes, not str"):
+        model.extract_many(["fine", b"raw bytes"])
+
+
+def test_lone_surrogates_are_labelled_not_fatal(tiny_model_dir: Path) -> None:
+    # JSON "\ud800" decodes to a lone surrogate, which the encoders cannot take as UTF-8.
+    text = "Headline \ud800 here\nA story paragraph that reads like prose.\n" + "word \udfff " * 300
+    labelled = load_model(tiny_model_dir).segment(text)
+    assert [(s.start, s.end) for s in labelled] == [(s.start, s.end) for s in split_document(text)]
+    assert "\ud800" in text[labelled[0].start : labelled[0].end]
