@@ -14,6 +14,7 @@ import numpy as np
 from features.context import SCALAR_WIDTH, document_features
 from features.encoders import SegmentEncoder
 from features.segmentation import Segment, split_document
+from features.shape import shape_features
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,16 @@ def featurize_segmented(
     """
     counts = np.array([len(s) for s in segments], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(counts)])
+    shape = shape_features([seg.text for doc in segments for seg in doc])
     blocks = [
-        document_features(text, doc_segments, embeddings[offsets[i] : offsets[i + 1]], window, lead_segments)
+        document_features(
+            text,
+            doc_segments,
+            embeddings[offsets[i] : offsets[i + 1]],
+            window,
+            lead_segments,
+            shape[offsets[i] : offsets[i + 1]],
+        )
         for i, (text, doc_segments) in enumerate(zip(texts, segments, strict=True))
     ]
     width = 2 * embeddings.shape[1] + SCALAR_WIDTH

@@ -17,194 +17,16 @@ Bump `FEATURE_VERSION` whenever a row's meaning changes: models record it and re
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import numpy as np
 
 from features.repeats import contained_in_longer
 from features.segmentation import Segment
+from features.shape import SHAPE_FEATURES, WORD, shape_features
 
 FEATURE_VERSION = "4"
 
-_WORD = re.compile(r"\w+", re.UNICODE)
-_TERMINAL = re.compile(r"[.!?。！？…][\"'”’)\]]*$")
-_BULLET = re.compile(r"^[•·\-*–—►▶|>»›■□◦○●✓✔]")
-_SEPARATORS = re.compile(r"[|•·›»/]")
-_URL = re.compile(r"https?://|www\.|\.(com|org|net|co\.uk)\b", re.IGNORECASE)
-_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b")
-_TIME = re.compile(r"\b\d{1,2}:\d{2}\b|\b(ago|am|pm|gmt|utc|edt|est|ist)\b", re.IGNORECASE)
-_DATE = re.compile(
-    r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b|\b\d{1,2}\s+"
-    r"(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b|\b\d{4}-\d{2}-\d{2}\b|"
-    r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b(19|20)\d{2}\b",
-    re.IGNORECASE,
-)
-_BYLINE = re.compile(
-    r"^(by|written by|posted by|posted on|published|updated|last updated|photo|image|credit|source)\b",
-    re.IGNORECASE,
-)
-_WIDGET_TERMS = re.compile(
-    r"\b(share|shares|tweet|subscribe|subscription|newsletter|sign ?up|log ?in|sign ?in|register|"
-    r"cookies?|privacy|terms|advertis\w*|sponsored|follow|read more|more stories|comments?|related|"
-    r"copyright|rights reserved|click|download|app|menu|search|home|trending|popular|latest|"
-    r"most (read|viewed)|listen|watch|video|podcast|skip|contact|about us|careers|faq|help)\b|©",
-    re.IGNORECASE,
-)
-_STOPWORDS = frozenset(
-    [
-        "a",
-        "about",
-        "above",
-        "after",
-        "again",
-        "against",
-        "all",
-        "am",
-        "an",
-        "and",
-        "any",
-        "are",
-        "as",
-        "at",
-        "be",
-        "because",
-        "been",
-        "before",
-        "being",
-        "below",
-        "between",
-        "both",
-        "but",
-        "by",
-        "can",
-        "could",
-        "did",
-        "do",
-        "does",
-        "doing",
-        "down",
-        "during",
-        "each",
-        "few",
-        "for",
-        "from",
-        "further",
-        "had",
-        "has",
-        "have",
-        "having",
-        "he",
-        "her",
-        "here",
-        "hers",
-        "herself",
-        "him",
-        "himself",
-        "his",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "itself",
-        "just",
-        "me",
-        "more",
-        "most",
-        "my",
-        "myself",
-        "no",
-        "nor",
-        "not",
-        "now",
-        "of",
-        "off",
-        "on",
-        "once",
-        "only",
-        "or",
-        "other",
-        "our",
-        "ours",
-        "ourselves",
-        "out",
-        "over",
-        "own",
-        "same",
-        "she",
-        "should",
-        "so",
-        "some",
-        "such",
-        "than",
-        "that",
-        "the",
-        "their",
-        "theirs",
-        "them",
-        "themselves",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "those",
-        "through",
-        "to",
-        "too",
-        "under",
-        "until",
-        "up",
-        "very",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "while",
-        "who",
-        "whom",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "yours",
-        "yourself",
-        "yourselves",
-        "said",
-        "says",
-    ]
-)
-
-SHAPE_FEATURES = (
-    "log_chars",
-    "log_words",
-    "mean_word_len",
-    "ends_terminal",
-    "ends_colon",
-    "starts_bullet",
-    "upper_ratio",
-    "title_ratio",
-    "digit_ratio",
-    "punct_ratio",
-    "log_separators",
-    "has_url",
-    "has_email",
-    "has_time",
-    "has_date",
-    "byline_start",
-    "log_widget_terms",
-    "stopword_ratio",
-    "log_terminals",
-)
 _WINDOWED = ("log_words", "ends_terminal", "stopword_ratio", "title_ratio", "log_widget_terms")
 CONTEXT_FEATURES = (
     "position",
@@ -249,6 +71,7 @@ def document_features(
     embeddings: np.ndarray,
     window: int = 2,
     lead_segments: int = 3,
+    shape: np.ndarray | None = None,
 ) -> np.ndarray:
     """Feature rows for one document's segments.
 
@@ -258,6 +81,8 @@ def document_features(
         embeddings: (n_segments, dim) unit-norm rows for the segments.
         window: Neighbours on each side for context embeddings and window averages.
         lead_segments: How many of the first long segments define the lead.
+        shape: (n_segments, len(SHAPE_FEATURES)) `shape_features` of the segments, when the
+            caller computed them for many documents at once (faster than per document).
 
     Returns:
         float32 array of shape (n_segments, 2 * dim + SCALAR_WIDTH).
@@ -268,42 +93,11 @@ def document_features(
     width = 2 * dim + SCALAR_WIDTH
     if n == 0:
         return np.zeros((0, width), dtype=np.float32)
-    shape = shape_features([s.text for s in segments])
+    if shape is None:
+        shape = shape_features([s.text for s in segments])
     context = _context_features(text, segments, embeddings, shape, window, lead_segments)
     neighbour_mean = _window_mean(embeddings, window, include_self=False)
     return np.hstack([embeddings, neighbour_mean, shape, context]).astype(np.float32, copy=False)
-
-
-def shape_features(texts: Sequence[str]) -> np.ndarray:
-    """Surface shape of each text; columns follow `SHAPE_FEATURES`. Returns (len(texts), 19)."""
-    rows = np.zeros((len(texts), len(SHAPE_FEATURES)), dtype=np.float64)
-    for i, line in enumerate(texts):
-        words = _WORD.findall(line)
-        n_words = len(words)
-        letters = sum(ch.isalpha() for ch in line)
-        chars = max(len(line), 1)
-        rows[i] = (
-            np.log1p(len(line)),
-            np.log1p(n_words),
-            (sum(len(w) for w in words) / n_words) if n_words else 0.0,
-            bool(_TERMINAL.search(line)),
-            line.endswith(":"),
-            bool(_BULLET.match(line)),
-            (sum(ch.isupper() for ch in line) / letters) if letters else 0.0,
-            (sum(w[0].isupper() for w in words) / n_words) if n_words else 0.0,
-            sum(ch.isdigit() for ch in line) / chars,
-            sum(not ch.isalnum() and not ch.isspace() for ch in line) / chars,
-            np.log1p(len(_SEPARATORS.findall(line))),
-            bool(_URL.search(line)),
-            bool(_EMAIL.search(line)),
-            bool(_TIME.search(line)),
-            bool(_DATE.search(line)),
-            bool(_BYLINE.match(line)),
-            np.log1p(len(_WIDGET_TERMS.findall(line))),
-            (sum(w.lower() in _STOPWORDS for w in words) / n_words) if n_words else 0.0,
-            np.log1p(len(re.findall(r"[.!?。！？](\s|$)", line))),
-        )
-    return rows
 
 
 def _context_features(
@@ -380,7 +174,7 @@ def _context_features(
 
 def repeat_key(text: str) -> str:
     """A segment's words, lowercased and single-spaced: what two copies of a paragraph share."""
-    return " ".join(_WORD.findall(text.lower()))
+    return " ".join(WORD.findall(text.lower()))
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:

@@ -7,7 +7,6 @@ from features.context import (
     SHAPE_FEATURES,
     document_features,
     feature_names,
-    shape_features,
 )
 from features.encoders import HashingEncoder
 from features.segmentation import split_document
@@ -53,15 +52,6 @@ def test_blank_line_gaps_and_short_runs() -> None:
     assert gaps == [0, 2, 2, 2, 1, 1]
     runs = np.expm1(_column(matrix, "log_short_run")).round().tolist()
     assert runs == [1, 0, 0, 2, 2, 0]
-
-
-def test_shape_features_see_terminal_punctuation_and_bullets() -> None:
-    shape = shape_features(["A full sentence ends here.", "• Latest", "Published On: 07 Jun 2025, 13:32"])
-    column = {name: shape[:, i] for i, name in enumerate(SHAPE_FEATURES)}
-    assert column["ends_terminal"].tolist() == [1, 0, 0]
-    assert column["starts_bullet"].tolist() == [0, 1, 0]
-    assert column["has_date"].tolist() == [0, 0, 1]
-    assert column["has_time"].tolist() == [0, 0, 1]
 
 
 def test_empty_and_single_segment_documents() -> None:

@@ -1,0 +1,93 @@
+"""The batched shape features against a per-text reference written the obvious way."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from features import shape
+from features.shape import SHAPE_FEATURES, STOPWORDS, WORD, shape_features
+
+
+def reference_shape(texts: list[str]) -> np.ndarray:
+    """One text at a time, each pattern run on the text alone (the definition of every column)."""
+    flags = {p: p.flags & ~re.MULTILINE for p in (shape._TERMINAL, shape._BULLET, shape._BYLINE)}
+    terminal, bullet, byline = (re.compile(p.pattern, f) for p, f in flags.items())
+    rows = np.zeros((len(texts), len(SHAPE_FEATURES)))
+    for i, line in enumerate(texts):
+        words = WORD.findall(line)
+        n_words = len(words)
+        letters = sum(ch.isalpha() for ch in line)
+        chars = max(len(line), 1)
+        rows[i] = (
+            np.log1p(len(line)),
+            np.log1p(n_words),
+            (sum(len(w) for w in words) / n_words) if n_words else 0.0,
+            bool(terminal.search(line)),
+            line.endswith(":"),
+            bool(bullet.match(line)),
+            (sum(ch.isupper() for ch in line) / letters) if letters else 0.0,
+            (sum(w[0].isupper() for w in words) / n_words) if n_words else 0.0,
+            sum(ch.isdigit() for ch in line) / chars,
+            sum(not ch.isalnum() and not ch.isspace() for ch in line) / chars,
+            np.log1p(len(shape._SEPARATORS.findall(line))),
+            bool(shape._URL.search(line)),
+            bool(shape._EMAIL.search(line)),
+            bool(shape._TIME.search(line)),
+            bool(shape._DATE.search(line)),
+            bool(byline.match(line)),
+            np.log1p(len(shape._WIDGET_TERMS.findall(line))),
+            (sum(w.lower() in STOPWORDS for w in words) / n_words) if n_words else 0.0,
+            np.log1p(len(shape._SENTENCE_ENDS.findall(line))),
+        )
+    return rows
+
+
+HOSTILE = [
+    "",
+    "A full sentence ends here.",
+    "• Latest",
+    "Published On: 07 Jun 2025, 13:32",
+    "By Jane Doe | Updated 10:30 am GMT",
+    "Sign up for our newsletter — read more stories. © 2024 All rights reserved",
+    "Contact: news@example.com or visit https://www.example.co.uk/about-us",
+    "İstanbul ſhare ıst Kelvin 12 ſept 2020",  # characters re.IGNORECASE folds and str.lower() does not
+    "ADVERTISEMENT — Advertisers: SIGNUP / LOGIN",
+    "𝐁𝐨𝐥𝐝 maths, emoji 😀, ٣ ١٢ Arabic digits, ǅ titlecase, Ⅻ roman",
+    "snake_case words and __dunder__ names",
+    "\x00 NUL \t tabs\x00",
+    "Jan\t12",
+    "question? yes! 結論。",
+]
+
+_LINE_CHARS = st.characters(blacklist_characters="\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+_WORDISH = st.sampled_from(
+    ["share", "Jan", "12", "10:30", "am", "by", "@", "www.", ".com", "İ", "ſ", "K", "|", ".", "read more"]
+)
+_LINES = st.lists(st.one_of(_WORDISH, st.text(_LINE_CHARS, max_size=6)), max_size=12).map(" ".join)
+
+
+def test_batched_features_equal_the_reference_on_hostile_lines() -> None:
+    np.testing.assert_array_equal(shape_features(HOSTILE), reference_shape(HOSTILE))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_LINES, max_size=8))
+def test_batched_features_equal_the_reference_on_any_lines(texts: list[str]) -> None:
+    np.testing.assert_array_equal(shape_features(texts), reference_shape(texts))
+
+
+def test_columns_see_terminal_punctuation_bullets_and_dates() -> None:
+    rows = shape_features(["A full sentence ends here.", "• Latest", "Published On: 07 Jun 2025, 13:32"])
+    column = {name: rows[:, i] for i, name in enumerate(SHAPE_FEATURES)}
+    assert column["ends_terminal"].tolist() == [1, 0, 0]
+    assert column["starts_bullet"].tolist() == [0, 1, 0]
+    assert column["has_date"].tolist() == [0, 0, 1]
+    assert column["has_time"].tolist() == [0, 0, 1]
+
+
+def test_no_texts_give_no_rows() -> None:
+    assert shape_features([]).shape == (0, len(SHAPE_FEATURES))
