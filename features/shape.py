@@ -207,7 +207,7 @@ class _Joined:
             text, starts = (self.lowered if lowered else self.text), self.starts
         else:
             source = self.lowered_texts if lowered else self.texts
-            picked = [source[i] for i in subset]
+            picked = [source[i] for i in subset.tolist()]
             text = separator.join(picked)
             starts = _starts(np.fromiter(map(len, picked), dtype=np.int64, count=len(picked)))
         positions = np.fromiter((m.start() for m in pattern.finditer(text)), dtype=np.int64)
