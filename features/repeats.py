@@ -3,13 +3,14 @@
 Scrapers repeat text: a teaser quotes the story's first paragraph, a second copy of the page
 follows the first. Checking every pair of segments is quadratic (a 1 MB line has ~10k sentences),
 so candidates come from an index of word shingles: a key of at least `size` words can only sit
-inside a text that contains its first `size` words.
+inside a text that contains every shingle of the key, so its rarest shingle's texts are the only
+candidates (its first shingle alone is shared by thousands of lines such as "posted by ... on").
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 
 class ShingleIndex:
@@ -24,10 +25,7 @@ class ShingleIndex:
         """Index `text`; returns its id."""
         number = len(self.texts)
         self.texts.append(text)
-        words = text.split(" ")
-        for shingle in dict.fromkeys(
-            " ".join(words[i : i + self.size]) for i in range(len(words) - self.size + 1)
-        ):
+        for shingle in dict.fromkeys(self._shingles(text.split(" "))):
             self._by_shingle[shingle].append(number)
         return number
 
@@ -36,9 +34,18 @@ class ShingleIndex:
         words = key.split(" ")
         if len(words) < self.size:
             raise ValueError(f"key has {len(words)} words, the index needs at least {self.size}")
-        candidates = self._by_shingle.get(" ".join(words[: self.size]), [])
+        candidates: list[int] | None = None
+        for shingle in self._shingles(words):
+            texts = self._by_shingle.get(shingle)
+            if texts is None:
+                return []
+            if candidates is None or len(texts) < len(candidates):
+                candidates = texts
         padded = f" {key} "
-        return [i for i in candidates if padded in f" {self.texts[i]} "]
+        return [i for i in candidates or [] if padded in f" {self.texts[i]} "]
+
+    def _shingles(self, words: list[str]) -> Iterator[str]:
+        return (" ".join(words[i : i + self.size]) for i in range(len(words) - self.size + 1))
 
 
 def contained_in_longer(keys: Sequence[str], min_words: int) -> list[bool]:
