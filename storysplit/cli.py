@@ -13,6 +13,7 @@ from storysplit.errors import StorysplitError
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "segment": ("storysplit.segment_cli", "label segments of documents and print or write the main text"),
+    "serve": ("storysplit.server", "serve a model over HTTP: POST /segment, GET /health"),
     "corpus": ("train.corpus.build", "build the labelled corpus from ../shared/data"),
     "train": ("train.run", "train a model from a config, tracked in MLflow"),
     "evaluate": ("evaluation.cli", "score a model and the baselines on labelled documents"),

@@ -2,8 +2,9 @@
 
 Plain-text inputs give plain-text output (to stdout, or one file per input under `--output`);
 a `.jsonl` input of `{"id", "text"}` records gives `{"id", "main_text", "segments"}` records.
-A document that cannot be read is reported on stderr with its name and skipped; the exit
-code is 1 if any was skipped, so nothing is lost silently.
+Text output mirrors the input folders under `--output`. A document that cannot be read, that the
+model fails on, or whose output file another document already took is reported on stderr with its
+name and skipped; the exit code is 1 if any was skipped, so nothing is lost silently.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from storysplit.documents import DEFAULT_MAX_BYTES, check_text, decode_document
+from storysplit.documents import DEFAULT_MAX_BYTES, check_text, decode_document, oversize_message
 from storysplit.errors import InputError
 from storysplit.labels import SegmentLabel
 from storysplit.model import LabelledSegment, StorySplitModel, join_segments, load_model
@@ -28,10 +29,15 @@ TEXT_SUFFIXES = (".txt", ".text")
 
 @dataclass(frozen=True)
 class Document:
-    """A document to segment: its id (file name or JSONL id) and text."""
+    """A document to segment: its id (file name or JSONL id), text and text-output path.
+
+    `output` is relative to `--output` (the file's path under its input folder, as `.txt`);
+    None for JSONL records, whose results go to JSONL.
+    """
 
     id: str
     text: str
+    output: Path | None = None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,19 +46,22 @@ def main(argv: list[str] | None = None) -> int:
     failures = 0
     jsonl = args.format == "jsonl" or any(str(p).endswith(".jsonl") for p in args.inputs)
     sink = _open_sink(args.output, jsonl)
+    claimed: dict[Path, str] = {}
     try:
         batch: list[Document] = []
         for item in _documents(args.inputs, args.max_bytes):
+            if isinstance(item, Document) and sink is None and item.output is not None:
+                item = _claim_output(item, claimed, args.output)
             if isinstance(item, InputError):
                 print(f"storysplit segment: skipped {item}", file=sys.stderr)
                 failures += 1
                 continue
             batch.append(item)
             if len(batch) >= args.batch_size:
-                _write_batch(model, batch, args, sink, jsonl)
+                failures += _write_batch(model, batch, args, sink, jsonl)
                 batch = []
         if batch:
-            _write_batch(model, batch, args, sink, jsonl)
+            failures += _write_batch(model, batch, args, sink, jsonl)
     finally:
         if sink is not None and sink is not sys.stdout:
             sink.close()
@@ -94,37 +103,47 @@ def _probability(value: str) -> float:
 def _documents(inputs: list[Path], max_bytes: int) -> Iterator[Document | InputError]:
     """Every document named by `inputs`, in order; unreadable ones come back as errors."""
     if not inputs or inputs == [Path("-")]:
-        yield _read_bytes("stdin", sys.stdin.buffer.read(), max_bytes)
+        yield _read_bytes("stdin", sys.stdin.buffer.read(), max_bytes, Path("stdin.txt"))
         return
     for path in inputs:
         if path.is_dir():
             files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in TEXT_SUFFIXES)
             for file in files:
-                yield _read_file(file, max_bytes)
+                yield _read_file(file, max_bytes, file.relative_to(path).with_suffix(".txt"))
         elif path.suffix == ".jsonl":
             yield from _read_jsonl(path, max_bytes)
         else:
-            yield _read_file(path, max_bytes)
+            yield _read_file(path, max_bytes, Path(path.name).with_suffix(".txt"))
 
 
-def _read_file(path: Path, max_bytes: int) -> Document | InputError:
+def _read_file(path: Path, max_bytes: int, output: Path) -> Document | InputError:
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            return InputError(
-                f"{path}: document is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit"
-            )
+            return InputError(oversize_message(str(path), size, max_bytes))
         data = path.read_bytes()
     except OSError as error:
         return InputError(f"{path}: cannot read ({error.strerror})")
-    return _read_bytes(str(path), data, max_bytes)
+    return _read_bytes(str(path), data, max_bytes, output)
 
 
-def _read_bytes(name: str, data: bytes, max_bytes: int) -> Document | InputError:
+def _read_bytes(name: str, data: bytes, max_bytes: int, output: Path) -> Document | InputError:
     try:
-        return Document(name, decode_document(data, name, max_bytes))
+        return Document(name, decode_document(data, name, max_bytes), output)
     except InputError as error:
         return error
+
+
+def _claim_output(doc: Document, claimed: dict[Path, str], folder: Path) -> Document | InputError:
+    """`doc`, or an error if another document of this run already writes its output file."""
+    assert doc.output is not None
+    if doc.output in claimed:
+        return InputError(
+            f"{doc.id}: its output {folder / doc.output} would overwrite that of {claimed[doc.output]}; "
+            "rename one or clean them in separate runs"
+        )
+    claimed[doc.output] = doc.id
+    return doc
 
 
 def _read_jsonl(path: Path, max_bytes: int) -> Iterator[Document | InputError]:
@@ -170,8 +189,21 @@ def _open_sink(output: Path | None, jsonl: bool) -> IO[str] | None:
 
 def _write_batch(
     model: StorySplitModel, batch: list[Document], args: argparse.Namespace, sink: IO[str] | None, jsonl: bool
-) -> None:
-    results = model.segment_many([doc.text for doc in batch], args.threshold)
+) -> int:
+    """Label and write `batch`; returns how many documents were skipped because the model failed.
+
+    If the batch fails, its documents are retried one by one, so one bad document fails alone.
+    """
+    try:
+        results = model.segment_many([doc.text for doc in batch], args.threshold)
+    except Exception as error:
+        if len(batch) > 1:
+            return sum(_write_batch(model, [doc], args, sink, jsonl) for doc in batch)
+        print(
+            f"storysplit segment: skipped {batch[0].id}: the model failed ({type(error).__name__}: {error})",
+            file=sys.stderr,
+        )
+        return 1
     for doc, segments in zip(batch, results, strict=True):
         kept = join_segments(doc.text, [s for s in segments if s.label is SegmentLabel.MAIN])
         removed = join_segments(doc.text, [s for s in segments if s.label is not SegmentLabel.MAIN])
@@ -191,6 +223,7 @@ def _write_batch(
                 print(f"==> removed from {doc.id} <==\n{removed}", file=sys.stderr)
     if sink is not None:
         sink.flush()
+    return 0
 
 
 def _record(
@@ -207,7 +240,9 @@ def _record(
 
 
 def _write_files(folder: Path, doc: Document, kept: str, removed: str, keep_removed: bool) -> None:
-    stem = Path(doc.id).stem if doc.id != "stdin" else "stdin"
-    (folder / f"{stem}.txt").write_text(kept + "\n", encoding="utf-8")
+    assert doc.output is not None
+    target = folder / doc.output
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(kept + "\n", encoding="utf-8")
     if keep_removed:
-        (folder / f"{stem}.removed.txt").write_text(removed + "\n", encoding="utf-8")
+        target.with_suffix(".removed.txt").write_text(removed + "\n", encoding="utf-8")

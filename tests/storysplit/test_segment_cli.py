@@ -95,3 +95,106 @@ def test_bad_config_key_is_a_one_line_error(tmp_path: Path, capsys) -> None:
 def test_unknown_command(capsys) -> None:
     code, _, err = _run(["frobnicate"], capsys)
     assert code == 2 and "unknown command" in err
+
+
+def _non_space(text: str) -> list[str]:
+    return sorted(ch for ch in text if not ch.isspace())
+
+
+HOSTILE_FILES: dict[str, bytes] = {
+    "crlf.txt": "Headline\r\n\r\nA story paragraph that reads like prose.\r\nMore • Menu\r\n".encode(),
+    "cr_only.txt": b"Headline\r\rA story paragraph that reads like prose.\rMore | Menu\r",
+    "no_newlines.txt": ("One sentence of the story goes here. " * 600).encode(),
+    "mixed_scripts.txt": "مرحبا بالعالم\nবাংলা লেখা এখানে।\n日本語の文です。中文句子。\n😀🎉 emoji\n".encode(),
+    "only_boilerplate.txt": b"Home\nNews\nSport\nWeather\nSubscribe\nShare this\n(c) 2025 The Paper\n",
+    "only_story.txt": (
+        "The council met on Monday to discuss the budget for next year. " * 5 + "\n\n"
+    ).encode()
+    * 6,
+    "late_nul.txt": b"A paragraph of text. " * 500 + b"\x00 after the NUL.\n",
+    "nested/same_name.txt": b"A first page in a subfolder.\n",
+    "same_name.txt": b"A second page with the same file name at the top.\n",
+}
+REFUSED_FILES: dict[str, tuple[bytes, str]] = {
+    "empty.txt": (b"", "document is empty"),
+    "whitespace.txt": (b" \n\t\r\n" + "\u3000".encode(), "document is empty"),
+    "binary.txt": (bytes(range(256)) * 4, "looks like a binary file (NUL bytes)"),
+    "invalid_utf8.txt": (b"caf\xe9 au lait\n", "not valid UTF-8 at byte 3"),
+    "collides.text": (b"First (in sorted order) to claim the output collides.txt.\n", ""),
+    "collides.txt": (b"Would write to the same output as collides.text.\n", "its output"),
+}
+
+
+def test_hostile_files_each_work_or_are_named(tiny_model_dir: Path, tmp_path: Path, capsys) -> None:
+    inputs, output = tmp_path / "in", tmp_path / "out"
+    for name, data in {**HOSTILE_FILES, **{n: d for n, (d, _) in REFUSED_FILES.items()}}.items():
+        (inputs / name).parent.mkdir(parents=True, exist_ok=True)
+        (inputs / name).write_bytes(data)
+    huge = inputs / "huge.txt"
+    with huge.open("wb") as handle:  # 50 MB: refused from its size alone, before it is read
+        for _ in range(50):
+            handle.write(b"A line of a very long document.\n" * 32_768)
+    code, _, err = _run(
+        ["segment", str(inputs), "--model", str(tiny_model_dir), "-o", str(output), "--keep-removed"], capsys
+    )
+    assert code == 1 and "Traceback" not in err
+    assert f"{huge}: document is 52.4 MB, over the 16.8 MB limit (raise it with --max-bytes)" in err
+    for name, (_, message) in REFUSED_FILES.items():
+        if message:
+            assert f"{inputs / name}: {message}" in err
+    assert "6 document(s) skipped" in err
+    for name, data in HOSTILE_FILES.items():
+        kept = (output / name).read_text(encoding="utf-8")
+        removed = (output / name).with_suffix(".removed.txt").read_text(encoding="utf-8")
+        assert _non_space(kept + removed) == _non_space(data.decode()), name
+    first = (output / "collides.txt").read_text() + (output / "collides.removed.txt").read_text()
+    assert _non_space(first) == _non_space(REFUSED_FILES["collides.text"][0].decode())
+
+
+def test_oversized_and_bad_jsonl_records_do_not_stop_the_others(
+    tiny_model_dir: Path, tmp_path: Path, capsys
+) -> None:
+    source = tmp_path / "docs.jsonl"
+    records = [
+        {"id": "ok1", "text": "A story paragraph that reads like prose.\nMenu"},
+        {"id": "big", "text": "x " * 600},
+        {"id": "lone", "text": "half of a pair \ud800 here"},
+        {"id": "num", "text": 7},
+        {"id": "ok2", "text": "Another story paragraph.\r\nCR\rline"},
+    ]
+    source.write_text("\n".join(json.dumps(r) for r in records) + "\n\xff\n", encoding="utf-8")
+    code, out, err = _run(
+        ["segment", str(source), "--model", str(tiny_model_dir), "--max-bytes", "1000"], capsys
+    )
+    assert code == 1
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["ok1", "ok2"]
+    assert (
+        "(id big): document has 1,200 characters, over the limit of 1,000 (raise it with --max-bytes)" in err
+    )
+    assert "(id lone): text holds a lone surrogate (U+D800) at character 15" in err
+    assert f'{source}:4: expected an object with a string "text" field' in err
+
+
+def test_a_document_the_model_fails_on_is_skipped_alone(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    from storysplit.model import StorySplitModel
+
+    original = StorySplitModel.segment_many
+
+    def failing(self, texts, threshold=None):  # type: ignore[no-untyped-def]
+        if any("poison" in text for text in texts):
+            raise RuntimeError("poisoned")
+        return original(self, texts, threshold)
+
+    monkeypatch.setattr(StorySplitModel, "segment_many", failing)
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for name in ("a", "b", "c"):
+        (inputs / f"{name}.txt").write_text(
+            f"Story {name} reads like prose.\n" + ("poison\n" if name == "b" else "")
+        )
+    code, out, err = _run(["segment", str(inputs), "--model", str(tiny_model_dir)], capsys)
+    assert code == 1
+    assert f"skipped {inputs / 'b.txt'}: the model failed (RuntimeError: poisoned)" in err
+    assert f"==> {inputs / 'a.txt'} <==" in out and f"==> {inputs / 'c.txt'} <==" in out
