@@ -1,8 +1,10 @@
 """Segment encoders: text → fixed-size vectors, computed in batches with a bounded cache.
 
-`SentenceTransformerEncoder` is the product path (any sentence-transformers model, a static
-model2vec one included). `HashingEncoder` is deterministic and dependency-free: unit tests use it,
-and it shows what the context features achieve without a learned embedding.
+`build_encoder` picks the fastest path a model folder allows: a static (model2vec-style) folder
+runs as numpy lookups (`StaticEncoder`), a folder from `storysplit export-onnx` runs in
+onnxruntime (`OnnxEncoder`), anything else through sentence-transformers and torch
+(`SentenceTransformerEncoder`). `HashingEncoder` is deterministic and dependency-free: unit tests
+use it, and it shows what the context features achieve without a learned embedding.
 """
 
 from __future__ import annotations
@@ -18,10 +20,14 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from features.model_folder import model_fingerprint
+from features.onnx_encoder import OnnxEncoder, is_onnx_folder
+from features.static_encoder import StaticEncoder, is_static_folder
+
 BUNDLED_MINILM = "all-MiniLM-L6-v2"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 HASHING = "hashing"
-Backend = Literal["torch", "onnx", "openvino"]
+Backend = Literal["auto", "torch", "onnx"]
 
 
 class SegmentEncoder(Protocol):
@@ -75,13 +81,11 @@ class SentenceTransformerEncoder:
     def __init__(
         self,
         model: str,
-        backend: Backend = "torch",
         max_seq_length: int = 128,
         batch_size: int = 64,
         normalize: bool = True,
     ) -> None:
         self.model_path = resolve_model_path(model)
-        self.backend = backend
         self.max_seq_length = max_seq_length
         self.batch_size = batch_size
         self.normalize = normalize
@@ -116,7 +120,7 @@ class SentenceTransformerEncoder:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             from sentence_transformers import SentenceTransformer
 
-            model = SentenceTransformer(self.model_path, device="cpu", backend=self.backend)
+            model = SentenceTransformer(self.model_path, device="cpu")
             with contextlib.suppress(AttributeError):  # static models have no sequence limit
                 model.max_seq_length = self.max_seq_length
             self._model = model
@@ -186,40 +190,34 @@ def resolve_model_path(model: str) -> str:
     return model
 
 
-def model_fingerprint(model_path: str) -> str:
-    """SHA-256 over a local model folder's file names and contents (about 0.2 s for MiniLM).
-
-    Any re-export, other revision or other model changes it; a hub name that is not a local
-    folder is its own fingerprint.
-    """
-    root = Path(model_path)
-    if not root.is_dir():
-        return model_path
-    digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        relative = path.relative_to(root).as_posix()
-        if relative.startswith(".") or "__pycache__" in relative or relative == "README.md":
-            continue
-        digest.update(relative.encode() + b"\0")
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
-
-
 def build_encoder(
     model: str,
-    backend: Backend = "torch",
+    backend: Backend = "auto",
     max_seq_length: int = 128,
     batch_size: int = 64,
     normalize: bool = True,
     cache_size: int = 0,
 ) -> SegmentEncoder:
-    """The encoder a config names; `hashing` or `hashing:DIM` selects the `HashingEncoder`."""
+    """The encoder a config names.
+
+    `hashing` or `hashing:DIM` selects the `HashingEncoder`. Otherwise `backend` decides: `auto`
+    takes numpy for a static folder, onnxruntime for an exported ONNX folder and torch for the rest;
+    `torch` forces sentence-transformers; `onnx` requires an exported folder.
+
+    Raises:
+        ValueError: `backend` is `onnx` and `model` is not a folder from `storysplit export-onnx`.
+    """
     encoder: SegmentEncoder
+    path = resolve_model_path(model)
     if model == HASHING or model.startswith(HASHING + ":"):
         _, _, dim = model.partition(":")
         encoder = HashingEncoder(int(dim) if dim else 256)
+    elif backend == "onnx" or (backend == "auto" and is_onnx_folder(path)):
+        if not is_onnx_folder(path):
+            raise ValueError(f"{model} is not an ONNX encoder folder; make one with storysplit export-onnx")
+        encoder = OnnxEncoder(path, max_seq_length, batch_size, normalize)
+    elif backend == "auto" and is_static_folder(path):
+        encoder = StaticEncoder(path, max(batch_size, 1024), normalize)
     else:
-        encoder = SentenceTransformerEncoder(model, backend, max_seq_length, batch_size, normalize)
+        encoder = SentenceTransformerEncoder(model, max_seq_length, batch_size, normalize)
     return CachingEncoder(encoder, cache_size) if cache_size else encoder

@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("train.run", "train a model from a config, tracked in MLflow"),
     "evaluate": ("evaluation.cli", "score a model and the baselines on labelled documents"),
     "distill": ("train.distill", "distil a fast static encoder from a sentence-transformers model"),
+    "export-onnx": ("train.export_onnx", "export a transformer encoder to ONNX (optionally int8)"),
 }
 
 

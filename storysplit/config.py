@@ -60,7 +60,7 @@ class EncoderConfig(_Section):
     """Which sentence-transformers model embeds segments, and how."""
 
     model: str = "models/encoders/minilm-static"
-    backend: Literal["torch", "onnx", "openvino"] = "torch"
+    backend: Literal["auto", "torch", "onnx"] = "auto"
     max_seq_length: int = Field(128, ge=8)
     batch_size: int = Field(64, ge=1)
     normalize: bool = True

@@ -1,8 +1,22 @@
 from __future__ import annotations
 
-import numpy as np
+from pathlib import Path
 
-from features.encoders import CachingEncoder, HashingEncoder, build_encoder, resolve_model_path
+import numpy as np
+import pytest
+
+from features.encoders import (
+    BUNDLED_MINILM,
+    CachingEncoder,
+    HashingEncoder,
+    build_encoder,
+    resolve_model_path,
+)
+from features.onnx_encoder import OnnxEncoder
+from features.static_encoder import StaticEncoder
+from train.export_onnx import export_onnx
+
+STATIC_MODEL = "models/encoders/minilm-static"
 
 
 class CountingEncoder:
@@ -55,3 +69,34 @@ def test_bundled_minilm_resolves_to_a_local_folder() -> None:
     path = resolve_model_path("all-MiniLM-L6-v2")
     assert path.endswith("model")
     assert resolve_model_path("/some/other/model") == "/some/other/model"
+
+
+TEXTS = ["Latest • Most Viewed", "", "   ", "A sentence about the story, with ünïcödé and 😀.", "x" * 3000]
+
+
+def test_static_folder_runs_in_numpy_and_matches_sentence_transformers() -> None:
+    numpy_path = build_encoder(STATIC_MODEL)
+    torch_path = build_encoder(STATIC_MODEL, backend="torch")
+    assert isinstance(numpy_path, StaticEncoder)
+    assert numpy_path.fingerprint == torch_path.fingerprint
+    np.testing.assert_allclose(numpy_path.encode(TEXTS), torch_path.encode(TEXTS), atol=1e-6)
+    assert numpy_path.encode([]).shape == (0, numpy_path.dimension)
+
+
+def test_onnx_backend_needs_an_exported_folder() -> None:
+    with pytest.raises(ValueError, match="storysplit export-onnx"):
+        build_encoder(STATIC_MODEL, backend="onnx")
+
+
+@pytest.mark.slow
+def test_onnx_export_matches_sentence_transformers_and_is_reproducible(tmp_path: Path) -> None:
+    reference = build_encoder(BUNDLED_MINILM, backend="torch").encode(TEXTS)
+    float_folder = export_onnx(BUNDLED_MINILM, tmp_path / "float", int8=False)
+    float_encoder = build_encoder(str(float_folder))
+    assert isinstance(float_encoder, OnnxEncoder)
+    np.testing.assert_allclose(float_encoder.encode(TEXTS), reference, atol=1e-4)
+    first = build_encoder(str(export_onnx(BUNDLED_MINILM, tmp_path / "int8", int8=True)))
+    second = build_encoder(str(export_onnx(BUNDLED_MINILM, tmp_path / "int8-again", int8=True)))
+    assert first.fingerprint == second.fingerprint != float_encoder.fingerprint
+    cosines = np.sum(first.encode(TEXTS) * reference, axis=1)[[0, 3, 4]]
+    assert cosines.min() > 0.95
