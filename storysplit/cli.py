@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("evaluation.cli", "score a model and the baselines on labelled documents"),
     "distill": ("train.distill", "distil a fast static encoder from a sentence-transformers model"),
     "export-onnx": ("train.export_onnx", "export a transformer encoder to ONNX (optionally int8)"),
+    "clean": ("jobs.clean", "clean a whole corpus (JSONL, Parquet, .txt) in resumable shards, locally or on Ray"),
 }
 
 

@@ -1,0 +1,50 @@
+"""Small corpora for the job tests: seed-derived documents written in each input format, read back."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+from storysplit.cli import main
+
+
+def make_records(seed_rows: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
+    """`count` distinct documents: seed texts, each with a different line left out, plus a url field."""
+    records = []
+    for number in range(count):
+        lines = seed_rows[number % len(seed_rows)]["text"].split("\n")
+        del lines[(number // len(seed_rows)) % len(lines)]
+        records.append(
+            {"id": f"doc-{number:03d}", "url": f"https://example.org/{number}", "text": "\n".join(lines)}
+        )
+    return records
+
+
+def write_jsonl(path: Path, records: list[dict[str, Any]], extra_lines: tuple[str, ...] = ()) -> Path:
+    """Records as JSONL (gzipped when `path` ends in .gz), then `extra_lines` verbatim."""
+    lines = [json.dumps(record) for record in records] + list(extra_lines)
+    data = ("\n".join(lines) + "\n").encode("utf-8")
+    path.write_bytes(gzip.compress(data) if path.name.endswith(".gz") else data)
+    return path
+
+
+def read_jsonl_folder(folder: Path) -> list[dict[str, Any]]:
+    """Every record of every .jsonl / .jsonl.gz data file in `folder`, file by file in name order."""
+    records = []
+    for path in sorted(folder.glob("*.jsonl*")):
+        data = gzip.decompress(path.read_bytes()) if path.name.endswith(".gz") else path.read_bytes()
+        records += [json.loads(line) for line in data.decode("utf-8").splitlines()]
+    return records
+
+
+def read_errors(folder: Path) -> list[dict[str, str]]:
+    path = folder / "_job" / "errors.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def run_clean(args: list[str], capsys: Any) -> tuple[int, str]:
+    """`storysplit clean ARGS` in this process; its exit code and stderr."""
+    code = main(["clean", *args, "--no-progress"])
+    return code, capsys.readouterr().err

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jobs.cleaning import CleanedText, CleanFailure, CleanOptions, clean_documents, clean_texts
+from storysplit.cli import main
+from storysplit.model import load_model
+from tests.jobs.corpus import make_records, write_jsonl
+
+
+def test_cleaned_text_is_exactly_storysplit_segments_main_text(
+    tiny_model_dir: Path, seed_rows: list[dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    records = make_records(seed_rows, 8)
+    source = write_jsonl(tmp_path / "docs.jsonl", records)
+    assert main(["segment", str(source), "--model", str(tiny_model_dir), "--threshold", "0.4"]) == 0
+    expected = [json.loads(line)["main_text"] for line in capsys.readouterr().out.splitlines()]
+    cleaned = clean_texts(
+        load_model(tiny_model_dir), [r["text"] for r in records], CleanOptions(threshold=0.4)
+    )
+    assert [c.text for c in cleaned] == expected
+
+
+def test_kept_and_removed_text_split_the_segments_between_them(
+    tiny_model_dir: Path, seed_rows: list[dict[str, Any]]
+) -> None:
+    model = load_model(tiny_model_dir)
+    texts = [r["text"] for r in make_records(seed_rows, 5)]
+    options = CleanOptions(keep_removed=True, keep_segments=True)
+    for text, cleaned in zip(texts, clean_texts(model, texts, options), strict=True):
+        assert cleaned.segments is not None and cleaned.removed_text is not None
+        kept = [text[s["start"] : s["end"]] for s in cleaned.segments if s["label"] == "main"]
+        dropped = [text[s["start"] : s["end"]] for s in cleaned.segments if s["label"] != "main"]
+        assert cleaned.text.split() == " ".join(kept).split()
+        assert cleaned.removed_text.split() == " ".join(dropped).split()
+        assert set(cleaned.extra_fields()) == set(options.extra_fields())
+
+
+class _PoisonedModel:
+    """Stands in for a model that breaks on one kind of document, to test failure isolation."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.calls: list[int] = []
+
+    def segment_many(self, texts: list[str], threshold: float | None = None) -> Any:
+        self.calls.append(len(texts))
+        if any("POISON" in text for text in texts):
+            raise ValueError("cannot featurise this")
+        return self.real.segment_many(texts, threshold)
+
+
+def test_a_document_that_breaks_the_model_fails_alone(
+    tiny_model_dir: Path, seed_rows: list[dict[str, Any]]
+) -> None:
+    real = load_model(tiny_model_dir)
+    texts = [r["text"] for r in make_records(seed_rows, 4)]
+    model = _PoisonedModel(real)
+    outcomes = clean_documents(model, [*texts[:2], "POISON here", *texts[2:]], CleanOptions())  # type: ignore[arg-type]
+    assert outcomes[2] == CleanFailure("model failed: ValueError: cannot featurise this")
+    assert [o for i, o in enumerate(outcomes) if i != 2] == clean_texts(real, texts, CleanOptions())
+    assert model.calls == [5, 1, 1, 1, 1, 1]  # the batch, then each document alone
+
+
+def test_the_time_limit_is_real(tiny_model_dir: Path, seed_rows: list[dict[str, Any]]) -> None:
+    model = load_model(tiny_model_dir)
+    texts = [r["text"] for r in make_records(seed_rows, 3)]
+    too_short = clean_documents(model, texts, CleanOptions(), seconds_per_document=1e-4)
+    assert too_short == [CleanFailure("timed out after 0.0001 s")] * 3
+    ample = clean_documents(model, texts, CleanOptions(), seconds_per_document=60)
+    assert all(isinstance(o, CleanedText) for o in ample)
+    assert ample == clean_texts(model, texts, CleanOptions())
