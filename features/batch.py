@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from features.context import SCALAR_WIDTH, document_features
+from features.context import SCALAR_WIDTH, document_features, repeat_key
 from features.encoders import SegmentEncoder
 from features.segmentation import Segment, split_document
 from features.shape import shape_features
@@ -25,11 +25,14 @@ class FeaturizedDocuments:
         segments: Per document, its segments in order.
         features: (total_segments, n_features) rows, documents concatenated in order.
         offsets: (n_documents + 1,) row `offsets[i]:offsets[i + 1]` belong to document i.
+        repeat_keys: Per document, each segment's `features.context.repeat_key` (features and
+            repeat dropping both compare segments by it).
     """
 
     segments: list[list[Segment]]
     features: np.ndarray
     offsets: np.ndarray
+    repeat_keys: list[list[str]]
 
     def rows(self, document: int) -> slice:
         return slice(int(self.offsets[document]), int(self.offsets[document + 1]))
@@ -67,6 +70,7 @@ def featurize_segmented(
     counts = np.array([len(s) for s in segments], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(counts)])
     shape = shape_features([seg.text for doc in segments for seg in doc])
+    keys = [[repeat_key(seg.text) for seg in doc] for doc in segments]
     blocks = [
         document_features(
             text,
@@ -75,9 +79,10 @@ def featurize_segmented(
             window,
             lead_segments,
             shape[offsets[i] : offsets[i + 1]],
+            keys[i],
         )
         for i, (text, doc_segments) in enumerate(zip(texts, segments, strict=True))
     ]
     width = 2 * embeddings.shape[1] + SCALAR_WIDTH
     features = np.vstack(blocks) if int(counts.sum()) else np.zeros((0, width), dtype=np.float32)
-    return FeaturizedDocuments(segments=segments, features=features, offsets=offsets)
+    return FeaturizedDocuments(segments=segments, features=features, offsets=offsets, repeat_keys=keys)

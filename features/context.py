@@ -72,6 +72,7 @@ def document_features(
     window: int = 2,
     lead_segments: int = 3,
     shape: np.ndarray | None = None,
+    keys: Sequence[str] | None = None,
 ) -> np.ndarray:
     """Feature rows for one document's segments.
 
@@ -83,6 +84,7 @@ def document_features(
         lead_segments: How many of the first long segments define the lead.
         shape: (n_segments, len(SHAPE_FEATURES)) `shape_features` of the segments, when the
             caller computed them for many documents at once (faster than per document).
+        keys: `repeat_key` of each segment, when the caller has them already.
 
     Returns:
         float32 array of shape (n_segments, 2 * dim + SCALAR_WIDTH).
@@ -95,7 +97,9 @@ def document_features(
         return np.zeros((0, width), dtype=np.float32)
     if shape is None:
         shape = shape_features([s.text for s in segments])
-    context = _context_features(text, segments, embeddings, shape, window, lead_segments)
+    if keys is None:
+        keys = [repeat_key(s.text) for s in segments]
+    context = _context_features(text, segments, embeddings, shape, keys, window, lead_segments)
     neighbour_mean = _window_mean(embeddings, window, include_self=False)
     return np.hstack([embeddings, neighbour_mean, shape, context]).astype(np.float32, copy=False)
 
@@ -105,6 +109,7 @@ def _context_features(
     segments: Sequence[Segment],
     embeddings: np.ndarray,
     shape: np.ndarray,
+    keys: Sequence[str],
     window: int,
     lead_segments: int,
 ) -> np.ndarray:
@@ -116,8 +121,8 @@ def _context_features(
     log_words = shape[:, SHAPE_FEATURES.index("log_words")]
     n_words = np.expm1(log_words)
 
-    gap_before = _newline_gaps(text, segments)
-    gap_after = np.append(gap_before[1:], _count_newlines(text, segments[-1].end, len(text)))
+    gap_before, after_last = _newline_gaps(text, segments)
+    gap_after = np.append(gap_before[1:], after_last)
 
     adjacent = np.einsum("ij,ij->i", embeddings[1:], embeddings[:-1])
     cos_prev = np.append(0.0, adjacent)
@@ -132,7 +137,6 @@ def _context_features(
     story = _unit(story_weights @ embeddings) if story_weights.sum() > 0 else centroid
     max_cos_other, max_cos_earlier = _max_similarities(embeddings)
 
-    keys = [repeat_key(s.text) for s in segments]
     repeat_earlier, repeat_later = _exact_repeats(keys)
     contained = np.array(contained_in_longer(keys, min_words=5), dtype=float)
 
@@ -142,10 +146,7 @@ def _context_features(
     story_before = (cumulative - story_chars) / total_story
     story_after = (total_story - cumulative) / total_story
 
-    windowed = [
-        _window_mean(shape[:, [SHAPE_FEATURES.index(name)]], window, include_self=True)[:, 0]
-        for name in _WINDOWED
-    ]
+    windowed = _window_mean(shape[:, [SHAPE_FEATURES.index(name) for name in _WINDOWED]], window, True)
     columns = [
         index / max(n - 1, 1),
         starts / max(len(text), 1),
@@ -167,7 +168,7 @@ def _context_features(
         np.log1p(_short_run_lengths(n_words < 7)),
         story_before,
         story_after,
-        *windowed,
+        *windowed.T,
     ]
     return np.column_stack(columns)
 
@@ -198,19 +199,22 @@ def _window_mean(values: np.ndarray, window: int, include_self: bool) -> np.ndar
     return sums / np.maximum(counts, 1)[:, None]
 
 
-def _count_newlines(text: str, start: int, end: int) -> int:
-    chunk = text[start:end]
-    return chunk.count("\n") + chunk.count("\r") - chunk.count("\r\n")
+def _newline_gaps(text: str, segments: Sequence[Segment]) -> tuple[np.ndarray, float]:
+    """Line breaks (LF, CR or CRLF) before each segment and after the last one.
 
-
-def _newline_gaps(text: str, segments: Sequence[Segment]) -> np.ndarray:
-    """Line breaks between each segment and the previous one (before the first: from the start)."""
-    gaps = np.zeros(len(segments))
-    previous_end = 0
-    for i, segment in enumerate(segments):
-        gaps[i] = _count_newlines(text, previous_end, segment.start)
-        previous_end = segment.end
-    return gaps
+    Returns:
+        (n,) breaks between each segment and the previous one (the first: from the start), and
+        the breaks after the last segment.
+    """
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    breaks = (codes == 10) | (codes == 13)
+    breaks[1:] &= ~((codes[1:] == 10) & (codes[:-1] == 13))  # CRLF counts once
+    totals = np.concatenate([[0], np.cumsum(breaks)])
+    starts = np.fromiter((s.start for s in segments), dtype=np.int64, count=len(segments))
+    ends = np.fromiter((s.end for s in segments), dtype=np.int64, count=len(segments))
+    previous_ends = np.concatenate([[0], ends[:-1]])
+    gaps = (totals[starts] - totals[previous_ends]).astype(np.float64)
+    return gaps, float(totals[-1] - totals[ends[-1]])
 
 
 def _exact_repeats(keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -242,22 +246,15 @@ def _max_similarities(embeddings: np.ndarray, block: int = 1024) -> tuple[np.nda
         sims[rows, rows + start] = -np.inf
         if n > 1:
             other[start:stop] = sims.max(axis=1)
-        columns = np.arange(n)[None, :]
-        before = np.where(columns < (rows + start)[:, None], sims, -np.inf)
-        earlier[start:stop] = np.maximum(before.max(axis=1), -1.0)
+        within = sims[:, start:stop]
+        within[np.triu_indices(stop - start)] = -np.inf  # a row's own column and later ones
+        earlier[start:stop] = np.maximum(sims[:, :stop].max(axis=1), -1.0)
     other[np.isinf(other)] = -1.0
     return other, earlier
 
 
 def _short_run_lengths(short: np.ndarray) -> np.ndarray:
     """For each segment, the length of the run of consecutive short segments it belongs to (0 if long)."""
-    runs = np.zeros(len(short))
-    start = 0
-    while start < len(short):
-        end = start
-        while end < len(short) and short[end] == short[start]:
-            end += 1
-        if short[start]:
-            runs[start:end] = end - start
-        start = end
-    return runs
+    bounds = np.concatenate([[0], np.flatnonzero(short[1:] != short[:-1]) + 1, [len(short)]])
+    lengths = np.diff(bounds)
+    return np.where(short, np.repeat(lengths, lengths), 0).astype(np.float64)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from features.batch import FeaturizedDocuments, featurize_documents
-from features.context import FEATURE_VERSION, SCALAR_WIDTH, repeat_key
+from features.context import FEATURE_VERSION, SCALAR_WIDTH
 from features.encoders import SegmentEncoder, build_encoder
 from features.revision import revision_matrix
 from features.segmentation import Segment, encodable_text
@@ -106,14 +106,19 @@ class StorySplitModel:
             self.features.lead_segments,
         )
 
-    def head_probabilities(self, batch: FeaturizedDocuments) -> np.ndarray:
-        """p(main) per row of `batch.features` after both stages, before decoding. Shape (n_rows,)."""
-        if batch.features.shape[0] == 0:
+    def head_probabilities(self, features: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """p(main) per feature row after both stages, before decoding. Shape (n_rows,).
+
+        Args:
+            features: (n_rows, n_features) rows of many documents, concatenated.
+            offsets: (n_documents + 1,) rows `offsets[i]:offsets[i + 1]` belong to document i.
+        """
+        if features.shape[0] == 0:
             return np.zeros(0)
-        first = np.asarray(self.head.predict_proba(batch.features)[:, 1], dtype=np.float64)
+        first = np.asarray(self.head.predict_proba(features)[:, 1], dtype=np.float64)
         if self.reviser is None:
             return first
-        revised = revision_matrix(batch.features, first, batch.offsets, SCALAR_WIDTH)
+        revised = revision_matrix(features, first, offsets, SCALAR_WIDTH)
         return np.asarray(self.reviser.predict_proba(revised)[:, 1], dtype=np.float64)
 
     def decode(self, probabilities: np.ndarray) -> np.ndarray:
@@ -168,12 +173,12 @@ class StorySplitModel:
     def _probabilities(
         self, batch: FeaturizedDocuments, threshold: float
     ) -> tuple[list[list[Segment]], list[np.ndarray]]:
-        raw = self.head_probabilities(batch)
+        raw = self.head_probabilities(batch.features, batch.offsets)
         decoded = [self.decode(raw[batch.rows(i)]) for i in range(len(batch.segments))]
         if self.decoder.drop_repeats:
             decoded = [
-                drop_repeats([repeat_key(s.text) for s in segments], probabilities, threshold)
-                for segments, probabilities in zip(batch.segments, decoded, strict=True)
+                drop_repeats(keys, probabilities, threshold)
+                for keys, probabilities in zip(batch.repeat_keys, decoded, strict=True)
             ]
         return batch.segments, decoded
 

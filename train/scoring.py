@@ -5,15 +5,13 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
-from features.batch import FeaturizedDocuments
 from storysplit.model import StorySplitModel
 from train.fit import LabelledRows
 
 
 def decoded_probabilities(model: StorySplitModel, rows: LabelledRows, decode: bool) -> np.ndarray:
     """p(main) for every row of `rows`, decoded per document when `decode` is set. Shape (n_rows,)."""
-    batch = FeaturizedDocuments(segments=[], features=rows.features, offsets=rows.offsets)
-    raw = model.head_probabilities(batch)
+    raw = model.head_probabilities(rows.features, rows.offsets)
     if not decode:
         return raw
     bounds = zip(rows.offsets[:-1], rows.offsets[1:], strict=True)

@@ -54,6 +54,13 @@ def test_blank_line_gaps_and_short_runs() -> None:
     assert runs == [1, 0, 0, 2, 2, 0]
 
 
+def test_crlf_and_cr_count_as_one_line_break_each() -> None:
+    for newline in ("\r\n", "\r"):
+        _, matrix = _features(DOC.replace("\n", newline))
+        assert np.expm1(_column(matrix, "log_gap_before")).round().tolist() == [0, 2, 2, 2, 1, 1]
+        assert np.expm1(_column(matrix, "log_gap_after")).round().tolist() == [2, 2, 2, 1, 1, 1]
+
+
 def test_empty_and_single_segment_documents() -> None:
     assert document_features("", [], np.zeros((0, 8), dtype=np.float32)).shape[0] == 0
     text = "only one line"
