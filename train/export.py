@@ -51,11 +51,12 @@ def code_version() -> dict[str, str]:
             versions[package] = version(package)
         except PackageNotFoundError:
             versions[package] = "not installed"
-    versions["git_commit"] = _git_commit()
+    versions["git_commit"] = git_commit()
     return versions
 
 
-def _git_commit() -> str:
+def git_commit() -> str:
+    """The commit checked out here, with "-dirty" if tracked files changed since; "unknown" outside git."""
     try:
         result = subprocess.run(
             ["git", "rev-parse", "HEAD"],

@@ -19,7 +19,7 @@ from evaluation.tracking import log_report_to_mlflow
 from storysplit.config import Config, load_config
 from storysplit.model import StorySplitModel, encoder_from_config
 from train import tracking
-from train.corpus.build import load_or_build_corpus
+from train.corpus.build import load_or_build_corpus, saved_fingerprint
 from train.export import save_model
 from train.featurize import featurize_split
 from train.fit import fit_decoder, fit_heads
@@ -47,6 +47,7 @@ def train(config: Config, config_path: Path | None, cache_dir: Path | None) -> P
     corpus = load_or_build_corpus(config)
     encoder = encoder_from_config(config.encoder)
     with tracking.tracked_run(config, config_path):
+        tracking.log_provenance(saved_fingerprint(config.corpus.output_dir))
         train_split = _training_documents(corpus["train"], config)
         tracking.log_dataset(train_split, config.corpus.output_dir, "train", "training")
         rows = featurize_split(train_split, encoder, config, cache_dir, "featurise train")

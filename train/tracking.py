@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import platform
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
@@ -14,6 +17,7 @@ from datasets import Dataset
 from mlflow.data.huggingface_dataset import from_huggingface
 
 from storysplit.config import Config, config_to_dict
+from train.export import git_commit
 
 _REPO = Path(__file__).resolve().parent.parent
 PYFUNC_CODE = Path(__file__).resolve().parent / "pyfunc_model.py"
@@ -29,6 +33,20 @@ SERVED_PACKAGES = (
     "pydantic",
 )
 
+# What a training run's numbers depend on besides config, data and code: recorded as run tags.
+TRAINING_PACKAGES = (
+    "storysplit",
+    "numpy",
+    "scikit-learn",
+    "torch",
+    "sentence-transformers",
+    "model2vec",
+    "skops",
+    "blingfire",
+    "datasets",
+    "mlflow",
+    "pydantic",
+)
 
 DEFAULT_URI = "sqlite:///mlflow.db"
 
@@ -52,17 +70,46 @@ def tracked_run(config: Config, config_path: Path | None) -> Iterator[Any]:
         yield run
 
 
+def log_provenance(corpus_fingerprint: str) -> None:
+    """Tag the run with what reproducing it takes: the git commit, package versions, the corpus.
+
+    Tags: `git_commit` (with "-dirty" if tracked files had changed), `version.<package>` for
+    `TRAINING_PACKAGES` and Python, `data.corpus_fingerprint` (config, code and input files the
+    corpus was built from); `log_dataset` adds `data.<split>.fingerprint`, of each split's rows.
+    """
+    tags = {
+        "git_commit": git_commit(),
+        "data.corpus_fingerprint": corpus_fingerprint or "unknown",
+        "version.python": platform.python_version(),
+    }
+    tags.update({f"version.{package}": _installed(package) for package in TRAINING_PACKAGES})
+    mlflow.set_tags(tags)
+
+
 def log_dataset(dataset: Dataset, corpus_dir: Path, split: str, context: str) -> None:
-    """Record a corpus split as an MLflow dataset input, identified by its fingerprint."""
+    """Record a corpus split as an MLflow dataset input and a tag, identified by its content."""
+    fingerprint = content_fingerprint(dataset)
+    mlflow.set_tag(f"data.{split}.fingerprint", fingerprint)
     mlflow.log_input(
         from_huggingface(
-            dataset,
-            path=str(corpus_dir),
-            name=f"storysplit-corpus-{split}",
-            digest=dataset._fingerprint[:16],
+            dataset, path=str(corpus_dir), name=f"storysplit-corpus-{split}", digest=fingerprint[:16]
         ),
         context=context,
     )
+
+
+def content_fingerprint(dataset: Dataset) -> str:
+    """SHA-256 of a split's column names and rows in order: the same data gives the same value.
+
+    `datasets`' own `_fingerprint` is not that: the same rows get one value when a corpus is built
+    and another when it is loaded back from disk. About 30 MB of rows a second.
+    """
+    digest = hashlib.sha256(json.dumps(sorted(dataset.column_names)).encode("utf-8"))
+    for batch in dataset.with_format("arrow").iter(batch_size=1000):
+        for name in sorted(batch.column_names):
+            column = json.dumps(batch[name].to_pylist(), ensure_ascii=False, sort_keys=True)
+            digest.update(column.encode("utf-8"))
+    return digest.hexdigest()
 
 
 def log_metrics(metrics: dict[str, float]) -> None:
@@ -83,10 +130,15 @@ def log_pyfunc_model(model_dir: Path, input_example: list[str]) -> str:
 
 
 def _pinned(package: str) -> str:
+    installed = _installed(package)
+    return package if installed == "not installed" else f"{package}=={installed}"
+
+
+def _installed(package: str) -> str:
     try:
-        return f"{package}=={version(package)}"
+        return version(package)
     except PackageNotFoundError:
-        return package
+        return "not installed"
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:

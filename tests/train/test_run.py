@@ -56,6 +56,23 @@ def test_run_logs_config_dataset_metrics_and_model(trained: dict[str, Any]) -> N
     assert "config/resolved.yaml" in artifacts
 
 
+def test_run_records_commit_package_versions_and_data_fingerprints(trained: dict[str, Any]) -> None:
+    from importlib.metadata import version
+
+    from train.corpus.build import saved_fingerprint
+
+    tags = trained["run"].data.tags
+    commit = tags["git_commit"].removesuffix("-dirty")
+    assert subprocess.run(["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=REPO).returncode == 0
+    for package in ("torch", "sentence-transformers", "scikit-learn", "numpy", "datasets", "mlflow", "skops"):
+        assert tags[f"version.{package}"] == version(package), package
+    corpus = saved_fingerprint(trained["config"].corpus.output_dir)
+    assert len(corpus) == 64 and tags["data.corpus_fingerprint"] == corpus
+    digests = {d.dataset.name: d.dataset.digest for d in trained["run"].inputs.dataset_inputs}
+    for split in ("train", "validation", "seeds"):
+        assert tags[f"data.{split}.fingerprint"][:16] == digests[f"storysplit-corpus-{split}"]
+
+
 def test_pyfunc_predictions_equal_direct_inference(trained: dict[str, Any], seed_rows) -> None:
     import mlflow
 
@@ -68,21 +85,32 @@ def test_pyfunc_predictions_equal_direct_inference(trained: dict[str, Any], seed
     assert pyfunc.predict(texts) == load_model(trained["model_dir"]).extract_many(texts)
 
 
-def test_rerun_reproduces_metrics(trained: dict[str, Any], tmp_path: Path) -> None:
+def test_rerun_reproduces_metrics(trained: dict[str, Any], tmp_path: Path, seed_rows) -> None:
+    import mlflow
+
     from train.run import train
 
+    uri = f"sqlite:///{tmp_path / 'again.db'}"
     config = load_config(
         REPO / "configs" / "smoke.yaml",
-        [
-            *_smoke_overrides(tmp_path, f"sqlite:///{tmp_path / 'again.db'}"),
-            f"corpus.output_dir={trained['config'].corpus.output_dir}",
-        ],
+        [*_smoke_overrides(tmp_path, uri), f"corpus.output_dir={trained['config'].corpus.output_dir}"],
     )
     again = load_model(train(config, None, cache_dir=None))
     first = load_model(trained["model_dir"])
+    timings = {key for key in first.manifest["metrics"] if key.endswith("seconds")}
+    assert set(again.manifest["metrics"]) == set(first.manifest["metrics"])
+    assert len(first.manifest["metrics"]) - len(timings) > 10
     for key, value in first.manifest["metrics"].items():
-        if not key.endswith("seconds"):
+        if key not in timings:
             assert again.manifest["metrics"][key] == pytest.approx(value, abs=1e-6), key
+    texts = [r["text"] for r in seed_rows]
+    for a, b in zip(first.predict_proba(texts), again.predict_proba(texts), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    mlflow.set_tracking_uri(uri)
+    rerun = mlflow.search_runs(experiment_names=[config.tracking.experiment], output_format="list")[0]
+    for tag, value in trained["run"].data.tags.items():
+        if tag.startswith("data."):
+            assert rerun.data.tags[tag] == value, tag
 
 
 def _free_port() -> int:

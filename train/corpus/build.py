@@ -74,6 +74,11 @@ def load_or_build_corpus(config: Config, force: bool = False, progress: bool = T
     return corpus
 
 
+def saved_fingerprint(output_dir: Path) -> str:
+    """The fingerprint a corpus folder was built with ("" if it has none)."""
+    return str(_read_json(output_dir / FINGERPRINT_FILE).get("fingerprint", ""))
+
+
 def corpus_fingerprint(config: Config) -> str:
     """Hash of everything that shapes the corpus: corpus+segmenter config, this code, input files."""
     settings = config_to_dict(config)
