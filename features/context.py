@@ -54,6 +54,9 @@ CONTEXT_FEATURES = (
 
 SCALAR_WIDTH = len(SHAPE_FEATURES) + len(CONTEXT_FEATURES)
 
+_SIMILARITY_BLOCK = 1024
+_BELOW = np.tri(_SIMILARITY_BLOCK, k=-1, dtype=bool)  # column before row, within one block
+
 
 def feature_names(embedding_dim: int) -> list[str]:
     """Column names of `document_features` rows, in order."""
@@ -231,24 +234,26 @@ def _exact_repeats(keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return ((first < index) & has_words).astype(float), ((last > index) & has_words).astype(float)
 
 
-def _max_similarities(embeddings: np.ndarray, block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+def _max_similarities(embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per row, the highest cosine to any other row and to any earlier row (-1 if none).
 
     Computed in blocks of rows so memory stays O(block * n), not O(n^2): a page flattened into one
-    line has thousands of sentences.
+    line has thousands of sentences. Within a block, "earlier" is a fixed lower-triangle mask.
     """
     n = embeddings.shape[0]
     other, earlier = np.full(n, -1.0), np.full(n, -1.0)
-    for start in range(0, n, block):
-        stop = min(start + block, n)
+    for start in range(0, n, _SIMILARITY_BLOCK):
+        stop = min(start + _SIMILARITY_BLOCK, n)
         sims = embeddings[start:stop] @ embeddings.T
-        rows = np.arange(stop - start)
-        sims[rows, rows + start] = -np.inf
+        within = sims[:, start:stop]
+        np.fill_diagonal(within, -np.inf)
         if n > 1:
             other[start:stop] = sims.max(axis=1)
-        within = sims[:, start:stop]
-        within[np.triu_indices(stop - start)] = -np.inf  # a row's own column and later ones
-        earlier[start:stop] = np.maximum(sims[:, :stop].max(axis=1), -1.0)
+        size = stop - start
+        best = np.where(_BELOW[:size, :size], within, -np.inf).max(axis=1)
+        if start:
+            best = np.maximum(best, sims[:, :start].max(axis=1))
+        earlier[start:stop] = np.maximum(best, -1.0)
     other[np.isinf(other)] = -1.0
     return other, earlier
 
