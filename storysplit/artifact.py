@@ -97,6 +97,9 @@ def _check_files(folder: Path, files: Any) -> None:
     unexpected = sorted(present - set(files))
     if unexpected:
         raise ModelLoadError(f"{folder} holds files the manifest does not list, refusing: {unexpected}")
+    foreign = sorted(name for name in files if not name.endswith(HEAD_SUFFIX) or "/" in name)
+    if foreign:
+        raise ModelLoadError(f"{folder}/{MANIFEST} lists files that are not skops heads, refusing: {foreign}")
     for name, digest in files.items():
         path = folder / name
         if not path.is_file():

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import pickle
 import shutil
 from pathlib import Path
@@ -8,6 +10,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+import skops.io as sio
+from sklearn.preprocessing import FunctionTransformer
 
 from features.segmentation import split_document
 from storysplit import ModelLoadError, SegmentLabel, load_model
@@ -114,3 +118,47 @@ def test_lone_surrogates_are_labelled_not_fatal(tiny_model_dir: Path) -> None:
     labelled = load_model(tiny_model_dir).segment(text)
     assert [(s.start, s.end) for s in labelled] == [(s.start, s.end) for s in split_document(text)]
     assert "\ud800" in text[labelled[0].start : labelled[0].end]
+
+
+class _Payload:
+    """Unpickling this creates `marker`: proof that a loader unpickled it."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, tuple[str, str]]:
+        return (open, (str(self.marker), "w"))
+
+
+def _sign_files(folder: Path) -> None:
+    """Rewrite the manifest's checksums to match the folder, as someone tampering with it would."""
+    manifest_path = folder / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    files = [p for p in folder.iterdir() if p.name != "manifest.json"]
+    manifest["files"] = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+    manifest_path.write_text(json.dumps(manifest))
+
+
+def test_untrusted_types_are_refused_even_with_matching_checksums(model_copy: Path) -> None:
+    sio.dump(FunctionTransformer(func=os.system), model_copy / "head.skops")
+    _sign_files(model_copy)
+    with pytest.raises(ModelLoadError, match=r"head\.skops holds types that are not trusted.*system"):
+        load_model(model_copy)
+
+
+def test_a_pickle_is_never_unpickled_even_when_listed(model_copy: Path, tmp_path: Path) -> None:
+    marker = tmp_path / "unpickled"
+    payload = pickle.dumps(_Payload(marker))
+    assert not marker.exists()
+    (model_copy / "extra.pkl").write_bytes(payload)
+    _sign_files(model_copy)
+    with pytest.raises(ModelLoadError, match=r"not skops heads, refusing: \['extra\.pkl'\]"):
+        load_model(model_copy)
+    (model_copy / "extra.pkl").unlink()
+    (model_copy / "head.skops").write_bytes(payload)  # a pickle under the head's name
+    _sign_files(model_copy)
+    with pytest.raises(ModelLoadError, match=r"head\.skops is corrupt"):
+        load_model(model_copy)
+    assert not marker.exists()
+    pickle.loads(payload)  # the payload works: loading it would have created the marker
+    assert marker.exists()
