@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from features.repeats import ShingleIndex
+from features.repeats import KeptTexts
 
 _EPS = 1e-6
 
@@ -126,12 +126,12 @@ def drop_repeats(
         (n,) probabilities with repeats set to 0.
     """
     out = np.array(probabilities, dtype=np.float64, copy=True)
-    kept = ShingleIndex(min_words)
+    kept = KeptTexts(min_words, sum(map(len, keys)))
     kept_set: set[str] = set()
     for i, key in enumerate(keys):
         if out[i] < threshold or not key:
             continue
-        contained = key.count(" ") + 1 >= min_words and bool(kept.containers(key))
+        contained = key.count(" ") + 1 >= min_words and kept.contains(key)
         if key in kept_set or contained:
             out[i] = 0.0
         else:

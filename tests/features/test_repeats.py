@@ -3,8 +3,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from features.repeats import ShingleIndex, contained_in_longer
+from features import repeats
+from features.repeats import (
+    SCAN_LIMIT,
+    KeptTexts,
+    ShingleIndex,
+    _contained_by_index,
+    _contained_by_scan,
+    contained_in_longer,
+)
 
 
 def test_containment_is_found_at_word_boundaries_only() -> None:
@@ -54,3 +64,30 @@ def test_candidates_come_from_the_rarest_shingle() -> None:
     assert index.containers("posted by reporter 1234 on") == [1234]
     assert _CountingList.reads == 1
     assert index.containers("posted by reporter") == list(range(2000))
+
+
+_WORDS = st.sampled_from(["the", "story", "begins", "here", "today", "read", "more", "x"])
+_KEYS = st.lists(st.lists(_WORDS, max_size=9).map(" ".join), max_size=30)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_KEYS)
+def test_scanning_and_the_index_agree(keys: list[str]) -> None:
+    unique = list(dict.fromkeys(k for k in keys if k.count(" ") + 1 >= 3))
+    assert _contained_by_scan(unique) == _contained_by_index(unique, 3)
+    scanned, indexed = KeptTexts(3, 0), KeptTexts(3, SCAN_LIMIT + 1)
+    for key in keys:
+        if key.count(" ") + 1 >= 3:
+            assert scanned.contains(key) == indexed.contains(key)
+        scanned.add(key)
+        indexed.add(key)
+
+
+def test_large_documents_use_the_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_scan(unique: list[str]) -> set[str]:
+        raise AssertionError("scanned a large document")
+
+    monkeypatch.setattr(repeats, "_contained_by_scan", no_scan)
+    keys = [f"sentence number {i} of a very long flattened page" for i in range(2000)]
+    assert sum(map(len, keys)) > SCAN_LIMIT
+    assert not any(contained_in_longer(keys, min_words=5))
