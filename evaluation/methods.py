@@ -16,7 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
-from features.segmentation import Segment
+from features.segmentation import LINE_BREAK, Segment
 from storysplit.errors import StorysplitError
 from storysplit.labels import SegmentLabel
 from storysplit.model import LabelledSegment
@@ -131,7 +131,7 @@ def line_groups(document: SegmentedText) -> list[list[int]]:
     previous_end: int | None = None
     for index, segment in enumerate(document.segments):
         between = document.text[previous_end : segment.start] if previous_end is not None else "\n"
-        if groups and not any(ch in between for ch in "\r\n\u2028\u2029\x0b\x0c\x1c\x1d\x1e\x85"):
+        if groups and not LINE_BREAK.search(between):
             groups[-1].append(index)
         else:
             groups.append([index])

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import blingfire
 
 DEFAULT_MAX_CHARS = 1000
+# The characters `str.splitlines` breaks lines at: two segments with one between are on two lines.
+LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 

@@ -19,7 +19,7 @@ from features.batch import FeaturizedDocuments, featurize_documents
 from features.context import FEATURE_VERSION, SCALAR_WIDTH
 from features.encoders import SegmentEncoder, build_encoder
 from features.revision import revision_matrix
-from features.segmentation import Segment, encodable_text
+from features.segmentation import LINE_BREAK, Segment, encodable_text
 from storysplit.artifact import load_head, read_manifest
 from storysplit.config import (
     DecoderConfig,
@@ -149,8 +149,8 @@ class StorySplitModel:
         segments, probabilities = self._probabilities(self.featurize(texts), cut)
         return [
             [
-                LabelledSegment(seg.start, seg.end, _label(p, cut), float(p))
-                for seg, p in zip(doc_segments, doc_probs, strict=True)
+                LabelledSegment(seg.start, seg.end, _label(p, cut), p)
+                for seg, p in zip(doc_segments, doc_probs.tolist(), strict=True)
             ]
             for doc_segments, doc_probs in zip(segments, probabilities, strict=True)
         ]
@@ -189,10 +189,7 @@ def join_segments(text: str, segments: Sequence[LabelledSegment]) -> str:
     previous_end: int | None = None
     for segment in segments:
         piece = text[segment.start : segment.end]
-        same_line = previous_end is not None and not any(
-            ch in "\r\n\u2028\u2029\x0b\x0c\x85" for ch in text[previous_end : segment.start]
-        )
-        if same_line and parts:
+        if previous_end is not None and parts and not LINE_BREAK.search(text, previous_end, segment.start):
             parts[-1] = f"{parts[-1]} {piece}"
         else:
             parts.append(piece)

@@ -15,7 +15,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 from features.segmentation import split_document
 from storysplit import ModelLoadError, SegmentLabel, load_model
-from storysplit.model import join_segments
+from storysplit.model import LabelledSegment, join_segments
 
 
 @pytest.fixture()
@@ -162,3 +162,13 @@ def test_a_pickle_is_never_unpickled_even_when_listed(model_copy: Path, tmp_path
     assert not marker.exists()
     pickle.loads(payload)  # the payload works: loading it would have created the marker
     assert marker.exists()
+
+
+def test_join_keeps_sentences_of_one_line_together_and_breaks_where_splitlines_does() -> None:
+    text = "One. Two.\x1cThree\u2028Four\r\nFive"
+    segments = [
+        LabelledSegment(start, end, SegmentLabel.MAIN, 1.0)
+        for start, end in [(0, 4), (5, 9), (10, 15), (16, 20), (22, 26)]
+    ]
+    assert join_segments(text, segments) == "One. Two.\nThree\nFour\nFive"
+    assert join_segments(text, []) == ""
