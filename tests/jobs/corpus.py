@@ -45,6 +45,7 @@ def read_errors(folder: Path) -> list[dict[str, str]]:
 
 
 def run_clean(args: list[str], capsys: Any) -> tuple[int, str]:
-    """`storysplit clean ARGS` in this process; its exit code and stderr."""
-    code = main(["clean", *args, "--no-progress"])
+    """`storysplit clean ARGS` in this process (one worker unless ARGS say otherwise): exit code, stderr."""
+    workers = [] if "--workers" in args else ["--workers", "1"]
+    code = main(["clean", *args, *workers, "--no-progress"])
     return code, capsys.readouterr().err
