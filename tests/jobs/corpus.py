@@ -26,6 +26,7 @@ def write_jsonl(path: Path, records: list[dict[str, Any]], extra_lines: tuple[st
     """Records as JSONL (gzipped when `path` ends in .gz), then `extra_lines` verbatim."""
     lines = [json.dumps(record) for record in records] + list(extra_lines)
     data = ("\n".join(lines) + "\n").encode("utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(gzip.compress(data) if path.name.endswith(".gz") else data)
     return path
 
