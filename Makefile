@@ -8,7 +8,7 @@ CONFIG ?= configs/default.yaml
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 MLFLOW_DISABLE_TELEMETRY=true
 export TOKENIZERS_PARALLELISM=false
 
-.PHONY: all setup corpus train seeds test lint
+.PHONY: all setup corpus train seeds test lint fuzz load-test
 
 all: setup corpus train seeds
 
@@ -39,3 +39,17 @@ lint: setup
 
 test: lint
 	$(VENV)/bin/pytest
+
+# Reliability runs (docs/reliability.md): coverage-guided fuzzing for a fixed budget, then a load test
+# of `storysplit serve`. Crashing inputs land in fuzz/crashes/, new coverage in fuzz/corpus/.
+FUZZ_SECONDS ?= 600
+fuzz: setup
+	mkdir -p fuzz/corpus fuzz/crashes
+	$(PY) fuzz/fuzz_segment.py -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=8192 \
+		-artifact_prefix=fuzz/crashes/ -print_final_stats=1 fuzz/corpus fuzz/seeds
+
+LOAD_CLIENTS ?= 16
+LOAD_SECONDS ?= 60
+load-test: setup
+	mkdir -p runs
+	$(PY) benchmarks/load_test.py --clients $(LOAD_CLIENTS) --seconds $(LOAD_SECONDS) --json runs/load-test.json

@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 from features.segmentation import best_overlaps, encodable_text, split_document
 from tests.hostile import hostile_texts
+from tests.invariants import check_split
 
 HOSTILE = [
     "",
@@ -23,37 +24,21 @@ HOSTILE = [
 ]
 
 
-def _check_invariants(text: str, max_chars: int) -> None:
-    segments = split_document(text, max_chars)
-    previous_end = 0
-    for segment in segments:
-        assert previous_end <= segment.start < segment.end <= len(text)
-        assert text[segment.start : segment.end] == segment.text
-        assert segment.text == segment.text.strip()
-        assert len(segment.text) <= max_chars
-        previous_end = segment.end
-    covered = set()
-    for segment in segments:
-        covered.update(range(segment.start, segment.end))
-    uncovered = [i for i, ch in enumerate(text) if not ch.isspace() and i not in covered]
-    assert uncovered == [], f"characters outside every segment: {uncovered[:5]}"
-
-
 @pytest.mark.parametrize("text", HOSTILE)
 def test_offsets_round_trip_on_hostile_text(text: str) -> None:
-    _check_invariants(text, 1000)
+    check_split(text, 1000)
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(), st.integers(min_value=20, max_value=200))
 def test_offsets_round_trip_on_any_text(text: str, max_chars: int) -> None:
-    _check_invariants(text, max_chars)
+    check_split(text, max_chars)
 
 
 @settings(max_examples=300, deadline=None)
 @given(hostile_texts(), st.integers(1, 40))
 def test_offsets_round_trip_on_hostile_pieces(text: str, max_chars: int) -> None:
-    _check_invariants(text, max_chars)
+    check_split(text, max_chars)
 
 
 def test_nul_in_a_long_line_loses_no_text() -> None:

@@ -9,11 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from features.segmentation import split_document
-from storysplit import SegmentLabel, StorySplitModel, load_model
-from storysplit.model import LabelledSegment, join_segments
+from storysplit import StorySplitModel, load_model
 from tests.conftest import REPO
 from tests.hostile import hostile_texts
+from tests.invariants import check_labelled, check_segments
 
 
 @pytest.fixture(scope="module")
@@ -24,32 +23,6 @@ def tiny(tiny_model_dir: Path) -> StorySplitModel:
 @pytest.fixture(scope="module")
 def shipped() -> StorySplitModel:
     return load_model(REPO / "models" / "default")
-
-
-def check_labelled(model: StorySplitModel, text: str, threshold: float | None = None) -> None:
-    """`segment`'s invariants, and `extract` is its kept segments; kept + removed = all segments."""
-    labelled = model.segment(text, threshold)
-    check_segments(model, text, labelled, model.threshold if threshold is None else threshold)
-    kept = [s for s in labelled if s.label is SegmentLabel.MAIN]
-    removed = [s for s in labelled if s.label is not SegmentLabel.MAIN]
-    assert sorted(kept + removed, key=lambda s: s.start) == labelled
-    main_text = model.extract(text, threshold)
-    assert main_text == join_segments(text, kept)
-    segment_chars = sorted(ch for s in labelled for ch in text[s.start : s.end] if not ch.isspace())
-    removed_text = join_segments(text, removed)
-    assert sorted(ch for ch in main_text + removed_text if not ch.isspace()) == segment_chars
-
-
-def check_segments(model: StorySplitModel, text: str, labelled: list[LabelledSegment], cut: float) -> None:
-    """Offsets in range, ordered, not overlapping and the segmenter's; labels follow the threshold."""
-    previous_end = 0
-    for segment in labelled:
-        assert previous_end <= segment.start < segment.end <= len(text)
-        assert 0.0 <= segment.probability <= 1.0
-        assert (segment.label is SegmentLabel.MAIN) == (segment.probability >= cut)
-        previous_end = segment.end
-    expected = [(s.start, s.end) for s in split_document(text, model.max_chars)]
-    assert [(s.start, s.end) for s in labelled] == expected
 
 
 def _prose_line(rng: random.Random, characters: int) -> str:
