@@ -94,12 +94,11 @@ def best_overlaps(spans: Sequence[tuple[int, int]], segments: Sequence[Segment])
 
 
 def _trimmed_bounds(text: str, start: int, end: int) -> tuple[int, int]:
-    """Shrink [start, end) so that it neither starts nor ends with whitespace."""
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
+    """Shrink [start, end) so that it neither starts nor ends with whitespace (`str.isspace`)."""
+    chunk = text[start:end]
+    stripped = chunk.lstrip()
+    start += len(chunk) - len(stripped)
+    return start, start + len(stripped.rstrip())
 
 
 def _split_long_line(text: str, start: int, end: int, max_chars: int) -> list[Segment]:
