@@ -34,7 +34,7 @@ from storysplit.segment_cli import DEFAULT_MODEL
 
 DEFAULT_SHARD_SIZE = 1000
 DEFAULT_BATCH_SIZE = 32
-DEFAULT_MAX_CHARS = 2_000_000
+CORPUS_MAX_BYTES = 2_000_000
 DEFAULT_TIMEOUT = 60.0
 
 
@@ -80,7 +80,7 @@ class JobSummary:
         line = (
             f"storysplit clean: {self.cleaned:,} documents cleaned, {self.failed:,} failed in "
             f"{self.seconds:.1f} s ({self.documents_per_second:.1f} docs/s, {self.workers} "
-            f"{'actors' if self.engine == 'ray' else 'workers'})"
+            f"{'actor' if self.engine == 'ray' else 'worker'}{'s' if self.workers > 1 else ''})"
         )
         if self.earlier_documents:
             line += (
@@ -165,7 +165,7 @@ def job_plan(job: CleanJob, source: InputSource, engine: str) -> dict[str, Any]:
         "shard_size": job.shard_size,
         "text_field": job.read.text_field,
         "id_field": job.read.id_field,
-        "max_chars": job.read.max_bytes,
+        "max_bytes": job.read.max_bytes,
         "threshold": job.options.threshold,
         "keep_removed": job.options.keep_removed,
         "keep_segments": job.options.keep_segments,
@@ -237,10 +237,10 @@ def _parser() -> argparse.ArgumentParser:
         help="also write each segment's offsets, label and probability (segments)",
     )
     parser.add_argument(
-        "--max-chars",
+        "--max-bytes",
         type=_positive,
-        default=DEFAULT_MAX_CHARS,
-        help=f"longer documents fail as too large (default: {DEFAULT_MAX_CHARS:,}; news is far shorter)",
+        default=CORPUS_MAX_BYTES,
+        help=f"larger documents fail as too large (default {CORPUS_MAX_BYTES:,}; news pages are far smaller)",
     )
     parser.add_argument(
         "--timeout",
@@ -266,7 +266,7 @@ def _job_from_args(args: argparse.Namespace) -> CleanJob:
         output=args.output,
         model=args.model,
         engine=args.engine,
-        read=ReadSettings(args.text_field, args.id_field, args.max_chars, options.extra_fields()),
+        read=ReadSettings(args.text_field, args.id_field, args.max_bytes, options.extra_fields()),
         options=options,
         workers=args.workers,
         batch_size=args.batch_size,

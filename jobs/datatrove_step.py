@@ -29,7 +29,7 @@ from datatrove.pipeline.writers.disk_base import DiskWriter
 from datatrove.utils.batching import batched
 from datatrove.utils.typeshelper import StatHints
 
-from jobs.clean import DEFAULT_BATCH_SIZE, DEFAULT_MAX_CHARS
+from jobs.clean import CORPUS_MAX_BYTES, DEFAULT_BATCH_SIZE
 from jobs.cleaning import CleanedText, CleanFailure, CleanOptions, clean_documents
 from storysplit.documents import check_text
 from storysplit.errors import InputError
@@ -49,7 +49,7 @@ class StorysplitCleaner(PipelineStep):
         keep_removed: Put the dropped text in `metadata["removed_text"]`.
         keep_segments: Put each segment's offsets (into the original text), label and probability
             in `metadata["segments"]`.
-        max_chars: Longer documents are dropped as too large.
+        max_bytes: Longer documents are dropped as too large.
         seconds_per_document: Time limit per document (0: none). Needs the task to run in its
             process's main thread (true for the local and Slurm executors).
         exclusion_writer: Where dropped documents go, with the reason in their metadata.
@@ -65,7 +65,7 @@ class StorysplitCleaner(PipelineStep):
         batch_size: int = DEFAULT_BATCH_SIZE,
         keep_removed: bool = False,
         keep_segments: bool = False,
-        max_chars: int = DEFAULT_MAX_CHARS,
+        max_bytes: int = CORPUS_MAX_BYTES,
         seconds_per_document: float = 0.0,
         exclusion_writer: DiskWriter | None = None,
     ) -> None:
@@ -73,7 +73,7 @@ class StorysplitCleaner(PipelineStep):
         self.model_path = str(Path(model_path).resolve())
         self.options = CleanOptions(threshold, keep_removed, keep_segments)
         self.batch_size = batch_size
-        self.max_chars = max_chars
+        self.max_bytes = max_bytes
         self.seconds_per_document = seconds_per_document
         self.exclusion_writer = exclusion_writer
 
@@ -114,7 +114,7 @@ class StorysplitCleaner(PipelineStep):
 
     def _problem(self, doc: Document) -> str | None:
         try:
-            check_text(doc.text, str(doc.id), self.max_chars)
+            check_text(doc.text, str(doc.id), self.max_bytes)
         except InputError as error:
             return str(error)
         return None

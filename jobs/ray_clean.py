@@ -8,7 +8,7 @@ load the model once, and a datasink writes the cleaned records with the local en
 What differs from the local engine, and why: Ray decides block boundaries and order, so output
 files are `part-NNNNN-<id>` parts rather than the positional shard plan, and there is no
 `--resume` (rerun into an empty folder); a UDF runs outside the actor's main thread, where no
-alarm signal can be delivered, so there is no per-document time limit (`--max-chars` still
+alarm signal can be delivered, so there is no per-document time limit (`--max-bytes` still
 bounds the work per document). .txt folders are a local-engine input. OUTPUT must be a folder
 every node can write (a shared file system) when the cluster has several machines.
 """
