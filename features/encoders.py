@@ -147,6 +147,10 @@ class CachingEncoder:
     def fingerprint(self) -> str:
         return self.encoder.fingerprint
 
+    def clear(self) -> None:
+        """Forget every cached embedding (benchmarks start each pass cold)."""
+        self._cache.clear()
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Encodes only texts not already cached, all of them in one batch."""
         if self.max_entries == 0:

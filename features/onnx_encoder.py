@@ -10,6 +10,7 @@ stays outside the graph so `encoder.normalize` keeps its meaning.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,8 @@ class OnnxEncoder:
         max_seq_length: Tokens kept per text (special tokens included).
         batch_size: Texts per onnxruntime call.
         normalize: L2-normalise the pooled vectors.
-        threads: onnxruntime intra-op threads (0: onnxruntime's default, all cores).
+        threads: onnxruntime intra-op threads; 0 takes `OMP_NUM_THREADS` when it is set (as torch
+            and BLAS do, so worker processes can share the cores), else all cores.
     """
 
     def __init__(
@@ -59,7 +61,7 @@ class OnnxEncoder:
         root = Path(folder)
         self.manifest: dict[str, Any] = json.loads((root / ONNX_MANIFEST).read_text(encoding="utf-8"))
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
+        options.intra_op_num_threads = threads or int(os.environ.get("OMP_NUM_THREADS", "0"))
         self.session = onnxruntime.InferenceSession(
             str(root / ONNX_MODEL), options, providers=["CPUExecutionProvider"]
         )

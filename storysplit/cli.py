@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "corpus": ("train.corpus.build", "build the labelled corpus from ../shared/data"),
     "train": ("train.run", "train a model from a config, tracked in MLflow"),
     "evaluate": ("evaluation.cli", "score a model and the baselines on labelled documents"),
+    "bench": ("evaluation.bench", "speed, memory and token F1 of each encoder backend and the baselines"),
     "distill": ("train.distill", "distil a fast static encoder from a sentence-transformers model"),
     "export-onnx": ("train.export_onnx", "export a transformer encoder to ONNX (optionally int8)"),
     "clean": ("jobs.clean", "clean a whole corpus (JSONL, Parquet, .txt) in resumable shards, locally or on Ray"),

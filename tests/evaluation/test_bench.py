@@ -1,0 +1,44 @@
+"""`storysplit bench` end to end on the seeds with a small real model, in spawned worker processes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from evaluation.data import load_eval_set
+from evaluation.methods import ModelMethod
+from evaluation.runner import evaluate_set
+from evaluation.summary import summarize
+from features.segmentation import split_document
+from storysplit import load_model
+from storysplit.cli import main as storysplit_main
+from tests.conftest import SEEDS_DIR
+
+
+def test_bench_times_each_method_and_scores_what_it_timed(
+    tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "bench.json"
+    argv = ["bench", "--data", "seeds", "--seeds-dir", str(SEEDS_DIR), "--model", str(tiny_model_dir)]
+    argv += ["--docs", "5", "--runs", "2", "--workers", "2", "--no-html", "--output", str(output)]
+    code = storysplit_main(argv)
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert f"| {tiny_model_dir} | text | 2 |" in printed and "| C4 line rule | text | 2 |" in printed
+    model_row, c4_row = json.loads(output.read_text(encoding="utf-8"))
+    seeds = load_eval_set("seeds", SEEDS_DIR)
+    expected = evaluate_set(seeds, 1000, [ModelMethod(load_model(tiny_model_dir))]).methods[0]
+    assert model_row["token_f1"] == pytest.approx(summarize(expected.documents).token_f1)
+    assert model_row["documents"] == 5 and len(model_row["pass_seconds"]) == 2
+    assert model_row["segments"] == sum(len(split_document(d.text, 1000)) for d in seeds.documents)
+    assert c4_row["peak_rss_mb"] > 0 and c4_row["startup_seconds"] > 0
+
+
+def test_a_failing_worker_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "broken").mkdir()
+    argv = ["bench", "--data", "seeds", "--seeds-dir", str(SEEDS_DIR), "--model", str(tmp_path / "broken")]
+    assert storysplit_main([*argv, "--docs", "2", "--runs", "1", "--no-html"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("storysplit bench: error: benchmark worker failed:") and err.count("\n") == 1
