@@ -124,13 +124,14 @@ def run_local_job(job: CleanJob) -> JobSummary:
 
     with OutputFolder.claim(job.output, source.format, plan, job.resume) as output:
         bar = tqdm(desc="cleaning", unit="doc", file=sys.stderr, disable=_progress_off(job), mininterval=1.0)
-        skipped = [0]
+        skipped = 0
 
         def shards_to_do() -> Iterator[Shard]:
+            nonlocal skipped
             for shard in plan_shards(read_documents(source, job.read), job.shard_size):
                 if output.is_done(shard.index):
-                    skipped[0] += len(shard.documents)
-                    bar.set_postfix_str(f"{skipped[0]:,} done earlier", refresh=False)
+                    skipped += len(shard.documents)
+                    bar.set_postfix_str(f"{skipped:,} done earlier", refresh=False)
                     continue
                 yield shard
 
@@ -149,7 +150,7 @@ def run_local_job(job: CleanJob) -> JobSummary:
         workers=job.workers,
         engine="local",
         errors_file=errors_file,
-        earlier_documents=skipped[0],
+        earlier_documents=skipped,
         total_cleaned=sum(r.cleaned for r in everything),
         total_failed=sum(r.failed for r in everything),
     )
