@@ -129,7 +129,8 @@ def shape_features(texts: Sequence[str]) -> np.ndarray:
         return per_word(np.fromiter(map(vocabulary.__contains__, lowered_words), dtype=bool)) > 0
 
     exotic_case = joined.exotic_case
-    has_digit = per_segment(classes & _DIGIT != 0) > 0
+    digits = per_segment(classes & _DIGIT != 0)
+    has_digit = digits > 0
     widget_candidates = has_word(_WIDGET_WORDS) | (joined.count(_WIDGET_LITERALS) > 0) | exotic_case
     n_words = per_word(np.ones(len(word_starts), dtype=bool))
     letters = per_segment(classes & _ALPHA != 0)
@@ -143,7 +144,7 @@ def shape_features(texts: Sequence[str]) -> np.ndarray:
         joined.count(_BULLET) > 0,
         _ratio(per_segment(classes & _UPPER != 0), letters),
         _ratio(per_word(classes[word_starts] & _UPPER != 0), n_words),
-        per_segment(classes & _DIGIT != 0) / chars,
+        digits / chars,
         per_segment(classes & _PUNCT != 0) / chars,
         np.log1p(joined.count(_SEPARATORS)),
         joined.count(_URL) > 0,
