@@ -30,6 +30,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from threadpoolctl import threadpool_limits
+
 from storysplit.documents import DEFAULT_MAX_BYTES, check_text
 from storysplit.errors import InputError
 from storysplit.labels import SegmentLabel
@@ -61,12 +63,14 @@ class Batcher:
 
     Handler threads queue jobs and wait; one worker takes every job waiting (up to `max_batch`) and
     labels them at once. Nothing waits for a batch to fill: a lone request runs immediately, and
-    under load requests gather while the model is busy with the previous batch.
+    under load requests gather while the model is busy with the previous batch. The model (and its
+    embedding cache) is only ever called from that one thread.
     """
 
-    def __init__(self, model: StorySplitModel, max_batch: int = 32) -> None:
+    def __init__(self, model: StorySplitModel, max_batch: int = 32, threads: int = 1) -> None:
         self.model = model
         self.max_batch = max_batch
+        self.threads = threads
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._worker = threading.Thread(target=self._run, name="storysplit-batcher", daemon=True)
         self._worker.start()
@@ -85,6 +89,10 @@ class Batcher:
         self._worker.join()
 
     def _run(self) -> None:
+        # OpenMP threads for this thread's model calls only. The reviser's trees each start a
+        # parallel region, which on small batches costs more than it saves: one thread served 133
+        # requests/s under 16 clients where the default (two) served 4.8 (docs/reliability.md).
+        threadpool_limits(limits=self.threads, user_api="openmp")
         while (first := self._queue.get()) is not None:
             jobs = [first]
             stop = False
@@ -139,14 +147,21 @@ def make_server(
     port: int = 8080,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_batch: int = 32,
+    threads: int = 1,
 ) -> StorySplitServer:
-    """A server bound to `host:port` (0 picks a free port); call `serve_forever()` to run it."""
-    return StorySplitServer((host, port), Batcher(model, max_batch), max_bytes)
+    """A server bound to `host:port` (0 picks a free port); call `serve_forever()` to run it.
+
+    The model labels one document first: its encoder loads on first use, which would otherwise
+    make the first request seconds slower than the rest.
+    """
+    model.segment("Warm-up.")
+    return StorySplitServer((host, port), Batcher(model, max_batch, threads), max_bytes)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    server = make_server(load_model(args.model), args.host, args.port, args.max_bytes, args.batch_size)
+    model = load_model(args.model)
+    server = make_server(model, args.host, args.port, args.max_bytes, args.batch_size, args.threads)
     host, port = server.server_address[:2]
     print(f"storysplit serve: listening on http://{host!s}:{port}", file=sys.stderr, flush=True)
     try:
@@ -167,6 +182,7 @@ def _parser() -> argparse.ArgumentParser:
         "--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="refuse request bodies larger than this"
     )
     parser.add_argument("--batch-size", type=int, default=32, help="most documents per model call")
+    parser.add_argument("--threads", type=int, default=1, help="OpenMP threads per model call (default 1)")
     return parser
 
 
