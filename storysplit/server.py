@@ -32,13 +32,17 @@ from typing import Any
 
 from threadpoolctl import threadpool_limits
 
-from storysplit.documents import DEFAULT_MAX_BYTES, check_text
+from storysplit.documents import check_text
 from storysplit.errors import InputError
 from storysplit.labels import SegmentLabel
 from storysplit.model import LabelledSegment, StorySplitModel, join_segments, load_model
 from storysplit.segment_cli import DEFAULT_MODEL
 
 REQUEST_FIELDS = frozenset({"text", "threshold", "keep_removed"})
+# Smaller than the batch CLI's 16 MiB: one model thread serves every client, and time grows faster
+# than linearly with a document's segments (a 1 MB page took 6-12 s, a 4 MB one 50 s), so one
+# huge request would stall all the others for minutes.
+DEFAULT_MAX_BYTES = 1 << 20
 
 
 class RequestError(Exception):
