@@ -28,6 +28,7 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.writers.disk_base import DiskWriter
 from datatrove.utils.batching import batched
 from datatrove.utils.typeshelper import StatHints
+from threadpoolctl import threadpool_limits
 
 from jobs.clean import CORPUS_MAX_BYTES, DEFAULT_BATCH_SIZE
 from jobs.cleaning import CleanedText, CleanFailure, CleanOptions, clean_documents
@@ -53,6 +54,8 @@ class StorysplitCleaner(PipelineStep):
         seconds_per_document: Time limit per document (0: none). Needs the task to run in its
             process's main thread (true for the local and Slurm executors).
         exclusion_writer: Where dropped documents go, with the reason in their metadata.
+        threads: OpenMP and BLAS threads per task; the executor's tasks are the parallelism, and
+            extra threads competing for the same cores slow the model down.
     """
 
     name = "📰 storysplit"
@@ -68,6 +71,7 @@ class StorysplitCleaner(PipelineStep):
         max_bytes: int = CORPUS_MAX_BYTES,
         seconds_per_document: float = 0.0,
         exclusion_writer: DiskWriter | None = None,
+        threads: int = 1,
     ) -> None:
         super().__init__()
         self.model_path = str(Path(model_path).resolve())
@@ -76,11 +80,12 @@ class StorysplitCleaner(PipelineStep):
         self.max_bytes = max_bytes
         self.seconds_per_document = seconds_per_document
         self.exclusion_writer = exclusion_writer
+        self.threads = threads
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         model = _cached_model(self.model_path)
         writer_context: Any = self.exclusion_writer or contextlib.nullcontext()
-        with writer_context as writer:
+        with writer_context as writer, threadpool_limits(limits=self.threads):
             for batch in batched(data or [], self.batch_size):
                 with self.track_time("batch"):
                     outcomes = self._clean(model, batch)

@@ -8,8 +8,10 @@ into shards (`jobs.shards`), keeps at most two shards per worker in flight (memo
 whatever the corpus size), and each worker cleans, writes and marks whole shards.
 
 Workers are started with `spawn` and load the model themselves: a torch model used in the parent
-and then forked can deadlock. Each worker runs torch on one thread (the pool is the parallelism)
-and, on Linux, dies with the parent even when the parent is killed with SIGKILL.
+and then forked can deadlock. Each worker runs torch, OpenMP (the reviser's trees) and BLAS on one
+thread, since the pool is the parallelism: OpenMP threads competing with other processes for the
+cores slowed the model about twentyfold (the server's load test in docs/reliability.md). On Linux
+a worker dies with the parent, even when the parent is killed with SIGKILL.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from threadpoolctl import threadpool_limits
 
 from jobs.cleaning import CleanFailure, CleanOptions, clean_documents
 from jobs.errors import JobError
@@ -117,7 +121,8 @@ def clean_shards(
     """
     if workers == 1:
         cleaner = ShardCleaner(settings, load_model(settings.model_path))
-        return [cleaner.run(shard, report) for shard in shards]
+        with threadpool_limits(limits=1):
+            return [cleaner.run(shard, report) for shard in shards]
     context = multiprocessing.get_context("spawn")
     progress: multiprocessing.Queue[int] = context.Queue()
     results: list[ShardResult] = []
@@ -183,6 +188,7 @@ def _start_worker(settings: WorkerSettings, progress: multiprocessing.Queue[int]
         _cleaner = ShardCleaner(settings, load_model(settings.model_path))
     except Exception as error:  # reported by the first shard, where the parent sees it
         _start_error = error
+    threadpool_limits(limits=1)  # after loading, so the OpenMP and BLAS libraries it loaded are limited
 
 
 def _clean_shard(shard: Shard) -> ShardResult:

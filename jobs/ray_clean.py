@@ -30,6 +30,7 @@ import ray
 import ray.data
 from ray.data.block import Block
 from ray.data.datasource import Datasink, FileBasedDatasource
+from threadpoolctl import threadpool_limits
 
 from jobs.clean import CleanJob, JobSummary, check_output_is_outside_input, job_plan
 from jobs.cleaning import CleanFailure, CleanOptions, clean_documents
@@ -143,6 +144,7 @@ class RayCleaner:
 
     def __init__(self, model_path: str, fmt: str, read: ReadSettings, options: CleanOptions) -> None:
         self.model = load_model(model_path)
+        threadpool_limits(limits=1)  # one CPU per actor: OpenMP and BLAS threads would only compete
         self.format = fmt
         self.read = read
         self.options = options
