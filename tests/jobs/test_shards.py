@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,13 @@ def test_shards_cover_the_input_in_order_with_fixed_sizes(count: int, size: int)
     assert [shard.index for shard in shards] == list(range(len(shards)))
     assert all(len(shard.documents) == size for shard in shards[:-1])
     assert not shards or 1 <= len(shards[-1].documents) <= size
+
+
+def test_the_plan_is_lazy_so_memory_does_not_grow_with_the_corpus() -> None:
+    endless = (SourceDocument(str(i), str(i)) for i in itertools.count())
+    _, second = itertools.islice(plan_shards(endless, 5), 2)
+    assert [doc.id for doc in second.documents] == ["5", "6", "7", "8", "9"]
+    assert next(endless).id == "10"  # nothing beyond the shards taken was read
 
 
 def test_a_fresh_folder_gets_the_plan_and_markers_round_trip(tmp_path: Path) -> None:
