@@ -4,7 +4,7 @@ INPUT is a .jsonl, .jsonl.gz or .parquet file, a folder of such files, or a fold
 OUTPUT is a folder that gets the same format with each text replaced by its cleaned text (and,
 if asked, the removed text and per-segment labels), in shards of --shard-size documents. A
 document that cannot be cleaned (bad encoding, too large, over the time limit) goes to
-OUTPUT/_job/errors.jsonl with its id and the reason, and the job goes on. After a crash or a
+OUTPUT/.storysplit/errors.jsonl with its id and the reason, and the job goes on. After a crash or a
 kill, the same command with --resume finishes the job without redoing finished shards or
 writing any document twice. `--engine ray` runs the cleaning on a Ray cluster instead.
 

@@ -3,7 +3,7 @@
 Read tasks stream JSONL lines or Parquet rows with their `file:line` position (so ids and error
 reasons match the local engine's), `map_batches` runs `RayCleaner` on a pool of actors that each
 load the model once, and a datasink writes the cleaned records with the local engine's writers
-(same format, byte-identical records) plus every failed document to `_job/errors.jsonl`.
+(same format, byte-identical records) plus every failed document to `.storysplit/errors.jsonl`.
 
 What differs from the local engine, and why: Ray decides block boundaries and order, so output
 files are `part-NNNNN-<id>` parts rather than the positional shard plan, and there is no
@@ -47,7 +47,7 @@ from jobs.readers import (
     parse_jsonl_line,
     parse_record,
 )
-from jobs.shards import OutputFolder
+from jobs.shards import ERRORS_FILE, OutputFolder
 from jobs.writers import (
     OUTPUT_SUFFIXES,
     JsonlShardWriter,
@@ -98,7 +98,7 @@ def run_ray_job(job: CleanJob) -> JobSummary:
         seconds=seconds,
         workers=job.workers,
         engine="ray",
-        errors_file=out.job_dir / "errors.jsonl",
+        errors_file=out.job_dir / ERRORS_FILE,
         total_cleaned=sink.cleaned,
         total_failed=len(sink.errors),
     )
@@ -204,7 +204,7 @@ def _parquet_batch(
 
 
 class CleanedPartsDatasink(Datasink[dict[str, Any]]):
-    """Writes each write task's cleaned records as one part file; failed documents to `_job/errors.jsonl`."""
+    """Writes each write task's cleaned records as one part file; failed documents go to the errors file."""
 
     def __init__(self, output: OutputFolder, text_field: str, options: CleanOptions, schema: Any) -> None:
         self.output = output
@@ -247,7 +247,7 @@ class CleanedPartsDatasink(Datasink[dict[str, Any]]):
             self.cleaned += result["cleaned"]
             self.errors += result["errors"]
         lines = "".join(json.dumps(error, ensure_ascii=False) + "\n" for error in self.errors)
-        (self.output.job_dir / "errors.jsonl").write_text(lines, encoding="utf-8")
+        (self.output.job_dir / ERRORS_FILE).write_text(lines, encoding="utf-8")
 
     def _open(self, path: Path) -> JsonlShardWriter | ParquetShardWriter:
         if self.output.format == "parquet":

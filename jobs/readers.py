@@ -297,7 +297,7 @@ def _walk_sorted(folder: Path) -> Iterator[Path]:
     """Files under `folder`, depth first, sorted by name; hidden and `_`-prefixed entries skipped.
 
     Lists one directory at a time, so a folder of millions of files is never held in memory at once
-    beyond its largest directory. `_` entries are skipped because job state lives in `_job/`.
+    beyond its largest directory. Skips what Ray and Spark skip (`_SUCCESS`, `.crc` files, state).
     """
     with os.scandir(folder) as scan:
         entries = sorted(scan, key=lambda entry: entry.name)

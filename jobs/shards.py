@@ -2,21 +2,21 @@
 
 The input is cut, in input order, into shards of `shard_size` documents; shard k always holds the
 same documents for the same input and size. A shard's cleaned documents go to one file (renamed
-into place when complete, `jobs.writers`), then a marker `_job/shard-NNNNN.json` with its counts and
-failed documents is renamed into place. `--resume` skips every shard that has a marker and redoes
-the others from scratch, so each document is written exactly once. `_job/plan.json` records the
-settings that decide the output; resuming with other settings is refused. The folder is locked
-while a job writes to it.
+into place when complete, `jobs.writers`), then a marker `.storysplit/shard-NNNNN.json` with its
+counts and failed documents is renamed into place. `--resume` skips every shard that has a marker
+and redoes the others from scratch, so each document is written exactly once.
+`.storysplit/plan.json` records the settings that decide the output; resuming with other settings
+is refused. The folder is locked while a job writes to it.
 
 Layout::
 
-    OUTPUT/shard-00000.jsonl.gz    cleaned documents, same format as the input
-    OUTPUT/_job/plan.json          input, format, shard size and cleaning settings
-    OUTPUT/_job/shard-00000.json   written last: documents, cleaned, failed, seconds, errors
-    OUTPUT/_job/errors.jsonl       {"id", "reason"} of every failed document, merged after each run
+    OUTPUT/shard-00000.jsonl.gz            cleaned documents, same format as the input
+    OUTPUT/.storysplit/plan.json           input, format, shard size and cleaning settings
+    OUTPUT/.storysplit/shard-00000.json    written last: documents, cleaned, failed, seconds, errors
+    OUTPUT/.storysplit/errors.jsonl        {"id", "reason"} of every failed document, merged each run
 
-Readers that follow the Spark/Ray convention skip `_`- and `.`-prefixed entries, so
-`OUTPUT` can be read back as a dataset directly.
+The state folder is hidden because Ray, Spark and Hugging Face `datasets` all skip hidden entries
+when they read a folder, so `OUTPUT` reads back as a dataset of the cleaned documents alone.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from jobs.errors import JobError
 from jobs.readers import SourceDocument
 from jobs.writers import OUTPUT_SUFFIXES
 
-JOB_DIR = "_job"
+JOB_DIR = ".storysplit"
 PLAN_FILE = "plan.json"
 ERRORS_FILE = "errors.jsonl"
 LOCK_FILE = "lock"
@@ -139,7 +139,7 @@ class OutputFolder:
         return [ShardResult(**json.loads(path.read_text(encoding="utf-8"))) for path in markers]
 
     def merge_errors(self, results: list[ShardResult]) -> Path:
-        """Write `_job/errors.jsonl`: every failed document of `results`, in input order."""
+        """Write `.storysplit/errors.jsonl`: every failed document of `results`, in input order."""
         lines = [
             json.dumps(error, ensure_ascii=False) + "\n" for result in results for error in result.errors
         ]

@@ -41,7 +41,7 @@ def read_jsonl_folder(folder: Path) -> list[dict[str, Any]]:
 
 
 def read_errors(folder: Path) -> list[dict[str, str]]:
-    path = folder / "_job" / "errors.jsonl"
+    path = folder / ".storysplit" / "errors.jsonl"
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 

@@ -38,7 +38,7 @@ def test_jsonl_gz_corpus_every_good_id_once_and_bad_ones_in_the_errors_file(
         {"id": "in.jsonl.gz:11", "reason": "in.jsonl.gz:11: not valid JSON (Expecting value)"},
         {"id": "empty", "reason": "in.jsonl.gz:12: document is empty"},
     ]
-    assert "10 documents cleaned, 2 failed" in err and "docs/s" in err and "_job/errors.jsonl" in err
+    assert "10 documents cleaned, 2 failed" in err and "docs/s" in err and ".storysplit/errors.jsonl" in err
 
 
 def test_parquet_keeps_columns_and_types_and_adds_the_extras(
@@ -97,8 +97,8 @@ def test_resume_redoes_only_unfinished_shards_and_gives_the_same_output(
     kept = out / "shard-00000.jsonl"
     kept_time = kept.stat().st_mtime_ns
     (out / "shard-00002.jsonl").unlink()  # as if killed before shard 2 and 3 were marked done
-    (out / "_job" / "shard-00002.json").unlink()
-    (out / "_job" / "shard-00003.json").unlink()
+    (out / ".storysplit" / "shard-00002.json").unlink()
+    (out / ".storysplit" / "shard-00003.json").unlink()
     (out / ".shard-00003.jsonl.999.tmp").write_text('{"id": "half-written"}\n')
 
     code, err = run_clean([*args, "--resume"], capsys)
@@ -139,4 +139,4 @@ def test_documents_over_the_time_limit_fail_with_the_reason(
         {"id": r["id"], "reason": f"in.jsonl:{i}: timed out after 0.0001 s"}
         for i, r in enumerate(records[:3], 1)
     ]
-    assert len(json.loads((out / "_job" / "shard-00000.json").read_text())["errors"]) == 3
+    assert len(json.loads((out / ".storysplit" / "shard-00000.json").read_text())["errors"]) == 3

@@ -29,7 +29,7 @@ def test_a_killed_job_resumes_to_every_id_exactly_once_and_the_uninterrupted_out
     out = tmp_path / "out"
     command = [sys.executable, "-m", "storysplit", "clean", str(source), str(out), *common, "--workers", "2"]
     job = subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE, text=True)
-    markers = out / "_job"
+    markers = out / ".storysplit"
     deadline = time.monotonic() + 180
     while not list(markers.glob("shard-*.json")):
         assert job.poll() is None, f"job ended before it was killed: {job.communicate()[1]}"

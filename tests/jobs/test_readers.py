@@ -110,7 +110,7 @@ def test_parquet_rows_keep_their_columns_and_schema_is_checked(tmp_path: Path) -
 
 
 def test_txt_folder_is_walked_sorted_recursively_skipping_hidden_and_underscore(tmp_path: Path) -> None:
-    for name in ["b.txt", "a/z.txt", "a/c.txt", ".hidden.txt", "_job/x.txt", "notes.md"]:
+    for name in ["b.txt", "a/z.txt", "a/c.txt", ".hidden.txt", "_state/x.txt", "notes.md"]:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(f"text of {name}\n")
     (tmp_path / "bad.txt").write_bytes(b"caf\xe9")

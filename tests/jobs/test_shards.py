@@ -46,7 +46,7 @@ def test_a_fresh_folder_gets_the_plan_and_markers_round_trip(tmp_path: Path) -> 
         assert folder.results() == sorted(results, key=lambda r: r.shard)
         errors = folder.merge_errors(folder.results())
     assert errors.read_text() == '{"id": "b", "reason": "empty"}\n'
-    assert (root / "_job" / "plan.json").exists()
+    assert (root / ".storysplit" / "plan.json").exists()
 
 
 def test_a_non_empty_folder_needs_resume(tmp_path: Path) -> None:
