@@ -200,7 +200,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "output", type=Path, help="output folder (empty, or from an earlier run with --resume)"
     )
-    parser.add_argument("--model", type=Path, default=Path(os.environ.get("STORYSPLIT_MODEL", DEFAULT_MODEL)))
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=Path(os.environ.get("STORYSPLIT_MODEL", DEFAULT_MODEL)),
+        help="model folder (default: $STORYSPLIT_MODEL, else the shipped models/default)",
+    )
     parser.add_argument(
         "--engine", choices=("local", "ray"), default="local", help="where to run (default: local)"
     )
@@ -247,7 +252,7 @@ def _parser() -> argparse.ArgumentParser:
         "--timeout",
         type=float,
         default=DEFAULT_TIMEOUT,
-        help=f"seconds a document may take before it fails (default {DEFAULT_TIMEOUT:g}, 0: none)",
+        help=f"seconds one document may take (default {DEFAULT_TIMEOUT:g}, 0: no limit; local engine)",
     )
     parser.add_argument(
         "--progress",
