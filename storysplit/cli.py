@@ -7,6 +7,7 @@ used, so `storysplit segment` never loads training, tracking or dataset librarie
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 from storysplit.errors import StorysplitError
@@ -43,6 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"storysplit {command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`storysplit segment docs/ | head`): stop quietly, as Unix tools do;
+        # stdout goes to /dev/null so that the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def _usage() -> str:

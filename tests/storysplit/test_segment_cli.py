@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from storysplit.cli import main
+from tests.conftest import REPO
 
 
 def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -198,3 +200,19 @@ def test_a_document_the_model_fails_on_is_skipped_alone(
     assert code == 1
     assert f"skipped {inputs / 'b.txt'}: the model failed (RuntimeError: poisoned)" in err
     assert f"==> {inputs / 'a.txt'} <==" in out and f"==> {inputs / 'c.txt'} <==" in out
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tiny_model_dir: Path, seed_rows, tmp_path: Path) -> None:
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for number in range(60):  # more main text than a pipe buffers, so writing blocks, then fails
+        (inputs / f"{number:02d}.txt").write_text(seed_rows[number % len(seed_rows)]["text"])
+    command = [sys.executable, "-m", "storysplit", "segment", str(inputs), "--model", str(tiny_model_dir)]
+    process = subprocess.Popen(
+        [*command, "--batch-size", "4"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.read(100)  # like `| head -c 100`
+    process.stdout.close()
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 141 and "Traceback" not in err, err
