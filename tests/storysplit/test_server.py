@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from benchmarks.load_test import local_server, run_load
+from features.context import FEATURE_VERSION
 from storysplit import load_model
 from storysplit.model import LabelledSegment, StorySplitModel
 from storysplit.server import Batcher, StorySplitServer, make_server
@@ -70,7 +71,7 @@ def test_health_and_segment_agree_with_the_model(
 ) -> None:
     assert _request(server, "GET", "/health") == (
         200,
-        {"status": "ok", "feature_version": "4", "threshold": 0.5},
+        {"status": "ok", "feature_version": FEATURE_VERSION, "threshold": 0.5},
     )
     text = seed_rows[0]["text"]
     status, body = _request(
