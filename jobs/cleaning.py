@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from jobs.timeouts import TimeLimitExceeded, check_time_limit_possible, time_limit
 from storysplit.labels import SegmentLabel
-from storysplit.model import StorySplitModel, join_segments
+from storysplit.model import StorySplitModel, join_segments, load_model
 
 REMOVED_FIELD = "removed_text"
 SEGMENTS_FIELD = "segments"
@@ -68,6 +69,17 @@ class CleanFailure:
     """Why a document could not be cleaned (goes to the job's errors file)."""
 
     reason: str
+
+
+def load_ready_model(path: str | Path) -> StorySplitModel:
+    """`load_model`, then one tiny document, so the encoder (loaded on first use) is in memory.
+
+    Without it the first batch of a job pays the encoder's seconds of loading, which would count
+    against that batch's time limit and skew its timing.
+    """
+    model = load_model(path)
+    model.segment("Warm-up.")
+    return model
 
 
 def clean_texts(model: StorySplitModel, texts: Sequence[str], options: CleanOptions) -> list[CleanedText]:

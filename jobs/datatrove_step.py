@@ -31,10 +31,10 @@ from datatrove.utils.typeshelper import StatHints
 from threadpoolctl import threadpool_limits
 
 from jobs.clean import CORPUS_MAX_BYTES, DEFAULT_BATCH_SIZE
-from jobs.cleaning import CleanedText, CleanFailure, CleanOptions, clean_documents
+from jobs.cleaning import CleanedText, CleanFailure, CleanOptions, clean_documents, load_ready_model
 from storysplit.documents import check_text
 from storysplit.errors import InputError
-from storysplit.model import StorySplitModel, load_model
+from storysplit.model import StorySplitModel
 from storysplit.segment_cli import DEFAULT_MODEL
 
 ERROR_METADATA = "storysplit_error"
@@ -128,4 +128,4 @@ class StorysplitCleaner(PipelineStep):
 @functools.lru_cache(maxsize=2)
 def _cached_model(path: str) -> StorySplitModel:
     """One model per process, however many tasks the executor runs in it."""
-    return load_model(path)
+    return load_ready_model(path)

@@ -32,11 +32,11 @@ from typing import Any
 
 from threadpoolctl import threadpool_limits
 
-from jobs.cleaning import CleanFailure, CleanOptions, clean_documents
+from jobs.cleaning import CleanFailure, CleanOptions, clean_documents, load_ready_model
 from jobs.errors import JobError
 from jobs.shards import OutputFolder, Shard, ShardResult
 from jobs.writers import open_shard_writer
-from storysplit.model import StorySplitModel, load_model
+from storysplit.model import StorySplitModel
 
 SHARDS_IN_FLIGHT_PER_WORKER = 2
 _PR_SET_PDEATHSIG = 1
@@ -120,7 +120,7 @@ def clean_shards(
         JobError: a worker process died (killed for memory, or crashed).
     """
     if workers == 1:
-        cleaner = ShardCleaner(settings, load_model(settings.model_path))
+        cleaner = ShardCleaner(settings, load_ready_model(settings.model_path))
         with threadpool_limits(limits=1):
             return [cleaner.run(shard, report) for shard in shards]
     context = multiprocessing.get_context("spawn")
@@ -185,7 +185,7 @@ def _start_worker(settings: WorkerSettings, progress: multiprocessing.Queue[int]
     torch.set_num_threads(1)
     _progress = progress
     try:
-        _cleaner = ShardCleaner(settings, load_model(settings.model_path))
+        _cleaner = ShardCleaner(settings, load_ready_model(settings.model_path))
     except Exception as error:  # reported by the first shard, where the parent sees it
         _start_error = error
     threadpool_limits(limits=1)  # after loading, so the OpenMP and BLAS libraries it loaded are limited

@@ -33,7 +33,7 @@ from ray.data.datasource import Datasink, FileBasedDatasource
 from threadpoolctl import threadpool_limits
 
 from jobs.clean import CleanJob, JobSummary, check_output_is_outside_input, job_plan
-from jobs.cleaning import CleanFailure, CleanOptions, clean_documents
+from jobs.cleaning import CleanFailure, CleanOptions, clean_documents, load_ready_model
 from jobs.errors import JobError
 from jobs.readers import (
     InputSource,
@@ -56,7 +56,6 @@ from jobs.writers import (
     output_record,
     output_schema,
 )
-from storysplit.model import load_model
 
 WHERE_COLUMN = "storysplit_where"
 LINE_COLUMN = "storysplit_line"
@@ -143,7 +142,7 @@ class RayCleaner:
     """
 
     def __init__(self, model_path: str, fmt: str, read: ReadSettings, options: CleanOptions) -> None:
-        self.model = load_model(model_path)
+        self.model = load_ready_model(model_path)
         threadpool_limits(limits=1)  # one CPU per actor: OpenMP and BLAS threads would only compete
         self.format = fmt
         self.read = read
