@@ -138,13 +138,13 @@ def read_texts(path: Path) -> list[str]:
 
 
 @contextmanager
-def local_server(model: Path, batch_size: int, threads: int = 1) -> Iterator[str]:
+def local_server(model: Path, batch_size: int) -> Iterator[str]:
     """`storysplit serve` on a free port of 127.0.0.1 in a subprocess; yields its URL."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     command = [sys.executable, "-m", "storysplit", "serve", "--model", str(model), "--port", str(port)]
-    options = ["--batch-size", str(batch_size), "--threads", str(threads)]
+    options = ["--batch-size", str(batch_size)]
     process = subprocess.Popen([*command, *options], cwd=REPO)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -181,14 +181,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--batch-size", type=int, default=32, help="for the local server")
-    parser.add_argument("--threads", type=int, default=1, help="OpenMP threads of the local server")
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args(argv)
     texts = read_texts(args.texts)
     if args.url:
         report = run_load(args.url, texts, args.clients, args.seconds)
     else:
-        with local_server(args.model, args.batch_size, args.threads) as url:
+        with local_server(args.model, args.batch_size) as url:
             report = run_load(url, texts, args.clients, args.seconds)
     result = {
         **asdict(report),

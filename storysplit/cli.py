@@ -21,7 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("evaluation.bench", "speed, memory and token F1 of each encoder backend and the baselines"),
     "distill": ("train.distill", "distil a fast static encoder from a sentence-transformers model"),
     "export-onnx": ("train.export_onnx", "export a transformer encoder to ONNX (optionally int8)"),
-    "clean": ("jobs.clean", "clean a whole corpus (JSONL, Parquet, .txt) in resumable shards, locally or on Ray"),
+    "clean": ("jobs.clean", "clean a corpus (JSONL, Parquet, .txt) in resumable shards, locally or on Ray"),
 }
 
 

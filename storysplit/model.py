@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from features.batch import FeaturizedDocuments, featurize_documents
 from features.context import FEATURE_VERSION, SCALAR_WIDTH
@@ -115,11 +116,15 @@ class StorySplitModel:
         """
         if features.shape[0] == 0:
             return np.zeros(0)
-        first = np.asarray(self.head.predict_proba(features)[:, 1], dtype=np.float64)
-        if self.reviser is None:
-            return first
-        revised = revision_matrix(features, first, offsets, SCALAR_WIDTH)
-        return np.asarray(self.reviser.predict_proba(revised)[:, 1], dtype=np.float64)
+        # One OpenMP thread: each of the reviser's trees opens a parallel region, which costs more
+        # than it saves (under 16 clients the server answered 4.9 requests/s with two threads and
+        # 106 with one, docs/reliability.md); parallelism comes from worker processes instead.
+        with threadpool_limits(limits=1, user_api="openmp"):
+            first = np.asarray(self.head.predict_proba(features)[:, 1], dtype=np.float64)
+            if self.reviser is None:
+                return first
+            revised = revision_matrix(features, first, offsets, SCALAR_WIDTH)
+            return np.asarray(self.reviser.predict_proba(revised)[:, 1], dtype=np.float64)
 
     def decode(self, probabilities: np.ndarray) -> np.ndarray:
         """One document's head probabilities → posterior p(main) (unchanged if the HMM is off)."""

@@ -30,8 +30,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from threadpoolctl import threadpool_limits
-
 from storysplit.documents import check_text
 from storysplit.errors import InputError
 from storysplit.labels import SegmentLabel
@@ -71,10 +69,9 @@ class Batcher:
     embedding cache) is only ever called from that one thread.
     """
 
-    def __init__(self, model: StorySplitModel, max_batch: int = 32, threads: int = 1) -> None:
+    def __init__(self, model: StorySplitModel, max_batch: int = 32) -> None:
         self.model = model
         self.max_batch = max_batch
-        self.threads = threads
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._worker = threading.Thread(target=self._run, name="storysplit-batcher", daemon=True)
         self._worker.start()
@@ -93,10 +90,6 @@ class Batcher:
         self._worker.join()
 
     def _run(self) -> None:
-        # OpenMP threads for this thread's model calls only. The reviser's trees each start a
-        # parallel region, which on small batches costs more than it saves: one thread served 133
-        # requests/s under 16 clients where the default (two) served 4.8 (docs/reliability.md).
-        threadpool_limits(limits=self.threads, user_api="openmp")
         while (first := self._queue.get()) is not None:
             jobs = [first]
             stop = False
@@ -151,7 +144,6 @@ def make_server(
     port: int = 8080,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_batch: int = 32,
-    threads: int = 1,
 ) -> StorySplitServer:
     """A server bound to `host:port` (0 picks a free port); call `serve_forever()` to run it.
 
@@ -159,13 +151,13 @@ def make_server(
     make the first request seconds slower than the rest.
     """
     model.segment("Warm-up.")
-    return StorySplitServer((host, port), Batcher(model, max_batch, threads), max_bytes)
+    return StorySplitServer((host, port), Batcher(model, max_batch), max_bytes)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     model = load_model(args.model)
-    server = make_server(model, args.host, args.port, args.max_bytes, args.batch_size, args.threads)
+    server = make_server(model, args.host, args.port, args.max_bytes, args.batch_size)
     host, port = server.server_address[:2]
     print(f"storysplit serve: listening on http://{host!s}:{port}", file=sys.stderr, flush=True)
     try:
@@ -186,7 +178,6 @@ def _parser() -> argparse.ArgumentParser:
         "--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="refuse request bodies larger than this"
     )
     parser.add_argument("--batch-size", type=int, default=32, help="most documents per model call")
-    parser.add_argument("--threads", type=int, default=1, help="OpenMP threads per model call (default 1)")
     return parser
 
 
