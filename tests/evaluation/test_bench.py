@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from evaluation.data import load_eval_set
+from evaluation.bench import _sample
+from evaluation.data import EvalDocument, EvalSet, load_eval_set
 from evaluation.methods import ModelMethod
-from evaluation.runner import evaluate_set
+from evaluation.runner import COMPOSED_RENDERER, evaluate_set
 from evaluation.summary import summarize
 from features.segmentation import split_document
 from storysplit import load_model
@@ -42,3 +43,15 @@ def test_a_failing_worker_is_a_one_line_error(tmp_path: Path, capsys: pytest.Cap
     assert storysplit_main([*argv, "--docs", "2", "--runs", "1", "--no-html"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("storysplit bench: error: benchmark worker failed:") and err.count("\n") == 1
+
+
+def test_the_sample_holds_each_page_once_in_turning_renderers() -> None:
+    def rendering(page: str, renderer: str) -> EvalDocument:
+        return EvalDocument(f"{page}-{renderer}", "text", "src", renderer, "text", page, ())
+
+    renderers = ("dom_lines", "html_text", "single_line")
+    documents = [rendering(page, r) for page in ("a.html", "b.html", "c.html") for r in renderers]
+    documents.append(rendering("", COMPOSED_RENDERER))
+    sample = _sample(EvalSet("validation", tuple(documents)), 300)
+    assert [d.id for d in sample.documents] == ["a.html-dom_lines", "b.html-html_text", "c.html-single_line"]
+    assert len(_sample(EvalSet("validation", tuple(documents)), 2).documents) == 2
