@@ -30,7 +30,7 @@ from jobs.local import WorkerSettings, clean_shards
 from jobs.readers import InputSource, ReadSettings, open_input, parquet_schema, read_documents
 from jobs.shards import OutputFolder, Shard, plan_shards
 from storysplit.artifact import MANIFEST, read_manifest
-from storysplit.segment_cli import DEFAULT_MODEL
+from storysplit.segment_cli import DEFAULT_MODEL, threshold_argument
 
 DEFAULT_SHARD_SIZE = 1000
 DEFAULT_BATCH_SIZE = 32
@@ -232,7 +232,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--id-field", default="id", help="field or column holding the id (default: id)")
     parser.add_argument(
-        "--threshold", type=_probability, help="keep segments with p(main) >= this (default: model's)"
+        "--threshold", type=threshold_argument, help="keep segments with p(main) >= this (default: model's)"
     )
     parser.add_argument(
         "--keep-removed", action="store_true", help="also write the removed text (removed_text)"
@@ -288,13 +288,6 @@ def _positive(value: str) -> int:
     number = int(value)
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return number
-
-
-def _probability(value: str) -> float:
-    number = float(value)
-    if not 0.0 < number < 1.0:
-        raise argparse.ArgumentTypeError(f"threshold must be between 0 and 1, got {value}")
     return number
 
 

@@ -83,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
         "--format", choices=("text", "jsonl"), default="text", help="output format for non-JSONL input"
     )
     parser.add_argument(
-        "--threshold", type=_probability, help="keep segments with p(main) >= this (default: model's)"
+        "--threshold", type=threshold_argument, help="keep segments with p(main) >= this (default: model's)"
     )
     parser.add_argument(
         "--keep-removed", action="store_true", help="also write the dropped text, for auditing"
@@ -93,7 +93,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _probability(value: str) -> float:
+def threshold_argument(value: str) -> float:
+    """argparse type of `--threshold`: a probability strictly between 0 and 1."""
     number = float(value)
     if not 0.0 < number < 1.0:
         raise argparse.ArgumentTypeError(f"threshold must be between 0 and 1, got {value}")
