@@ -148,8 +148,11 @@ class CachingEncoder:
         return self.encoder.fingerprint
 
     def clear(self) -> None:
-        """Forget every cached embedding (benchmarks start each pass cold)."""
+        """Forget every cached embedding, and the encoder's own caches (benchmarks start each pass cold)."""
         self._cache.clear()
+        clear_inner = getattr(self.encoder, "clear", None)
+        if clear_inner is not None:
+            clear_inner()
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Encodes only texts not already cached, all of them in one batch."""

@@ -6,14 +6,22 @@ which costs torch's import (~2 s, ~300 MB) and a Python flattening step per batc
 tokenizer's ids go straight into a sparse (texts × vocabulary) count matrix whose product with
 the embedding matrix gives every text's sum at once. Results equal sentence-transformers' to
 float32 rounding (~1e-7).
+
+Tokenising is most of the encoder's time, and a corpus repeats its words endlessly, so the ids
+of each whitespace-separated word are cached: a BERT-style tokenizer never joins tokens across
+whitespace, so a text's ids are its words' ids in order. Texts holding a character that Python
+splits on but the tokenizer deletes go to the tokenizer whole.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import re
+import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -22,6 +30,10 @@ from features.model_folder import model_fingerprint
 
 STATIC_MODULE = "sentence_transformers.sentence_transformer.modules.static_embedding.StaticEmbedding"
 _LEGACY_STATIC_MODULE = "sentence_transformers.models.StaticEmbedding"
+# Control characters `str.split` treats as whitespace; BERT's normaliser deletes them instead.
+_SPLIT_DISAGREES = re.compile("[\x0b\x0c\x1c-\x1f\x85]")
+# Word-level normalisers and pre-tokenisers, under which whitespace always ends a token.
+_WORD_LEVEL = {("BertNormalizer", "BertPreTokenizer")}
 
 
 def is_static_folder(path: str | Path) -> bool:
@@ -48,9 +60,12 @@ class StaticEncoder:
         model_path: A static sentence-transformers folder (`is_static_folder`).
         batch_size: Texts tokenised and summed per step; bounds the count matrix's memory.
         normalize: L2-normalise the means (rows of zeros stay zero).
+        word_cache_size: Words whose ids are kept; the cache is emptied when it outgrows this.
     """
 
-    def __init__(self, model_path: str, batch_size: int = 4096, normalize: bool = True) -> None:
+    def __init__(
+        self, model_path: str, batch_size: int = 4096, normalize: bool = True, word_cache_size: int = 500_000
+    ) -> None:
         from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
@@ -64,6 +79,10 @@ class StaticEncoder:
         self.tokenizer.no_padding()
         self.batch_size = batch_size
         self.normalize = normalize
+        self.word_cache_size = word_cache_size
+        self._word_ids: dict[str, list[int]] = {}
+        self._max_tokens = _right_truncation(self.tokenizer)
+        self._by_word = self._max_tokens is not None and _is_word_level(folder / "tokenizer.json")
 
     @property
     def fingerprint(self) -> str:
@@ -84,8 +103,36 @@ class StaticEncoder:
             np.divide(out, norms, out=out, where=norms > 0)
         return out
 
+    def clear(self) -> None:
+        """Forget the cached ids of words."""
+        self._word_ids.clear()
+
+    def token_ids(self, texts: list[str]) -> list[list[int]]:
+        """Each text's token ids, without special tokens, as the tokenizer gives them."""
+        if not self._by_word:
+            return self._tokenized(texts)
+        ids = self._ids_by_word(texts)
+        whole = [i for i, text in enumerate(texts) if _SPLIT_DISAGREES.search(text)]
+        for i, encoded in zip(whole, self._tokenized([texts[i] for i in whole]), strict=True):
+            ids[i] = encoded
+        return ids
+
+    def _ids_by_word(self, texts: list[str]) -> list[list[int]]:
+        words = [text.split() for text in texts]
+        if len(self._word_ids) > self.word_cache_size:
+            self._word_ids.clear()
+        cached = self._word_ids
+        unseen = list({word for line in words for word in line if word not in cached})
+        cached.update(zip(unseen, self._tokenized(unseen), strict=True))
+        limit = self._max_tokens
+        return [list(itertools.chain.from_iterable(map(cached.__getitem__, line)))[:limit] for line in words]
+
+    def _tokenized(self, texts: list[str]) -> list[list[int]]:
+        encodings = self.tokenizer.encode_batch_fast(texts, add_special_tokens=False)
+        return [encoding.ids for encoding in encodings]
+
     def _means(self, texts: list[str]) -> np.ndarray:
-        ids = [encoding.ids for encoding in self.tokenizer.encode_batch_fast(texts, add_special_tokens=False)]
+        ids = self.token_ids(texts)
         lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
         pointers = np.concatenate([[0], np.cumsum(lengths)])
         columns = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int64, count=int(pointers[-1]))
@@ -95,3 +142,21 @@ class StaticEncoder:
         )
         sums = np.asarray(counts @ self.embedding, dtype=np.float32)
         return sums / np.maximum(lengths, 1)[:, None].astype(np.float32)
+
+
+def _right_truncation(tokenizer: Any) -> int | None:
+    """The token limit of a tokenizer that truncates at the right with no stride (None otherwise)."""
+    truncation = tokenizer.truncation
+    if truncation is None:
+        return sys.maxsize
+    if truncation.get("direction") == "right" and not truncation.get("stride"):
+        return int(truncation["max_length"])
+    return None
+
+
+def _is_word_level(tokenizer_file: Path) -> bool:
+    """Whether the tokenizer's normaliser and pre-tokeniser are ones whose tokens never span whitespace."""
+    config = json.loads(tokenizer_file.read_text(encoding="utf-8"))
+    kinds = ((config.get("normalizer") or {}).get("type"), (config.get("pre_tokenizer") or {}).get("type"))
+    added = [token.get("content", "") for token in config.get("added_tokens", [])]
+    return kinds in _WORD_LEVEL and not any(any(c.isspace() for c in token) for token in added)
