@@ -60,11 +60,12 @@ class StaticEncoder:
         model_path: A static sentence-transformers folder (`is_static_folder`).
         batch_size: Texts tokenised and summed per step; bounds the count matrix's memory.
         normalize: L2-normalise the means (rows of zeros stay zero).
-        word_cache_size: Words whose ids are kept; the cache is emptied when it outgrows this.
+        word_cache_size: Words whose ids are kept (200,000 take about 80 MB); the cache is emptied
+            when it outgrows this.
     """
 
     def __init__(
-        self, model_path: str, batch_size: int = 4096, normalize: bool = True, word_cache_size: int = 500_000
+        self, model_path: str, batch_size: int = 4096, normalize: bool = True, word_cache_size: int = 200_000
     ) -> None:
         from safetensors.numpy import load_file
         from tokenizers import Tokenizer
