@@ -2,14 +2,14 @@
 
 Every method runs in fresh worker processes (their own imports, model and peak memory) on one
 fixed sample of real pages: one rendering of each validation page (renderers taken in turn), not
-composed mixtures. For each method
-the table gives docs/s, segments/s and MB/s of input, the peak RSS of one worker, the start-up
-time (imports and model load, paid once per job) and the token F1 of its output on the same
-sample, with medians over `--runs` timed passes. With `--workers N` the sample is split across N
-processes that start each pass together (each with OMP_NUM_THREADS set to its share of the
-cores); the pass ends when the last one finishes. The embedding
-cache is emptied before every pass, so passes are alike; within a pass it serves repeated lines
-(menus, footers), as in a real job. trafilatura reads each sampled page's HTML once.
+composed mixtures. For each method the table gives docs/s, segments/s and MB/s of input, the peak
+RSS of one worker, the start-up time (imports and model load, paid once per job) and the token F1
+of its output on the same sample, with medians over `--runs` timed passes. With `--workers N` the
+sample is split across N processes that start each pass together (each with OMP_NUM_THREADS set
+to its share of the cores); the pass ends when the last one finishes. The embedding cache (and
+the encoder's own caches) is emptied before every pass, so passes are alike; within a pass it
+serves repeated lines (menus, footers), as in a real job. trafilatura reads each sampled page's
+HTML once.
 """
 
 from __future__ import annotations

@@ -83,7 +83,7 @@ class StaticEncoder:
         self.word_cache_size = word_cache_size
         self._word_ids: dict[str, list[int]] = {}
         self._max_tokens = _right_truncation(self.tokenizer)
-        self._by_word = self._max_tokens is not None and _is_word_level(folder / "tokenizer.json")
+        self._by_word = self._max_tokens is not None and _is_word_level(self.tokenizer)
 
     @property
     def fingerprint(self) -> str:
@@ -155,9 +155,8 @@ def _right_truncation(tokenizer: Any) -> int | None:
     return None
 
 
-def _is_word_level(tokenizer_file: Path) -> bool:
+def _is_word_level(tokenizer: Any) -> bool:
     """Whether the tokenizer's normaliser and pre-tokeniser are ones whose tokens never span whitespace."""
-    config = json.loads(tokenizer_file.read_text(encoding="utf-8"))
-    kinds = ((config.get("normalizer") or {}).get("type"), (config.get("pre_tokenizer") or {}).get("type"))
-    added = [token.get("content", "") for token in config.get("added_tokens", [])]
+    kinds = (type(tokenizer.normalizer).__name__, type(tokenizer.pre_tokenizer).__name__)
+    added = [token.content for token in tokenizer.get_added_tokens_decoder().values()]
     return kinds in _WORD_LEVEL and not any(any(c.isspace() for c in token) for token in added)
