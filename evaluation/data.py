@@ -57,6 +57,8 @@ class EvalDocument:
     reference_text: str
     html_path: str
     spans: tuple[GoldSpan, ...]
+    language: str = ""
+    """ISO 639-1 code of the story's language ("" where the row does not say)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +136,7 @@ def document_from_row(row: Mapping[str, Any], where: str = "row") -> EvalDocumen
         reference_text=str(row["reference_text"]),
         html_path=str(row.get("html_path") or ""),
         spans=tuple(sorted(spans, key=lambda s: (s.start, s.end))),
+        language=str(row.get("language") or ""),
     )
 
 

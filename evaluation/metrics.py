@@ -1,9 +1,10 @@
 """Scores of one document's extraction: bag-of-words tokens against the reference, and segment labels.
 
 Token scores follow web content extraction benchmarks (CleanEval, WCEB, trafilatura's evaluation):
-both texts become multisets of lowercase unicode `\\w+` tokens and the overlap counts each token
-as often as it occurs in both. They compare with the row's `reference_text`, so they also apply
-to methods that never see our segments (the HTML extractors).
+both texts become multisets of lowercase words (`\\w+` runs, and each Chinese or Japanese
+character on its own: `features.words`) and the overlap counts each token as often as it occurs
+in both. They compare with the row's `reference_text`, so they also apply to methods that never
+see our segments (the HTML extractors).
 
 Every ratio uses one convention: when nothing was to be found and nothing was returned the score is
 perfect (1.0); any other zero denominator scores 0.0.
@@ -11,7 +12,6 @@ perfect (1.0); any other zero denominator scores 0.0.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,9 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from evaluation.data import SegmentGold
+from features.words import words
 from storysplit.labels import SegmentKind, SegmentLabel
-
-TOKEN_PATTERN = re.compile(r"\w+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +79,8 @@ EMPTY_SEGMENT_COUNTS = SegmentCounts(Counts(0, 0, 0), Counts(0, 0, 0), 0.0, 0.0)
 
 
 def bag_of_words(text: str) -> Counter[str]:
-    """Lowercase unicode word tokens of `text` with their counts."""
-    return Counter(TOKEN_PATTERN.findall(text.lower()))
+    """Lowercase word tokens of `text` (CJK characters one by one, `features.words`) with their counts."""
+    return Counter(words(text))
 
 
 def token_counts(predicted: Counter[str], reference: Counter[str]) -> Counts:

@@ -28,6 +28,7 @@ from evaluation.metrics import (
 from storysplit.labels import SegmentKind, SegmentLabel
 
 COMPOSED_RENDERER = "mixture"
+ORACLE_METHOD_NAME = "oracle"
 
 
 class MethodKind(str, Enum):
@@ -123,16 +124,38 @@ def evaluate_set(
     html_methods: Sequence[HtmlMethod] = (),
     data_dir: Path | None = None,
 ) -> SetResult:
-    """Score every method on every document of `eval_set`.
+    """Score every method on every document of `eval_set`, and the oracle beside them.
 
     HTML methods run only on documents with an `html_path`, and only when `data_dir` is given.
     """
     prepared = prepare(eval_set, max_chars)
     results = [run_text_method(method, prepared) for method in text_methods]
+    results.append(run_text_method(GoldOracle(prepared), prepared))
     with_html = [p for p in prepared if p.document.html_path]
     if data_dir is not None and with_html:
         results += [run_html_method(method, with_html, data_dir) for method in html_methods]
     return SetResult(eval_set.spec, eval_set.fingerprint, len(prepared), tuple(results))
+
+
+class GoldOracle:
+    """Keeps exactly the segments whose words are mostly gold: the most any segment labeller reaches.
+
+    A segment's gold label is the majority of its aligned tokens (ambiguous segments included), so
+    what this misses is what our segmentation cannot separate: a line that is half story, a gold
+    text that the page does not hold, words the renderer changed.
+    """
+
+    name = ORACLE_METHOD_NAME
+    graded = False
+
+    def __init__(self, prepared: Sequence[PreparedDocument]) -> None:
+        self._gold = {id(item.segmented): item.gold for item in prepared}
+
+    def decide(self, documents: Sequence[SegmentedText]) -> list[SegmentDecisions]:
+        return [
+            SegmentDecisions.from_keep([g.label is SegmentLabel.MAIN for g in self._gold[id(document)]])
+            for document in documents
+        ]
 
 
 def run_text_method(method: TextMethod, prepared: Sequence[PreparedDocument]) -> MethodResult:

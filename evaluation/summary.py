@@ -98,6 +98,10 @@ def by_renderer(document: DocumentResult) -> str:
     return document.document.renderer
 
 
+def by_language(document: DocumentResult) -> str:
+    return document.document.language or "unknown"
+
+
 @dataclass(frozen=True, slots=True)
 class ThresholdPoint:
     """Scores of a graded method when segments with p(main) >= threshold are kept."""

@@ -9,7 +9,9 @@ document's own story, a repeat of an earlier line. Each row therefore holds:
   length-weighted mean of the document's long prose segments);
 - repeats: exact and near duplicates of earlier/later segments, containment in a longer one;
 - position, length and layout (blank lines around the segment);
-- surface shape: punctuation, casing, digits, stopwords, separators, bullets, dates, bylines;
+- surface shape: punctuation, casing, digits, short words, separators, bullets, dates, bylines,
+  comment cues;
+- whether a comment-section header ("12 Comments", "Leave a Reply") came before;
 - window averages of the main shape features.
 
 Bump `FEATURE_VERSION` whenever a row's meaning changes: models record it and refuse a mismatch.
@@ -23,11 +25,19 @@ import numpy as np
 
 from features.repeats import contained_in_longer
 from features.segmentation import Segment
-from features.shape import SHAPE_FEATURES, WORD, shape_features
+from features.shape import SHAPE_FEATURES, shape_features
+from features.words import words
 
-FEATURE_VERSION = "4"
+FEATURE_VERSION = "5"
 
-_WINDOWED = ("log_words", "ends_terminal", "stopword_ratio", "title_ratio", "log_widget_terms")
+_WINDOWED = (
+    "log_words",
+    "ends_terminal",
+    "short_word_ratio",
+    "title_ratio",
+    "log_widget_terms",
+    "comment_cue",
+)
 CONTEXT_FEATURES = (
     "position",
     "char_position",
@@ -49,6 +59,7 @@ CONTEXT_FEATURES = (
     "log_short_run",
     "story_share_before",
     "story_share_after",
+    "after_comment_header",
     *(f"window_{name}" for name in _WINDOWED),
 )
 
@@ -171,6 +182,7 @@ def _context_features(
         np.log1p(_short_run_lengths(n_words < 7)),
         story_before,
         story_after,
+        _after_any(shape[:, SHAPE_FEATURES.index("comment_header")] > 0),
         *windowed.T,
     ]
     return np.column_stack(columns)
@@ -178,7 +190,7 @@ def _context_features(
 
 def repeat_key(text: str) -> str:
     """A segment's words, lowercased and single-spaced: what two copies of a paragraph share."""
-    return " ".join(WORD.findall(text.lower()))
+    return " ".join(words(text))
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:
@@ -256,6 +268,12 @@ def _max_similarities(embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         earlier[start:stop] = np.maximum(best, -1.0)
     other[np.isinf(other)] = -1.0
     return other, earlier
+
+
+def _after_any(flags: np.ndarray) -> np.ndarray:
+    """1.0 for segments after the first flagged one (comments follow their section's header)."""
+    seen = np.maximum.accumulate(flags.astype(np.float64))
+    return np.concatenate([[0.0], seen[:-1]])
 
 
 def _short_run_lengths(short: np.ndarray) -> np.ndarray:

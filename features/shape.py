@@ -1,6 +1,10 @@
-"""Surface shape of segments: length, punctuation, casing, digits, stopwords and line patterns.
+"""Surface shape of segments: length, punctuation, casing, digits, word lengths and line patterns.
 
-Menus, bylines, timestamps and widget lines give themselves away by their shape. The features are
+Menus, bylines, timestamps, widget lines and comment threads give themselves away by their shape.
+Nothing here assumes English: words are counted in any script (`features.words`: a Chinese or
+Japanese character is a word), the prose signal is the share of short words (function words are
+short in every space-separated language) instead of an English stopword list, and the cue patterns
+(widgets, bylines, dates, comments) carry the common forms of the languages the data holds. The features are
 computed for all segments of a batch at once: the texts are joined into one string, characters
 are classified through a code-point table, and each pattern runs once over the joined string with
 its matches counted per segment. A Python loop per character or per segment cost more than the
@@ -15,43 +19,62 @@ from collections.abc import Sequence
 
 import numpy as np
 
-WORD = re.compile(r"\w+", re.UNICODE)
+from features.words import CJK_RANGES, TOKEN
+
 _TERMINAL = re.compile(r"[.!?。！？…][\"'”’)\]]*$", re.MULTILINE)
 _BULLET = re.compile(r"^[•·\-*–—►▶|>»›■□◦○●✓✔]", re.MULTILINE)
 _SEPARATORS = re.compile(r"[|•·›»/]")
 _URL = re.compile(r"https?://|www\.|\.(com|org|net|co\.uk)\b", re.IGNORECASE)
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b")
-_TIME = re.compile(r"\b\d{1,2}:\d{2}\b|\b(ago|am|pm|gmt|utc|edt|est|ist)\b", re.IGNORECASE)
+_TIME = re.compile(r"\b\d{1,2}:\d{2}\b|\b(ago|am|pm|gmt|utc|edt|est|ist|uhr|hace)\b|\d{1,2}時", re.IGNORECASE)
 _DATE = re.compile(
     r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b|\b\d{1,2}\s+"
     r"(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b|\b\d{4}-\d{2}-\d{2}\b|"
-    r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b(19|20)\d{2}\b",
+    r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b(19|20)\d{2}\b|\b\d{1,2}\.\d{1,2}\.(\d{2,4})?(?!\d)|\d{1,2}月\d{1,2}日",
     re.IGNORECASE,
 )
 _BYLINE = re.compile(
-    r"^(by|written by|posted by|posted on|published|updated|last updated|photo|image|credit|source)\b",
+    r"^(by|written by|posted by|posted on|published|updated|last updated|photo|image|credit|source|"
+    r"von|par|por|di|door|av|autor|auteur|autore|foto|quelle|aktualisiert|veröffentlicht|publié|"
+    r"publicado|actualizado|mis à jour)\b",
     re.IGNORECASE | re.MULTILINE,
+)
+_CJK_WIDGETS = (
+    "シェア|ツイート|コメント|関連記事|ランキング|広告|ログイン|新着|おすすめ|人気記事|"
+    "分享|评论|相关|广告|登录|热门|推荐|공유|댓글|관련|광고|로그인"
 )
 _WIDGET_TERMS = re.compile(
     r"\b(share|shares|tweet|subscribe|subscription|newsletter|sign ?up|log ?in|sign ?in|register|"
     r"cookies?|privacy|terms|advertis\w*|sponsored|follow|read more|more stories|comments?|related|"
     r"copyright|rights reserved|click|download|app|menu|search|home|trending|popular|latest|"
-    r"most (read|viewed)|listen|watch|video|podcast|skip|contact|about us|careers|faq|help)\b|©",
+    r"most (read|viewed)|listen|watch|video|podcast|skip|contact|about us|careers|faq|help|"
+    r"teilen|kommentare?|abonnieren|anmelden|werbung|anzeige|datenschutz|impressum|mehr zum thema|"
+    r"partager|commentaires?|connexion|publicité|s'abonner|lire aussi|compartir|comentarios?|"
+    r"suscríbete|publicidad|condividi|commenti|pubblicità|delen|reacties|udostępnij|komentarze?|"
+    r"reklama|dela|kommentarer|annons|paylaş|yorumlar|reklam)\b|©|" + _CJK_WIDGETS,
     re.IGNORECASE,
 )
 _SENTENCE_ENDS = re.compile(r"[.!?。！？](\s|$)")
-STOPWORDS = frozenset(
-    """
-    a about above after again against all am an and any are as at be because been before being below
-    between both but by can could did do does doing down during each few for from further had has have
-    having he her here hers herself him himself his how i if in into is it its itself just me more most
-    my myself no nor not now of off on once only or other our ours ourselves out over own same she
-    should so some such than that the their theirs them themselves then there these they this those
-    through to too under until up very was we were what when where which while who whom why will with
-    would you your yours yourself yourselves said says
-    """.split()  # noqa: SIM905 (a word list reads better as text)
+_COMMENT_CUE = re.compile(
+    r"\b(says|said|wrote|writes|schrieb|a écrit|escribió|ha scritto|napisał)\s*:\s*$|"
+    r"^(reply|antworten|répondre|responder|rispondi|odpowiedz|svara|svar|beantworten)$|"
+    r"\b\d+\s+(votes?|likes?|replies|points|stimmen)\b|\b(rating|bewertung)\s*:|"
+    r"^(report|report abuse|melden|signaler|flag)$|\b(commented|kommentierte|reply to)\b|"
+    r"返信|いいね|通報|回复|답글",
+    re.IGNORECASE | re.MULTILINE,
 )
-
+_COMMENT_HEADER = re.compile(
+    r"^\W*(\d+\s+)?(comments?|responses?|replies|discussion|kommentare?|leserkommentare|commentaires?|"
+    r"comentarios?|commenti|komentarze?|kommentarer|reacties|yorumlar)\b|"
+    r"^\W*(leave a (comment|reply)|post a comment|add a comment|join the (discussion|conversation)|"
+    r"show comments|view comments|schreiben sie einen kommentar|laisser un commentaire|"
+    r"deja un comentario|lascia un commento)\b|^\W*(\d+\s*)?(コメント|评论|評論|댓글)",
+    re.IGNORECASE | re.MULTILINE,
+)
+MAX_HEADER_WORDS = 6
+"""A comment-section header is a short line: "12 Comments", "Leave a Reply", "コメント (3)"."""
+SHORT_WORD_CHARS = 3
+"""Words of at most this many characters count as short: function words in most languages."""
 SHAPE_FEATURES = (
     "log_chars",
     "log_words",
@@ -70,8 +93,10 @@ SHAPE_FEATURES = (
     "has_date",
     "byline_start",
     "log_widget_terms",
-    "stopword_ratio",
+    "short_word_ratio",
     "log_terminals",
+    "comment_cue",
+    "comment_header",
 )
 
 # Prefilters: a text can match the costly patterns only if it holds one of these words (lowered).
@@ -83,14 +108,20 @@ _WIDGET_WORDS = frozenset(
     about careers faq help
     """.split()  # noqa: SIM905 (a word list reads better as text)
 )
-_WIDGET_LITERALS = re.compile(r"advertis|©", re.IGNORECASE)
-_TIME_WORDS = frozenset(["ago", "am", "pm", "gmt", "utc", "edt", "est", "ist"])
+_WIDGET_LITERALS = re.compile(
+    r"advertis|©|kommentar|abonn|anmelden|werbung|anzeige|datenschutz|impressum|teilen|mehr zum|"
+    r"partager|comment|connexion|publicit|s'abonner|lire aussi|compartir|comentario|suscr|condividi|"
+    r"pubblicit|delen|reacties|udostępnij|komentarz|reklam|dela|annons|paylaş|yorum|" + _CJK_WIDGETS,
+    re.IGNORECASE,
+)
+_TIME_WORDS = frozenset(["ago", "am", "pm", "gmt", "utc", "edt", "est", "ist", "uhr", "hace"])
 _AT = re.compile("@")
 # Characters that re.IGNORECASE matches to ASCII letters while str.lower() does not map them there.
 _EXOTIC_CASE = re.compile("[\u0130\u0131\u017f]")
 
 # Character classes as bits of a code-point table filled on first sight of each code point.
-_KNOWN, _ALPHA, _UPPER, _DIGIT, _WORDCHAR, _PUNCT = 1, 2, 4, 8, 16, 32
+_KNOWN, _ALPHA, _UPPER, _DIGIT, _WORDCHAR, _PUNCT, _CJK = 1, 2, 4, 8, 16, 32, 64
+_CJK_CHAR = re.compile(f"[{CJK_RANGES}]")
 _CHAR_CLASSES = np.zeros(0x110000, dtype=np.uint8)
 
 
@@ -106,7 +137,7 @@ def shape_features(texts: Sequence[str]) -> np.ndarray:
             line-anchored patterns see two lines).
 
     Returns:
-        float64 array of shape (len(texts), 19).
+        float64 array of shape (len(texts), len(SHAPE_FEATURES)).
     """
     n = len(texts)
     rows = np.zeros((n, len(SHAPE_FEATURES)), dtype=np.float64)
@@ -114,7 +145,8 @@ def shape_features(texts: Sequence[str]) -> np.ndarray:
         return rows
     joined = _Joined(texts)
     classes = _classify(joined.text)
-    word_starts = np.flatnonzero(_run_starts(classes & _WORDCHAR))
+    cjk = classes & _CJK != 0
+    word_starts = np.flatnonzero(_run_starts((classes & _WORDCHAR != 0) & ~cjk) | cjk)
     word_segment = joined.segment_of(word_starts)
     lowered_words = _lowered_words(joined)
 
@@ -154,8 +186,10 @@ def shape_features(texts: Sequence[str]) -> np.ndarray:
         joined.count(_DATE, has_digit, separator="\0") > 0,
         joined.count(_BYLINE) > 0,
         np.log1p(joined.count(_WIDGET_TERMS, widget_candidates)),
-        _ratio(per_word(np.fromiter(map(STOPWORDS.__contains__, lowered_words), dtype=bool)), n_words),
+        _ratio(per_word(np.fromiter((len(w) <= SHORT_WORD_CHARS for w in lowered_words), bool)), n_words),
         np.log1p(joined.count(_SENTENCE_ENDS)),
+        joined.count(_COMMENT_CUE) > 0,
+        (joined.count(_COMMENT_HEADER) > 0) & (n_words <= MAX_HEADER_WORDS),
     )
     for column, values in enumerate(columns):
         rows[:, column] = values
@@ -228,15 +262,15 @@ def _starts(lengths: np.ndarray) -> np.ndarray:
 
 
 def _lowered_words(joined: _Joined) -> list[str]:
-    """`w.lower()` for each `\\w+` run of the joined texts, in order.
+    """`w.lower()` for each word (`features.words.TOKEN`) of the joined texts, in order.
 
-    Taking the runs of the lowered text is one C call instead of one per word; the runs stay
+    Taking the words of the lowered text is one C call instead of one per word; they stay
     aligned because no character changes its word-ness when lowered, and only U+0130 (İ) changes
     length.
     """
     if "\u0130" in joined.text:
-        return [word.lower() for word in WORD.findall(joined.text)]
-    return WORD.findall(joined.lowered)
+        return [word.lower() for word in TOKEN.findall(joined.text)]
+    return TOKEN.findall(joined.lowered)
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -272,4 +306,5 @@ def _char_class(ch: str) -> int:
     bits |= _DIGIT if ch.isdigit() else 0
     bits |= _WORDCHAR if ch.isalnum() or ch == "_" else 0
     bits |= _PUNCT if not ch.isalnum() and not ch.isspace() else 0
+    bits |= _CJK if _CJK_CHAR.match(ch) else 0
     return bits

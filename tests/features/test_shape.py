@@ -5,20 +5,23 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from features import shape
-from features.shape import SHAPE_FEATURES, STOPWORDS, WORD, shape_features
+from features.shape import MAX_HEADER_WORDS, SHAPE_FEATURES, SHORT_WORD_CHARS, shape_features
+from features.words import TOKEN
 
 
 def reference_shape(texts: list[str]) -> np.ndarray:
     """One text at a time, each pattern run on the text alone (the definition of every column)."""
-    flags = {p: p.flags & ~re.MULTILINE for p in (shape._TERMINAL, shape._BULLET, shape._BYLINE)}
-    terminal, bullet, byline = (re.compile(p.pattern, f) for p, f in flags.items())
+    patterns = (shape._TERMINAL, shape._BULLET, shape._BYLINE, shape._COMMENT_CUE, shape._COMMENT_HEADER)
+    flags = {p: p.flags & ~re.MULTILINE for p in patterns}
+    terminal, bullet, byline, cue, header = (re.compile(p.pattern, f) for p, f in flags.items())
     rows = np.zeros((len(texts), len(SHAPE_FEATURES)))
     for i, line in enumerate(texts):
-        words = WORD.findall(line)
+        words = TOKEN.findall(line)
         n_words = len(words)
         letters = sum(ch.isalpha() for ch in line)
         chars = max(len(line), 1)
@@ -40,8 +43,10 @@ def reference_shape(texts: list[str]) -> np.ndarray:
             bool(shape._DATE.search(line)),
             bool(byline.match(line)),
             np.log1p(len(shape._WIDGET_TERMS.findall(line))),
-            (sum(w.lower() in STOPWORDS for w in words) / n_words) if n_words else 0.0,
+            (sum(len(w.lower()) <= SHORT_WORD_CHARS for w in words) / n_words) if n_words else 0.0,
             np.log1p(len(shape._SENTENCE_ENDS.findall(line))),
+            bool(cue.search(line)),
+            bool(header.search(line)) and n_words <= MAX_HEADER_WORDS,
         )
     return rows
 
@@ -61,6 +66,12 @@ HOSTILE = [
     "\x00 NUL \t tabs\x00",
     "Jan\t12",
     "question? yes! 結論。",
+    "thelastchargersfan says:",
+    "12 Comments",
+    "コメント (3)",
+    "Rating: 36 Votes",
+    "Teilen Sie diesen Artikel · Kommentare · 19.11.2019 um 14:30 Uhr",
+    "関連記事：ランキング 11月19日 6時",
 ]
 
 _LINE_CHARS = st.characters(blacklist_characters="\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
@@ -87,6 +98,16 @@ def test_columns_see_terminal_punctuation_bullets_and_dates() -> None:
     assert column["starts_bullet"].tolist() == [0, 1, 0]
     assert column["has_date"].tolist() == [0, 0, 1]
     assert column["has_time"].tolist() == [0, 0, 1]
+
+
+def test_words_of_any_script_count_and_comment_cues_show() -> None:
+    rows = shape_features(
+        ["東京で新しい駅が開業した。", "Reply", "12 Comments", "Kommentare (12)", "A long line."]
+    )
+    column = {name: rows[:, i] for i, name in enumerate(SHAPE_FEATURES)}
+    assert np.expm1(column["log_words"][0]) == pytest.approx(12)  # one word per CJK character
+    assert column["comment_cue"].tolist() == [0, 1, 0, 0, 0]
+    assert column["comment_header"].tolist() == [0, 0, 1, 1, 0]
 
 
 def test_no_texts_give_no_rows() -> None:

@@ -2,7 +2,8 @@
 
 `storysplit corpus [CONFIG] [--set key=value] [--force] [--data-card PATH]`. The flow: list the
 source pages → render and label each in `num_proc` workers (`train.corpus.pages`) → assign rows
-to splits by domain → compose mixtures per split → add the seeds → save a `DatasetDict` with a
+to splits by domain → compose mixtures per split and source (a mixture never holds text of two
+sources, so holding a source out holds out all of it) → add the seeds → save a `DatasetDict` with a
 fingerprint of config, code and inputs. Bad pages are reported at the end, never fatal.
 """
 
@@ -14,6 +15,7 @@ import json
 import multiprocessing
 import shutil
 import time
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +32,7 @@ from train.corpus.mixer import BoilerplatePool, MixerSettings, Story, compose_mi
 from train.corpus.pages import PageJob, PageResult, process_page
 from train.corpus.schema import CORPUS_FEATURES, SPLITS
 from train.corpus.seeds import load_seed_rows
-from train.corpus.sources import READABILITY_DIR, WCXB_DIR, input_files, list_pages, read_wcxb_domains
+from train.corpus.sources import SOURCE_SETS, PageMeta, input_files, list_pages, read_metadata
 from train.corpus.splits import DOMAIN_SPLITS, split_for_domain
 
 _CODE_FILES = [
@@ -110,10 +112,9 @@ def build_corpus(config: Config, progress: bool = True) -> tuple[DatasetDict, Bu
         raise CorpusError(f"seeds not found: {corpus_config.seeds_dir}/gold.jsonl (set corpus.seeds_dir)")
     refs = list_pages(corpus_config.data_dir, corpus_config.max_pages)
     if not refs:
-        raise CorpusError(
-            f"no pages under {corpus_config.data_dir} (expected {WCXB_DIR}/ or {READABILITY_DIR}/)"
-        )
-    domains = read_wcxb_domains(corpus_config.data_dir)
+        folders = ", ".join(f"{source.folder}/" for source in SOURCE_SETS)
+        raise CorpusError(f"no pages under {corpus_config.data_dir} (expected one of {folders})")
+    metadata = read_metadata(corpus_config.data_dir)
     rules = AlignmentRules(
         max_chars=config.segmenter.max_chars,
         min_match_ratio=corpus_config.min_match_ratio,
@@ -124,7 +125,7 @@ def build_corpus(config: Config, progress: bool = True) -> tuple[DatasetDict, Bu
         PageJob(
             data_dir=corpus_config.data_dir,
             ref=ref,
-            wcxb_domain=domains.get(ref.page_id, "") if ref.source == "wcxb" else "",
+            meta=metadata.get((ref.source, ref.page_id), PageMeta()),
             renderers=tuple(corpus_config.renderers),
             rules=rules,
             min_gold_recall=corpus_config.min_gold_recall,
@@ -133,8 +134,8 @@ def build_corpus(config: Config, progress: bool = True) -> tuple[DatasetDict, Bu
     ]
     report = BuildReport(pages=len(refs))
     rows: dict[str, list[dict[str, Any]]] = {name: [] for name in DOMAIN_SPLITS}
-    stories: dict[str, list[Story]] = {name: [] for name in DOMAIN_SPLITS}
-    pools = {name: BoilerplatePool() for name in DOMAIN_SPLITS}
+    stories: dict[tuple[str, str], list[Story]] = defaultdict(list)
+    pools: dict[tuple[str, str], BoilerplatePool] = defaultdict(BoilerplatePool)
     order = {ref: index for index, ref in enumerate(refs)}
     # Workers finish out of order; rows are stored in page-listing order so builds are identical.
     results = sorted(_run_jobs(jobs, corpus_config.num_proc, progress), key=lambda r: order[r.ref])
@@ -144,17 +145,20 @@ def build_corpus(config: Config, progress: bool = True) -> tuple[DatasetDict, Bu
             continue
         split = split_for_domain(result.story.domain, corpus_config.split_fractions)
         rows[split] += result.rows
+        group = (split, result.story.source)
         if result.rows:
-            stories[split].append(result.story)
+            stories[group].append(result.story)
         for line in result.harvest:
-            pools[split].add_line(result.story.domain, line)
+            pools[group].add_line(result.story.domain, line)
     if not any(rows.values()):
         raise CorpusError(f"no usable page under {corpus_config.data_dir}; skipped: {report.skipped[:3]}")
     settings = MixerSettings(corpus_config.seed, config.segmenter.max_chars, corpus_config.ambiguous_weight)
-    for split in DOMAIN_SPLITS:
-        for story in tqdm(stories[split], desc=f"mixtures {split}", disable=not progress, leave=False):
+    for (split, source), same_source in sorted(stories.items()):
+        for story in tqdm(same_source, desc=f"mixtures {split} {source}", disable=not progress, leave=False):
             for index in range(corpus_config.mixtures_per_story):
-                rows[split].append(compose_mixture(story, index, stories[split], pools[split], settings))
+                rows[split].append(
+                    compose_mixture(story, index, same_source, pools[(split, source)], settings)
+                )
     seeds = load_seed_rows(corpus_config.seeds_dir, config.segmenter.max_chars)
     corpus = DatasetDict(
         {

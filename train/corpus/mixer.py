@@ -55,6 +55,8 @@ class Story:
     published: str
     site_name: str
     paragraphs: tuple[str, ...]
+    language: str
+    gold_origin: str
 
 
 @dataclass
@@ -144,6 +146,8 @@ def compose_mixture(
         "renderer": "mixture",
         "reference_text": "\n".join(story.paragraphs),
         "html_path": story.html_path,
+        "language": story.language,
+        "gold_origin": story.gold_origin,
         "spans": _label_segments(text, pieces, offsets, settings),
     }
 

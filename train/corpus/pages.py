@@ -16,7 +16,7 @@ from storysplit.labels import SegmentKind
 from train.corpus.alignment import AlignmentRules, GoldInfo, align_document
 from train.corpus.mixer import Story
 from train.corpus.renderers import render
-from train.corpus.sources import PageRef, read_page
+from train.corpus.sources import PageMeta, PageRef, read_page
 
 HARVEST_RENDERERS = ("html_text", "dom_lines", "inscriptis", "lenient")
 """Boilerplate lines for mixtures come from the first of these renderings built (one line per block)."""
@@ -28,7 +28,7 @@ class PageJob:
 
     data_dir: Path
     ref: PageRef
-    wcxb_domain: str
+    meta: PageMeta
     renderers: tuple[str, ...]
     rules: AlignmentRules
     min_gold_recall: float
@@ -50,7 +50,7 @@ def process_page(job: PageJob) -> PageResult:
     result = PageResult(ref=job.ref)
     page_id = f"{job.ref.source}-{job.ref.page_id}"
     try:
-        page = read_page(job.data_dir, job.ref, {job.ref.page_id: job.wcxb_domain})
+        page = read_page(job.data_dir, job.ref, job.meta)
     except StorysplitError as error:
         result.skipped.append((page_id, str(error)))
         return result
@@ -72,6 +72,8 @@ def process_page(job: PageJob) -> PageResult:
         published=page.published,
         site_name=page.site_name,
         paragraphs=tuple(page.gold_text.splitlines()),
+        language=page.language,
+        gold_origin=page.gold_origin.value,
     )
     harvest_from = next((name for name in HARVEST_RENDERERS if name in job.renderers), None)
     for renderer in job.renderers:
@@ -98,6 +100,8 @@ def process_page(job: PageJob) -> PageResult:
                 "renderer": renderer,
                 "reference_text": page.gold_text,
                 "html_path": job.ref.html_path,
+                "language": page.language,
+                "gold_origin": page.gold_origin.value,
                 "spans": [span.to_row() for span in alignment.spans],
             }
         )

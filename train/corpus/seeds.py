@@ -50,6 +50,8 @@ def load_seed_rows(seeds_dir: Path, max_chars: int) -> list[dict[str, Any]]:
                 "renderer": "scraped",
                 "reference_text": reference,
                 "html_path": "",
+                "language": "en",
+                "gold_origin": "hand",
                 "spans": spans,
             }
         )

@@ -1,8 +1,12 @@
 """Read the source pages (HTML plus gold main content) from `../shared/data` into one shape.
 
-Two sets are read: WCXB (`wcxb-articles-dev/`, gold as plain text) and Mozilla Readability's
-test pages (`readability-test-pages/`, gold as article HTML). Listing is cheap and never fails;
-reading one page may raise `PageError`, which the build reports with the page id and skips.
+Five sets are read. Four share one layout (`html/NNNN.html.gz`, `ground-truth/NNNN.json` with the
+gold as plain text, `metadata.json` with each page's domain): WCXB, news-fixtures, cleaneval and
+multilingual-news. Mozilla Readability's test pages keep their gold as article HTML. The sets' gold
+was made differently (by hand, by one extractor, by agreement of extractors), so every page
+carries its `gold_origin`, and its `language` (from the set's metadata, else detected on the gold).
+Listing is cheap and never fails; reading one page may raise `PageError`, which the build reports
+with the page id and skips.
 """
 
 from __future__ import annotations
@@ -11,15 +15,45 @@ import gzip
 import json
 import re
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import html_text
+import py3langid
 
 from storysplit.errors import StorysplitError
 
 WCXB_DIR = "wcxb-articles-dev"
 READABILITY_DIR = "readability-test-pages"
+
+
+class GoldOrigin(str, Enum):
+    """How a set's gold main content was made; the weakest origin is the one to discount."""
+
+    HAND = "hand"
+    EXTRACTOR = "extractor"
+    AGREEMENT = "agreement"
+
+
+@dataclass(frozen=True)
+class SourceSet:
+    """One data set under the data dir: its short name (the rows' `source`), folder and gold origin."""
+
+    name: str
+    folder: str
+    gold_origin: GoldOrigin
+
+
+GOLD_JSON_SETS = (
+    SourceSet("wcxb", WCXB_DIR, GoldOrigin.HAND),
+    SourceSet("news-fixtures", "news-fixtures", GoldOrigin.EXTRACTOR),
+    SourceSet("cleaneval", "cleaneval", GoldOrigin.HAND),
+    SourceSet("multilingual-news", "multilingual-news", GoldOrigin.AGREEMENT),
+)
+"""Sets laid out like WCXB, in listing order."""
+READABILITY_SET = SourceSet("readability", READABILITY_DIR, GoldOrigin.HAND)
+SOURCE_SETS = (*GOLD_JSON_SETS, READABILITY_SET)
 
 # Second-level labels under which registrations happen (example.co.uk is one site, not co.uk).
 _SECOND_LEVEL = {"co", "com", "net", "org", "gov", "ac", "edu", "ne", "or", "go"}
@@ -50,6 +84,14 @@ class PageRef:
 
 
 @dataclass(frozen=True)
+class PageMeta:
+    """What a set's `metadata.json` says about one page (empty strings where it says nothing)."""
+
+    domain: str = ""
+    language: str = ""
+
+
+@dataclass(frozen=True)
 class SourcePage:
     """A page's HTML and what its gold says about it.
 
@@ -67,6 +109,9 @@ class SourcePage:
     site_name: str
     gold_without: tuple[str, ...]
     """Snippets the gold says are not main content (WCXB only)."""
+    language: str
+    """ISO 639-1 code of the story's language."""
+    gold_origin: GoldOrigin
 
     @property
     def doc_id(self) -> str:
@@ -74,16 +119,17 @@ class SourcePage:
 
 
 def list_pages(data_dir: Path, max_pages: int | None = None) -> list[PageRef]:
-    """Every page of both sets in a stable order, at most `max_pages` from each set."""
+    """Every page of every set in a stable order, at most `max_pages` from each set."""
     refs: list[PageRef] = []
-    wcxb = sorted((data_dir / WCXB_DIR / "html").glob("*.html.gz"))
-    refs += [
-        PageRef("wcxb", path.name.removesuffix(".html.gz"), f"{WCXB_DIR}/html/{path.name}")
-        for path in wcxb[:max_pages]
-    ]
+    for source in GOLD_JSON_SETS:
+        paths = sorted((data_dir / source.folder / "html").glob("*.html.gz"))
+        refs += [
+            PageRef(source.name, path.name.removesuffix(".html.gz"), f"{source.folder}/html/{path.name}")
+            for path in paths[:max_pages]
+        ]
     readability = sorted(path.parent for path in (data_dir / READABILITY_DIR).glob("*/source.html"))
     refs += [
-        PageRef("readability", folder.name, f"{READABILITY_DIR}/{folder.name}/source.html")
+        PageRef(READABILITY_SET.name, folder.name, f"{READABILITY_DIR}/{folder.name}/source.html")
         for folder in readability[:max_pages]
     ]
     return refs
@@ -91,38 +137,57 @@ def list_pages(data_dir: Path, max_pages: int | None = None) -> list[PageRef]:
 
 def input_files(data_dir: Path) -> list[Path]:
     """The files a build reads, for the corpus fingerprint."""
-    files = sorted((data_dir / WCXB_DIR).rglob("*")) + sorted((data_dir / READABILITY_DIR).rglob("*"))
+    files = [path for source in SOURCE_SETS for path in sorted((data_dir / source.folder).rglob("*"))]
     return [path for path in files if path.is_file()]
 
 
-def read_page(data_dir: Path, ref: PageRef, wcxb_domains: dict[str, str]) -> SourcePage:
+def source_set(name: str) -> SourceSet:
+    """The set whose rows carry `source == name`."""
+    for source in SOURCE_SETS:
+        if source.name == name:
+            return source
+    raise KeyError(f"unknown source {name!r}; known: {', '.join(s.name for s in SOURCE_SETS)}")
+
+
+def read_page(data_dir: Path, ref: PageRef, meta: PageMeta) -> SourcePage:
     """Load one page and its gold.
 
     Args:
-        data_dir: The folder holding both sets.
+        data_dir: The folder holding the sets.
         ref: The page, from `list_pages`.
-        wcxb_domains: WCXB page id → domain, from `read_wcxb_domains`.
+        meta: The page's entry in its set's metadata, from `read_metadata`.
 
     Raises:
         PageError: the page or its gold is unreadable, malformed or empty.
     """
     try:
-        if ref.source == "wcxb":
-            return _read_wcxb(data_dir, ref, wcxb_domains)
-        return _read_readability(data_dir, ref)
+        if ref.source == READABILITY_SET.name:
+            return _read_readability(data_dir, ref)
+        return _read_gold_json(data_dir, ref, meta)
     except PageError:
         raise
     except (OSError, ValueError, KeyError, TypeError, EOFError) as error:
         raise PageError(f"{ref.source}-{ref.page_id}: {error.__class__.__name__}: {error}") from None
 
 
-def read_wcxb_domains(data_dir: Path) -> dict[str, str]:
-    """WCXB's `metadata.json` as page id → domain (empty when the set is absent)."""
-    path = data_dir / WCXB_DIR / "metadata.json"
-    if not path.is_file():
-        return {}
-    files = json.loads(path.read_text(encoding="utf-8")).get("files", {})
-    return {page_id: str(entry.get("domain", "")) for page_id, entry in files.items()}
+def read_metadata(data_dir: Path) -> dict[tuple[str, str], PageMeta]:
+    """Every set's `metadata.json` as (source, page id) → `PageMeta` (sets without one are absent)."""
+    entries: dict[tuple[str, str], PageMeta] = {}
+    for source in GOLD_JSON_SETS:
+        path = data_dir / source.folder / "metadata.json"
+        if not path.is_file():
+            continue
+        files = json.loads(path.read_text(encoding="utf-8")).get("files", {})
+        for page_id, entry in files.items():
+            entries[(source.name, page_id)] = PageMeta(
+                str(entry.get("domain") or ""), str(entry.get("language") or "")
+            )
+    return entries
+
+
+def detect_language(text: str) -> str:
+    """ISO 639-1 code of `text`'s language (langid's 97-language model, bundled, offline)."""
+    return str(py3langid.classify(text[:5000])[0])
 
 
 def site_domain(host: str) -> str:
@@ -154,16 +219,17 @@ def readability_domain(html: str, folder: str) -> str:
     return "readability:" + re.sub(r"-\d+$", "", folder)
 
 
-def _read_wcxb(data_dir: Path, ref: PageRef, domains: dict[str, str]) -> SourcePage:
+def _read_gold_json(data_dir: Path, ref: PageRef, meta: PageMeta) -> SourcePage:
+    source = source_set(ref.source)
     html = _decode(gzip.decompress((data_dir / ref.html_path).read_bytes()))
-    truth_path = data_dir / WCXB_DIR / "ground-truth" / f"{ref.page_id}.json"
+    truth_path = data_dir / source.folder / "ground-truth" / f"{ref.page_id}.json"
     record = json.loads(truth_path.read_text(encoding="utf-8"))
     gold = record["ground_truth"]
     text = _clean_gold(str(gold.get("main_content") or ""))
     if not text:
-        raise PageError(f"wcxb-{ref.page_id}: empty gold main_content")
+        raise PageError(f"{ref.source}-{ref.page_id}: empty gold main_content")
     host = urlsplit(str(record.get("url", ""))).hostname or ""
-    domain = site_domain(domains.get(ref.page_id) or host) or f"wcxb:{ref.page_id}"
+    domain = site_domain(meta.domain or host) or f"{ref.source}:{ref.page_id}"
     return SourcePage(
         ref=ref,
         html=html,
@@ -174,6 +240,8 @@ def _read_wcxb(data_dir: Path, ref: PageRef, domains: dict[str, str]) -> SourceP
         published=_known(gold.get("publish_date")),
         site_name="",
         gold_without=tuple(str(item) for item in gold.get("without") or () if str(item).strip()),
+        language=meta.language or detect_language(text),
+        gold_origin=source.gold_origin,
     )
 
 
@@ -195,6 +263,8 @@ def _read_readability(data_dir: Path, ref: PageRef) -> SourcePage:
         published=_known(metadata.get("publishedTime")),
         site_name=_known(metadata.get("siteName")),
         gold_without=(),
+        language=detect_language(text),
+        gold_origin=READABILITY_SET.gold_origin,
     )
 
 
