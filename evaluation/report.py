@@ -16,7 +16,15 @@ from typing import Any
 from evaluation.analysis import worst_documents
 from evaluation.figures import plot_calibration, plot_kind_recall, plot_threshold_curve
 from evaluation.runner import MethodKind, SetResult
-from evaluation.summary import Summary, by_renderer, by_source, summarize, summarize_by, threshold_sweep
+from evaluation.summary import (
+    Summary,
+    by_language,
+    by_renderer,
+    by_source,
+    summarize,
+    summarize_by,
+    threshold_sweep,
+)
 from storysplit.labels import SegmentLabel
 
 METRICS_FILE = "metrics.json"
@@ -129,13 +137,14 @@ def _set_tables(result: SetResult) -> str:
             f"{s.good_share:.2f} | " + " | ".join(cells) + " |"
         )
     lines.append("")
-    lines.append(_group_table(result, "source", by_source))
-    lines.append(_group_table(result, "renderer", by_renderer))
+    lines.append(group_table(result, "source", by_source))
+    lines.append(group_table(result, "renderer", by_renderer))
+    lines.append(group_table(result, "language", by_language))
     lines.append(_kind_table(result))
     return "\n".join(lines)
 
 
-def _group_table(result: SetResult, title: str, key: Callable[..., str]) -> str:
+def group_table(result: SetResult, title: str, key: Callable[..., str]) -> str:
     by_method = {m.name: summarize_by(m, key) for m in result.methods}
     groups = sorted({g for summaries in by_method.values() for g in summaries})
     lines = [

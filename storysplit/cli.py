@@ -25,6 +25,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+LOSO_FLAG = "--leave-one-source-out"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Dispatch `storysplit COMMAND ...`; user errors print one line and exit with 2."""
     args = sys.argv[1:] if argv is None else list(argv)
@@ -35,7 +38,12 @@ def main(argv: list[str] | None = None) -> int:
     if command not in COMMANDS:
         print(f"storysplit: error: unknown command {command!r}\n{_usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(COMMANDS[command][0])
+    module_name = COMMANDS[command][0]
+    if command == "evaluate" and LOSO_FLAG in rest:
+        # Leave-one-source-out trains a model per fold, so it lives with training (train.loso);
+        # `evaluation` itself never imports `train`.
+        module_name = "train.loso"
+    module = importlib.import_module(module_name)
     try:
         return int(module.main(rest))
     except StorysplitError as error:

@@ -10,7 +10,7 @@ The schema is plain data so that inference can read the `segmenter`/`encoder`/`f
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -111,6 +111,7 @@ class TrainingConfig(_Section):
     seed: int = 13
     renderers: tuple[str, ...] | None = None
     max_train_documents: int | None = Field(None, ge=1)
+    source_weights: dict[str, Annotated[float, Field(ge=0)]] = {}
     output_dir: Path = Path("models/default")
 
 
