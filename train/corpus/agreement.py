@@ -15,8 +15,9 @@ goose3) each say what the story is; where they agree we trust them:
   same alignment test), for the token-level metrics: trafilatura's paragraphs in its order,
   then the paragraphs only the other two agree on.
 
-An extractor that raises or returns no text is tolerated and recorded; a page where fewer
-than two produced text cannot be labelled by agreement and is skipped with the reason.
+An extractor that raises or returns fewer than `MIN_WORDS` words is tolerated and recorded; a
+page where fewer than two produced text cannot be labelled by agreement and is skipped with the
+reason.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from trafilatura.utils import decode_file
 
 from features.segmentation import split_document
 from storysplit.labels import SegmentKind, SegmentLabel
-from train.corpus.alignment import AlignmentRules, GoldInfo, LabelledSpan, align_document
+from train.corpus.alignment import AlignmentRules, GoldInfo, LabelledSpan, align_document, words
 from train.corpus.renderers import render
 from train.corpus.sources import readability_domain
 
@@ -41,6 +42,8 @@ EXTRACTORS = ("trafilatura", "readability", "goose3")
 """Extractor names in the order their paragraphs go into `reference_text`."""
 MIN_AGREEING = 2
 """Extractors that must keep a segment for it to be main (and produce text for a page to count)."""
+MIN_WORDS = 10
+"""An output with fewer words is no article: what extractors return on menus and error pages."""
 SOURCE = "agreement"
 HTML_SUFFIXES = (".html.gz", ".html")
 _PARAGRAPH_CHARS = 10**9
@@ -119,10 +122,11 @@ def extract_page(html: str) -> Extraction:
         except Exception as error:  # a third-party extractor may raise anything; one page, one tool
             failures[name] = f"{error.__class__.__name__}: {error}"[:200]
             continue
-        if any(char.isalnum() for char in text):
+        count = len(words(text))
+        if count >= MIN_WORDS:
             texts[name] = text
         else:
-            failures[name] = "no text"
+            failures[name] = f"{count} words" if count else "no text"
     title, author, published = _page_metadata(html)
     return Extraction(texts, failures, title, author, published)
 
