@@ -156,3 +156,14 @@ def test_folder_pages_read_in_path_order_with_domains_and_skips(article: str, tm
     assert [page_id for page_id, _ in skipped] == ["agreement-site/menu"]
     for row in rows:
         _assert_valid_spans(row)
+
+
+def test_reference_keeps_each_agreed_paragraph_once_however_it_is_cut() -> None:
+    first = "The harbour bridge reopened to traffic on Thursday after eight months of repairs to its deck."
+    second = "Engineers replaced more than two hundred corroded bolts and repainted the main span."
+    junk = "Share this story with friends on social media and subscribe to our daily newsletter"
+    texts = {
+        "trafilatura": f"{first} {junk}\n{second}",  # junk glued on: this copy of `first` is not agreed
+        "readability": f"{first}\n{second}",
+    }
+    assert agreement_reference(texts, RULES).splitlines() == [second, first]

@@ -209,21 +209,22 @@ def agreement_reference(texts: dict[str, str], rules: AlignmentRules) -> str:
     """The paragraphs at least two extractors keep, one per line (empty when they agree on none).
 
     Each paragraph of each output is aligned with every other output; one that another output
-    keeps is agreed. It is taken from the first extractor (in `texts` order) that has it, so
-    text the extractors share appears once.
+    keeps is agreed. Outputs are read in `texts` order, and an agreed paragraph that the text
+    gathered so far already holds is not added again, so text the extractors share appears once
+    even when they cut it into paragraphs differently.
     """
     paragraph_rules = replace(rules, max_chars=_PARAGRAPH_CHARS)
-    names = list(texts)
     agreed: list[str] = []
-    for index, name in enumerate(names):
-        others = [other for other in names if other != name]
-        spans = {
-            other: align_document(texts[name], GoldInfo(texts[other]), paragraph_rules).spans
-            for other in others
-        }
-        for position, segment in enumerate(split_document(texts[name], _PARAGRAPH_CHARS)):
-            keepers = [other for other in others if _kept(spans[other][position])]
-            if keepers and all(names.index(other) > index for other in keepers):
+    for name, text in texts.items():
+        votes = [
+            align_document(text, GoldInfo(other), paragraph_rules).spans
+            for other_name, other in texts.items()
+            if other_name != name
+        ]
+        gathered = align_document(text, GoldInfo("\n".join(agreed)), paragraph_rules).spans if agreed else []
+        for position, segment in enumerate(split_document(text, _PARAGRAPH_CHARS)):
+            is_agreed = any(_kept(spans[position]) for spans in votes)
+            if is_agreed and not (gathered and _kept(gathered[position])):
                 agreed.append(segment.text)
     return "\n".join(agreed)
 
