@@ -144,6 +144,7 @@ def test_folder_pages_read_in_path_order_with_domains_and_skips(article: str, tm
     (html_dir / "a.html").write_text(no_url, encoding="utf-8")
     (html_dir / "site" / "menu.html").write_text(MENU_ONLY_PAGE, encoding="utf-8")
     (html_dir / "notes.txt").write_text("not a page", encoding="utf-8")
+    (html_dir / "broken.html").write_bytes(b"\x00\x01binary" * 50)
     rows, skipped = agreement_rows(html_dir, ("html_text", "dom_lines"), RULES, data_dir=tmp_path)
     assert [row["id"] for row in rows] == [
         "agreement-a-html_text",
@@ -153,7 +154,8 @@ def test_folder_pages_read_in_path_order_with_domains_and_skips(article: str, tm
     ]
     assert [row["domain"] for row in rows[::2]] == ["agreement:a", "coastaltimes.co.uk"]
     assert [row["html_path"] for row in rows[::2]] == ["crawl/a.html", "crawl/site/b.html.gz"]
-    assert [page_id for page_id, _ in skipped] == ["agreement-site/menu"]
+    assert [page_id for page_id, _ in skipped] == ["agreement-broken", "agreement-site/menu"]
+    assert "binary content" in skipped[0][1]
     for row in rows:
         _assert_valid_spans(row)
 

@@ -12,8 +12,12 @@ goose3) each say what the story is; where they agree we trust them:
   `boilerplate`, with the kind the alignments agree on (`junk`, `meta`, `duplicate`,
   `unknown`). Anything else is ambiguous: labelled by majority, weight `rules.ambiguous_weight`.
 - `reference_text` is the paragraphs that at least two extractors keep (paragraph level, the
-  same alignment test), for the token-level metrics: trafilatura's paragraphs in its order,
-  then the paragraphs only the other two agree on.
+  same alignment test), for the token-level metrics: trafilatura's agreed paragraphs in its
+  order, then those of readability and goose3 that the text gathered so far does not hold.
+
+Rows look like every other corpus row (`schema.CORPUS_FEATURES`): `source` is `agreement` (or
+the caller's), `domain` the registrable domain of the page's canonical/og:url, else
+`agreement:<page id>` so that each such page is its own site for the domain splits.
 
 An extractor that raises or returns fewer than `MIN_WORDS` words is tolerated and recorded; a
 page where fewer than two produced text cannot be labelled by agreement and is skipped with the
@@ -352,7 +356,6 @@ def agreement_rows(
     Returns:
         The rows, in page then renderer order, and `(id, reason)` for each skipped page or rendering.
     """
-    base = data_dir if data_dir is not None else html_dir
     rows: list[dict[str, Any]] = []
     skipped: list[tuple[str, str]] = []
     seen: set[str] = set()
@@ -364,16 +367,36 @@ def agreement_rows(
             )
             continue
         seen.add(page_id)
-        try:
-            html = read_html(path)
-        except (OSError, ValueError, EOFError) as error:
-            skipped.append((f"{source}-{page_id}", f"{error.__class__.__name__}: {error}"))
-            continue
-        page = PageSource(page_id, page_domain(html, page_id), _relative(path, base), source)
-        page_result = page_rows(html, page, renderers, rules, min_recall)
+        page_result = file_rows(
+            path, html_dir, renderers, rules, data_dir=data_dir, source=source, min_recall=min_recall
+        )
         rows += page_result[0]
         skipped += page_result[1]
     return rows, skipped
+
+
+def file_rows(
+    path: Path,
+    html_dir: Path,
+    renderers: Sequence[str],
+    rules: AlignmentRules,
+    *,
+    data_dir: Path | None = None,
+    source: str = SOURCE,
+    min_recall: float = 0.5,
+) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    """One page file's rows and skips (what `agreement_rows` does per file; a unit for worker processes).
+
+    Never raises: an unreadable file is a skip like any other.
+    """
+    page_id = page_id_for(path, html_dir)
+    try:
+        html = read_html(path)
+    except (OSError, ValueError, EOFError) as error:
+        return [], [(f"{source}-{page_id}", f"{error.__class__.__name__}: {error}")]
+    base = data_dir if data_dir is not None else html_dir
+    page = PageSource(page_id, page_domain(html, page_id), _relative(path, base), source)
+    return page_rows(html, page, renderers, rules, min_recall)
 
 
 def _relative(path: Path, base: Path) -> str:
