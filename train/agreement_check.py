@@ -3,8 +3,8 @@
 `python -m train.agreement_check ../shared/data/news-fixtures [--renderer html_text] [--limit N]`
 
 The folder is laid out like `news-fixtures/`: `html/NNNN.html.gz`, `ground-truth/NNNN.json` with
-`ground_truth.main_content`, and optionally `metadata.json` naming each page's gold source. For
-each page it prints nothing; at the end, macro averages over pages of:
+`ground_truth.main_content`, and optionally `metadata.json` naming each page's gold source. It
+prints macro averages over pages, for all pages and per gold source, of:
 
 - (a) bag-of-words token F1 against the gold main text of the segments agreement labels `main`
   (weight > 0), and of the agreement `reference_text`;
