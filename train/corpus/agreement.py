@@ -37,8 +37,9 @@ import trafilatura
 from trafilatura.utils import decode_file
 
 from features.segmentation import split_document
+from features.words import words
 from storysplit.labels import SegmentKind, SegmentLabel
-from train.corpus.alignment import AlignmentRules, GoldInfo, LabelledSpan, align_document, words
+from train.corpus.alignment import AlignmentRules, GoldInfo, LabelledSpan, align_document
 from train.corpus.renderers import render
 from train.corpus.sources import readability_domain
 

@@ -26,10 +26,9 @@ from difflib import SequenceMatcher
 from typing import Any
 
 from features.segmentation import Segment, split_document
+from features.words import TOKEN, words
 from storysplit.labels import SegmentKind, SegmentLabel
 
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_TOKEN = re.compile(rf"[{_CJK}]|(?:(?![{_CJK}])\w)+")
 MONTHS = (
     "january",
     "february",
@@ -114,11 +113,7 @@ class Alignment:
 
 def tokenize(text: str) -> list[tuple[str, int, int]]:
     """Lowercased word tokens with their `[start, end)` offsets into `text`."""
-    return [(match.group().lower(), match.start(), match.end()) for match in _TOKEN.finditer(text)]
-
-
-def words(text: str) -> list[str]:
-    return [match.group().lower() for match in _TOKEN.finditer(text)]
+    return [(match.group().lower(), match.start(), match.end()) for match in TOKEN.finditer(text)]
 
 
 def align_document(text: str, gold: GoldInfo, rules: AlignmentRules) -> Alignment:

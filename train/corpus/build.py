@@ -24,15 +24,24 @@ from typing import Any
 from datasets import Dataset, DatasetDict, load_from_disk
 from tqdm import tqdm
 
-from storysplit.config import Config, config_to_dict, load_config
+from storysplit.config import Config, CorpusConfig, config_to_dict, load_config
 from storysplit.errors import StorysplitError
+from train.corpus.agreement import agreement_rows, list_html_files
 from train.corpus.alignment import AlignmentRules
 from train.corpus.datacard import write_data_card
 from train.corpus.mixer import BoilerplatePool, MixerSettings, Story, compose_mixture
 from train.corpus.pages import PageJob, PageResult, process_page
 from train.corpus.schema import CORPUS_FEATURES, SPLITS
 from train.corpus.seeds import load_seed_rows
-from train.corpus.sources import SOURCE_SETS, PageMeta, input_files, list_pages, read_metadata
+from train.corpus.sources import (
+    SOURCE_SETS,
+    GoldOrigin,
+    PageMeta,
+    detect_language,
+    input_files,
+    list_pages,
+    read_metadata,
+)
 from train.corpus.splits import DOMAIN_SPLITS, split_for_domain
 
 _CODE_FILES = [
@@ -86,6 +95,11 @@ def corpus_fingerprint(config: Config) -> str:
     settings = config_to_dict(config)
     data_dir, seeds_dir = config.corpus.data_dir, config.corpus.seeds_dir
     inputs = [(str(path.relative_to(data_dir)), path.stat().st_size) for path in input_files(data_dir)]
+    inputs += [
+        (str(path), path.stat().st_size)
+        for folder in config.corpus.html_dirs
+        for path in list_html_files(folder)
+    ]
     inputs += [
         (f"seeds/{path.name}", path.stat().st_size) for path in sorted(seeds_dir.glob("*")) if path.is_file()
     ]
@@ -150,6 +164,10 @@ def build_corpus(config: Config, progress: bool = True) -> tuple[DatasetDict, Bu
             stories[group].append(result.story)
         for line in result.harvest:
             pools[group].add_line(result.story.domain, line)
+        pools[group].add_tail(result.story.domain, result.tail)
+    for folder in corpus_config.html_dirs:
+        for row in _agreement_rows(folder, corpus_config, rules, report):
+            rows[split_for_domain(row["domain"], corpus_config.split_fractions)].append(row)
     if not any(rows.values()):
         raise CorpusError(f"no usable page under {corpus_config.data_dir}; skipped: {report.skipped[:3]}")
     settings = MixerSettings(corpus_config.seed, config.segmenter.max_chars, corpus_config.ambiguous_weight)
@@ -168,6 +186,27 @@ def build_corpus(config: Config, progress: bool = True) -> tuple[DatasetDict, Bu
     )
     report.seconds = time.perf_counter() - started
     return corpus, report
+
+
+def _agreement_rows(
+    folder: Path, corpus_config: CorpusConfig, rules: AlignmentRules, report: BuildReport
+) -> list[dict[str, Any]]:
+    """A user's own pages, labelled by the agreement of HTML extractors (`train.corpus.agreement`).
+
+    They join the domain splits like the gold sets' pages, but no mixtures are made of them: their
+    labels are the extractors' opinion, not a gold to cut stories from.
+    """
+    if not folder.is_dir():
+        raise CorpusError(f"corpus.html_dirs: no such folder {folder}")
+    found, skipped = agreement_rows(
+        folder, corpus_config.renderers, rules, min_recall=corpus_config.min_gold_recall
+    )
+    report.skipped += skipped
+    for row in found:
+        row["html_path"] = str((folder / row["html_path"]).resolve())
+        row["language"] = detect_language(row["reference_text"])
+        row["gold_origin"] = GoldOrigin.AGREEMENT.value
+    return found
 
 
 def _dataset(rows: list[dict[str, Any]]) -> Dataset:

@@ -2,7 +2,10 @@
 
 Real rendered pages teach what a whole page looks like; scraped user documents look more like
 the seeds: mostly the story, with a headline list, related teasers, a menu, widget lines, a
-byline or repeats of the story stuck before or after it. A mixture is built from pieces whose
+byline or repeats of the story stuck before or after it; news pages also end in comment threads
+(a user name, a date, a paragraph of prose, "Reply"), sidebars of categories with counts, and
+whatever a real page had under its story (a *tail*: every boilerplate line after the story's
+last line on another page, comments, sidebars and footers as they came). A mixture is built from pieces whose
 label and kind are known, so every span of it is labelled exactly. All boilerplate comes from
 pages of other domains in the same split (never from the seeds, which are evaluation data), and
 each document draws from its own `random.Random` seeded by the config seed and the story id,
@@ -21,8 +24,9 @@ from typing import Any
 import blingfire
 
 from features.segmentation import split_document
+from features.words import words
 from storysplit.labels import SegmentKind, SegmentLabel
-from train.corpus.alignment import MONTHS, strip_site_name, words
+from train.corpus.alignment import MONTHS, strip_site_name
 
 _HEADER_WORDS = re.compile(
     r"\b(related|more|latest|popular|recommended|trending|top|also|read|stories|news|headlines|next)\b",
@@ -40,6 +44,69 @@ STORY_PARAGRAPHS = (6, 30)
 are short (the seeds have 6 to 14 lines), many gold texts are long guides."""
 MAX_POOL_LINES = 4000
 """Harvested lines kept per pool and split: plenty of variety, bounded memory."""
+MAX_TAIL_LINES = 40
+"""A harvested tail keeps at most this many lines (the start of what followed the story)."""
+_COMMENT_HEADERS = (
+    "{n} Comments",
+    "{n} comments",
+    "Comments ({n})",
+    "Leave a Reply",
+    "Join the discussion",
+    "Show comments",
+    "{n} Kommentare",
+    "Kommentare",
+    "Commentaires ({n})",
+    "Comentarios",
+    "コメント ({n})",
+    "评论 ({n})",
+)
+_COMMENT_FOOTERS = (
+    "Reply",
+    "Reply ↓",
+    "Like",
+    "Report",
+    "Antworten",
+    "Répondre",
+    "返信",
+    "Rating: {n} Votes",
+)
+_USER_WORDS = (
+    "the",
+    "last",
+    "chargers",
+    "fan",
+    "true",
+    "blue",
+    "reader",
+    "old",
+    "timer",
+    "max",
+    "mike",
+    "anna",
+    "jo",
+    "dave",
+    "sam",
+    "kat",
+    "lee",
+    "bob",
+    "sue",
+    "ali",
+    "nina",
+    "leo",
+    "tom",
+    "kim",
+    "ron",
+    "eve",
+    "ian",
+    "zoe",
+    "jan",
+    "lars",
+    "hans",
+    "marie",
+    "pierre",
+    "yuki",
+    "kenji",
+)
 
 
 @dataclass(frozen=True)
@@ -67,6 +134,7 @@ class BoilerplatePool:
     widget: list[tuple[str, str]] = field(default_factory=list)
     promo: list[tuple[str, str]] = field(default_factory=list)
     header: list[tuple[str, str]] = field(default_factory=list)
+    tails: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
 
     def add_line(self, domain: str, line: str) -> None:
         """File one boilerplate line under the pool its shape suggests (or drop it)."""
@@ -84,6 +152,12 @@ class BoilerplatePool:
             return
         if len(target) < MAX_POOL_LINES:
             target.append((domain, text))
+
+    def add_tail(self, domain: str, lines: Sequence[str]) -> None:
+        """Keep what followed a page's story (its first `MAX_TAIL_LINES` lines), if anything did."""
+        kept = tuple(" ".join(line.split()) for line in lines[:MAX_TAIL_LINES] if line.strip())
+        if len(kept) >= 3 and len(self.tails) < MAX_POOL_LINES:
+            self.tails.append((domain, kept))
 
 
 @dataclass(frozen=True)
@@ -128,6 +202,9 @@ def compose_mixture(
         lambda: _menu_block(rng, pool, story.domain),
         lambda: _widget_block(rng, pool, story.domain),
         lambda: _duplicate_block(rng, story, pool),
+        lambda: _comment_thread(rng, foreign, pool, story.domain),
+        lambda: _sidebar_block(rng, pool, story.domain),
+        lambda: _real_tail(rng, pool, story.domain),
     ]
     chosen = rng.sample(blocks, k=rng.choice((1, 2, 2, 3, 3, 4)))
     if rng.random() < 0.25:
@@ -313,6 +390,53 @@ def _widget_block(rng: random.Random, pool: BoilerplatePool, domain: str, most: 
         kind = SegmentKind.PROMO if promo else SegmentKind.WIDGET
         pieces += [_Piece(line, SegmentLabel.BOILERPLATE, kind) for line in lines]
     return pieces
+
+
+def _comment_thread(
+    rng: random.Random, others: Sequence[Story], pool: BoilerplatePool, domain: str
+) -> list[_Piece]:
+    """A comment section: a header, then comments as a name, a date, prose and a button line.
+
+    The prose comes from other stories' sentences: real comments are prose too, and what tells
+    them from the story is their frame (names, "says:", dates, "Reply"), not their words.
+    """
+    header = rng.choice(_COMMENT_HEADERS).format(n=rng.randint(2, 240))
+    pieces = [_Piece(header, SegmentLabel.BOILERPLATE, SegmentKind.COMMENTS)]
+    writers = [story for story in others if story.paragraphs] or []
+    for _ in range(rng.randint(2, 6) if writers else 0):
+        name = "".join(rng.sample(_USER_WORDS, k=rng.randint(1, 3))) + rng.choice(
+            ("", str(rng.randint(1, 99)))
+        )
+        when = rng.choice(
+            (f"{_relative_time(rng)}", f"November {rng.randint(1, 28)}, 2019 at 6:{rng.randint(10, 59)} am")
+        )
+        comment = _first_sentence(rng.choice(writers))
+        lines = rng.choice(
+            ([f"{name} says:", when, comment], [name, when, comment], [f"{name} · {when}", comment])
+        )
+        if rng.random() < 0.6:
+            lines.append(rng.choice(_COMMENT_FOOTERS).format(n=rng.randint(1, 60)))
+        pieces += [_Piece(line, SegmentLabel.BOILERPLATE, SegmentKind.COMMENTS) for line in lines]
+    return pieces
+
+
+def _sidebar_block(rng: random.Random, pool: BoilerplatePool, domain: str) -> list[_Piece]:
+    """A sidebar of categories or archives with post counts, sometimes behind a marker."""
+    marker = rng.choice(("", "► ", "» ", "- "))
+    lines = _pick(rng, pool.menu, domain, rng.randint(3, 10))
+    return [
+        _Piece(f"{marker}{line} ({rng.randint(1, 120)})", SegmentLabel.BOILERPLATE, SegmentKind.MENU)
+        for line in lines
+    ]
+
+
+def _real_tail(rng: random.Random, pool: BoilerplatePool, domain: str) -> list[_Piece]:
+    """The lines that followed the story on another site's page, as they came."""
+    tails = [lines for tail_domain, lines in pool.tails if tail_domain != domain]
+    if not tails:
+        return []
+    lines = rng.choice(tails)
+    return [_Piece(line, SegmentLabel.BOILERPLATE, SegmentKind.UNKNOWN) for line in lines]
 
 
 def _duplicate_block(rng: random.Random, story: Story, pool: BoilerplatePool) -> list[_Piece]:

@@ -42,6 +42,8 @@ class PageResult:
     rows: list[dict[str, Any]] = field(default_factory=list)
     story: Story | None = None
     harvest: list[str] = field(default_factory=list)
+    tail: list[str] = field(default_factory=list)
+    """Boilerplate lines after the story's last main line on the harvested rendering."""
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -111,4 +113,11 @@ def process_page(job: PageJob) -> PageResult:
                 for span in alignment.spans
                 if span.kind is SegmentKind.UNKNOWN and not span.ambiguous
             ]
+            last_main = max((i for i, s in enumerate(alignment.spans) if s.label.is_main), default=None)
+            if last_main is not None:
+                result.tail = [
+                    text[span.start : span.end]
+                    for span in alignment.spans[last_main + 1 :]
+                    if not span.label.is_main and not span.ambiguous
+                ]
     return result

@@ -6,7 +6,8 @@ Each row is a plain-text document as a scraper might leave it, with every segmen
 - `id`: unique document id, e.g. `wcxb-0001-html_text` or `mix-wcxb-0001-html_text-0`.
 - `text`: the document text; every span indexes it.
 - `source`: the set the page came from: `wcxb`, `readability`, `news-fixtures`, `cleaneval`,
-  `multilingual-news` or `seeds` (`train.corpus.sources.SOURCE_SETS`).
+  `multilingual-news` or `seeds` (`train.corpus.sources.SOURCE_SETS`), or `agreement` for pages
+  of `corpus.html_dirs` labelled by extractors' agreement.
 - `domain`: the page's site (registrable domain where known); splits never share a domain.
 - `renderer`: what made the text: `html_text`, `inscriptis`, `dom_lines`, `single_line`,
   `lenient`, `mixture` (a composed seed-like document) or `scraped` (the seeds).
