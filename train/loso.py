@@ -129,7 +129,8 @@ def run_folds(
     results = []
     for fold in plan_folds(train_split, chosen):
         started = time.perf_counter()
-        fold_rows = rows.select_documents(_fold_training(fold, train_split, config))
+        chosen = _fold_training(fold, train_split, config)
+        fold_rows = rows.select_documents(chosen)
         heads = fit_heads(fold_rows, config)
         model = StorySplitModel(
             heads.head,
@@ -150,8 +151,8 @@ def run_folds(
         )
         text_methods: list[TextMethod] = [ModelMethod(model), KeepAll(), C4Lines()]
         result = evaluate_set(eval_set, model.max_chars, text_methods, methods, config.corpus.data_dir)
-        results.append(FoldResult(fold, result, len(fold.train_documents), fit_seconds))
-        print(f"fold {fold.source}: {len(fold.train_documents)} training documents, fit {fit_seconds:.0f} s")
+        results.append(FoldResult(fold, result, len(chosen), fit_seconds))
+        print(f"fold {fold.source}: {len(chosen)} training documents, fit {fit_seconds:.0f} s", flush=True)
     return results
 
 

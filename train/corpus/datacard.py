@@ -32,10 +32,14 @@ def corpus_statistics(corpus: DatasetDict) -> dict[str, Any]:
     labels: Counter[tuple[str, str]] = Counter()
     renderer_labels: Counter[tuple[str, str]] = Counter()
     kinds: Counter[tuple[str, str]] = Counter()
+    languages: Counter[tuple[str, str]] = Counter()
+    origins: Counter[tuple[str, str]] = Counter()
     for split in SPLITS:
         for row in _rows(corpus[split]):
             documents[split, row["renderer"]] += 1
             sources[split, row["source"]] += 1
+            languages[row["source"], row["language"]] += 1
+            origins[row["source"], row["gold_origin"]] += 1
             for span in row["spans"]:
                 state = "ambiguous" if span["weight"] < 1.0 else span["label"]
                 labels[split, state] += 1
@@ -50,6 +54,8 @@ def corpus_statistics(corpus: DatasetDict) -> dict[str, Any]:
         "labels": labels,
         "renderer_labels": renderer_labels,
         "kinds": kinds,
+        "languages": languages,
+        "origins": origins,
     }
 
 
@@ -83,6 +89,15 @@ def render_data_card(
         "| `readability` | 130 test pages of Mozilla Readability |"
         " `expected.html` rendered to text + `expected-metadata.json` |"
         " Apache-2.0, mozilla/readability test suite |",
+        "| `news-fixtures` | 245 news/blog pages of extractors' test fixtures (186 sites, 9 languages) |"
+        " one extractor's output: @postlight/parser, goose3 or newspaper's expected text |"
+        " MIT (postlight/parser, codelucas/newspaper), Apache-2.0 (goose3) |",
+        "| `cleaneval` | 696 CleanEval 2007 pages of every kind (601 sites, English) |"
+        " hand-cleaned by CleanEval's annotators (keeps far more of a page than a news story) |"
+        " research use, Baroni et al. 2008; dalab/web2text (MIT) |",
+        "| `multilingual-news` | 154 European news pages (81 German) |"
+        " pseudo-gold: paragraphs two of trafilatura, readability and goose3 agree on |"
+        " MIT (fundus, mercury-parser, graby, metascraper) |",
         "| `seeds` | 5 scraped documents | hand-labelled lines (`gold.jsonl`) |"
         " project data; evaluation only |",
         "",
@@ -101,6 +116,33 @@ def render_data_card(
         "### Documents per split and source",
         "",
         _table("split", SPLITS, sorted({s for _, s in stats["sources"]}), stats["sources"], total=True),
+        "",
+        "### Documents per source and gold origin",
+        "",
+        "Every row records how its gold was made (`gold_origin`): `hand` (wcxb, readability,",
+        "cleaneval, seeds), `extractor` (news-fixtures) or `agreement` (multilingual-news, and pages",
+        "of `corpus.html_dirs`).",
+        "",
+        _table(
+            "source",
+            sorted({s for s, _ in stats["origins"]}),
+            sorted({o for _, o in stats["origins"]}),
+            stats["origins"],
+            total=True,
+        ),
+        "",
+        "### Documents per source and language",
+        "",
+        "`language` comes from the set's metadata where it has one (cleaneval, multilingual-news),",
+        "else from py3langid on the gold text.",
+        "",
+        _table(
+            "source",
+            sorted({s for s, _ in stats["languages"]}),
+            _top_languages(stats["languages"]),
+            stats["languages"],
+            total=False,
+        ),
         "",
         "## Label balance (segments)",
         "",
@@ -161,9 +203,14 @@ def render_data_card(
         "blocks after it: a headline list of other pages' titles, related teasers (title, site name,",
         "relative time, first sentence, or in one layout the other article's first paragraphs on one",
         "line), a menu (sometimes bulleted), widget/promo lines, or repeats of the story's own",
-        "paragraphs or headline, or the story listed as its own teaser (`duplicate`). Boilerplate lines",
+        "paragraphs or headline, or the story listed as its own teaser (`duplicate`), a comment section",
+        '(a header such as "12 Comments", then comments as a user name with "says:", a date, a',
+        'sentence of another story and a "Reply"/"Rating" line), a sidebar of categories with post',
+        "counts, or the real *tail* of another page (every boilerplate line after its story's last line,",
+        "up to 40: comments, sidebars and footers as they came). Boilerplate lines",
         "are harvested from",
-        "`unknown` boilerplate of the rendered pages of *other domains in the same split* (short lines",
+        "`unknown` boilerplate of the rendered pages of *other domains in the same split and source*",
+        "(a mixture never holds two sources' text, so a held-out source is held out whole; short lines",
         "filed as menu, header, widget or promo by shape and keywords); nothing is copied from the seeds.",
         "Lines are joined by a newline, a blank line or (10%) a space; a segment straddling two pieces",
         'of single-line text is ambiguous. Each mixture uses `random.Random(f"{seed}:{story}:{index}")`.',
@@ -196,12 +243,18 @@ def write_data_card(corpus: DatasetDict, report: dict[str, Any], config: Config,
 
 
 def _rows(dataset: Dataset) -> Any:
-    columns = dataset.select_columns(["renderer", "source", "spans"])
-    for batch in columns.iter(batch_size=256):
-        yield from (
-            {"renderer": r, "source": s, "spans": spans}
-            for r, s, spans in zip(batch["renderer"], batch["source"], batch["spans"], strict=True)
-        )
+    names = ["renderer", "source", "language", "gold_origin", "spans"]
+    for batch in dataset.select_columns(names).iter(batch_size=256):
+        for values in zip(*(batch[name] for name in names), strict=True):
+            yield dict(zip(names, values, strict=True))
+
+
+def _top_languages(counts: Counter[tuple[str, str]], most: int = 14) -> list[str]:
+    """The languages with most documents, as table columns (the rest are rare)."""
+    totals: Counter[str] = Counter()
+    for (_, language), count in counts.items():
+        totals[language] += count
+    return [language for language, _ in totals.most_common(most)]
 
 
 def _reason_kind(reason: str) -> str:
