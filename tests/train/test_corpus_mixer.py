@@ -24,6 +24,8 @@ def _story(number: int, domain: str) -> Story:
         published="2025-06-07",
         site_name="",
         paragraphs=paragraphs,
+        language="en",
+        gold_origin="hand",
     )
 
 
@@ -40,6 +42,7 @@ def pool() -> BoilerplatePool:
         for line in ("Home", "World news", "Latest stories", "Sign up for our free newsletter today"):
             pool.add_line(domain, f"{line} {site}")
         pool.add_line(domain, f"Share this article with friends {site}")
+        pool.add_tail(domain, [f"Tail comment header {site}", "Great piece, thanks!", "Reply", "Footer"])
     return pool
 
 
@@ -76,7 +79,8 @@ def test_mixture_spans_are_segments_with_known_labels(stories: list[Story], pool
             main = [row["text"][s["start"] : s["end"]] for s in row["spans"] if s["label"] == "main"]
             if "\n" in row["text"]:  # single-line mixtures are cut into sentences, not paragraphs
                 assert set(story.paragraphs) <= set(main)
-    assert {"headline", "body", "meta", "menu", "related", "widget", "promo", "duplicate"} <= kinds
+    expected = {"headline", "body", "meta", "menu", "related", "widget", "promo", "duplicate", "comments"}
+    assert expected <= kinds
 
 
 def test_boilerplate_never_comes_from_the_story_own_site(stories: list[Story], pool: BoilerplatePool) -> None:
@@ -85,9 +89,39 @@ def test_boilerplate_never_comes_from_the_story_own_site(stories: list[Story], p
             text = compose_mixture(story, 0, stories, pool, MixerSettings(seed, 1000))["text"]
             site = story.domain.split(".")[0].removeprefix("site")
             assert f"Home {site}" not in text and f"Share this article with friends {site}" not in text
+            assert f"Tail comment header {site}" not in text
             same_site = [other for other in stories if other.domain == story.domain and other is not story]
             assert not any(other.title.split(" | ")[0] in text for other in same_site)
             assert not any(other.paragraphs[0][:20] in text for other in same_site)
+
+
+def test_real_tails_and_comment_threads_appear_labelled_boilerplate(
+    stories: list[Story], pool: BoilerplatePool
+) -> None:
+    tails = comments = 0
+    for seed in range(20):
+        for story in stories[:6]:
+            row = compose_mixture(story, 0, stories, pool, MixerSettings(seed, 1000))
+            spans = {row["text"][s["start"] : s["end"]]: s for s in row["spans"]}
+            tail = next((line for line in spans if line.startswith("Tail comment header")), None)
+            if tail is not None:
+                tails += 1
+                assert (
+                    spans[tail]["label"] == "boilerplate"
+                    and spans["Great piece, thanks!"]["label"] == "boilerplate"
+                )
+            thread = [s for s in row["spans"] if s["kind"] == "comments"]
+            comments += bool(thread)
+            assert all(s["label"] == "boilerplate" for s in thread)
+    assert tails > 0 and comments > 0
+
+
+def test_a_tail_needs_three_lines_and_keeps_forty() -> None:
+    pool = BoilerplatePool()
+    pool.add_tail("a.com", ["one", "two"])
+    pool.add_tail("b.com", [f"line {i}" for i in range(100)])
+    assert [domain for domain, _ in pool.tails] == ["b.com"]
+    assert len(pool.tails[0][1]) == 40
 
 
 def test_pool_files_lines_by_shape() -> None:
