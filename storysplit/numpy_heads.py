@@ -234,10 +234,8 @@ class NumpyHead:
             if calibration is None:
                 total += expit(decision).astype(decision.dtype)
                 continue
-            positive = calibration(decision)
-            # scikit-learn rounds probabilities just above 1 down to 1.
-            positive[(positive > 1.0) & (positive <= 1.0 + 1e-5)] = 1.0
-            total += positive
+            # scikit-learn also rounds values just above 1 down to 1; neither calibration makes any.
+            total += calibration(decision)
         positive = total / len(self.members)
         return np.column_stack([1.0 - positive, positive])
 
