@@ -8,7 +8,8 @@ ever built or called. `NumpyHead.predict_proba` repeats scikit-learn's arithmeti
 (same dtypes, same order of operations), so probabilities agree to float rounding.
 
 Supported (what `train/fit.py` builds), each on its own or inside
-`CalibratedClassifierCV(FrozenEstimator(...), method="sigmoid" | "isotonic")`:
+`CalibratedClassifierCV(FrozenEstimator(...), method="sigmoid" | "isotonic")` (several
+`calibrated_classifiers_` too, averaged as scikit-learn does):
 
 - `Pipeline([StandardScaler(), LogisticRegression()])`, or a bare binary `LogisticRegression`;
 - a binary `HistGradientBoostingClassifier` on numeric features (no categorical features).
@@ -240,8 +241,8 @@ class NumpyHead:
         return np.column_stack([1.0 - positive, positive])
 
 
-def save_head(head: NumpyHead | Any, path: Path) -> None:
-    """Write a scikit-learn head (or its `head_arrays`) to `path` as an uncompressed `.npz`."""
+def save_head(head: Any, path: Path) -> None:
+    """Write a fitted scikit-learn head, or its `head_arrays`, to `path` as an uncompressed `.npz`."""
     arrays = head if isinstance(head, dict) else head_arrays(head)
     with Path(path).open("wb") as handle:
         np.savez(handle, **arrays)
