@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+from importlib.metadata import PackageNotFoundError, packages_distributions, requires
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = sorted((REPO.parent / "shared" / "seeds").glob("*.txt"))[0]
@@ -61,3 +64,55 @@ def test_the_check_sees_a_heavy_import() -> None:
         "load_skops_head('models/default', 'head')\nprint(json.dumps(sorted(sys.modules)))"
     )
     assert {"skops", "sklearn"} <= {m.split(".")[0] for m in modules}
+
+
+# Imported when present and not needed: numpy.f2py (through scipy) tries charset_normalizer.
+OPTIONAL_IMPORTS = {"charset_normalizer"}
+
+
+def _closure(names: list[str]) -> set[str]:
+    """The distributions `names` install, without extras: what `pip install storysplit` brings."""
+    seen: set[str] = set()
+    todo = [_normal(name) for name in names]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            needs = requires(name) or []
+        except PackageNotFoundError:
+            continue
+        for line in needs:
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(_normal(requirement.name))
+    return seen
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_inference_imports_only_what_the_plain_install_brings() -> None:
+    """Every library `storysplit segment` imports is a core dependency or one of theirs, not an extra's."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    core = [Requirement(line).name for line in project["dependencies"]]
+    installed = _closure(core)
+    assert not {"torch", "sentence-transformers", "scikit-learn", "skops"} & installed
+    assert {"sentence-transformers"} <= {
+        Requirement(r).name for r in project["optional-dependencies"]["transformer"]
+    }
+    owners = packages_distributions()
+    ours = {"storysplit", "features"}
+    at_start = _modules_after("import json, sys; print(json.dumps(sorted(sys.modules)))")  # site's hooks
+    imported = {m.split(".")[0] for m in _modules_after(SEGMENT_ONE_PAGE) - at_start}
+    imported -= set(sys.stdlib_module_names) | ours
+    missing = {
+        module: owners[module]
+        for module in imported - OPTIONAL_IMPORTS
+        if module in owners and not {_normal(d) for d in owners[module]} & installed
+    }
+    assert missing == {}
+    assert "numpy" in imported and "tokenizers" in imported  # the check sees third-party imports
