@@ -180,14 +180,15 @@ def _start_worker(settings: WorkerSettings, progress: multiprocessing.Queue[int]
     global _cleaner, _start_error, _progress
     _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    import torch
-
-    torch.set_num_threads(1)
     _progress = progress
     try:
         _cleaner = ShardCleaner(settings, load_ready_model(settings.model_path))
     except Exception as error:  # reported by the first shard, where the parent sees it
         _start_error = error
+    # Only a transformer encoder imports torch (seconds and ~300 MB); the default model never does.
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(1)
     threadpool_limits(limits=1)  # after loading, so the OpenMP and BLAS libraries it loaded are limited
 
 

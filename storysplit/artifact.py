@@ -1,25 +1,33 @@
-"""The model folder: `manifest.json` plus the classifier head saved with skops (never pickle).
+"""The model folder: `manifest.json`, the heads as numpy arrays (`.npz`) and as skops files.
 
 The manifest records what is needed to rebuild the exact inference path (segmenter, encoder and
 its fingerprint, feature version, decoder parameters, config), what the model scored, and a
-SHA-256 of every file. Loading refuses a folder whose manifest is missing or from another schema,
-whose files were changed or added, or whose head holds types outside an explicit allow-list.
+SHA-256 of every file. Inference reads only the `.npz` heads (`storysplit.numpy_heads`: plain
+arrays, never unpickled, no scikit-learn import); the `.skops` files keep the fitted scikit-learn
+estimators for training, tracking and `storysplit export-heads`, and load only allow-listed types.
+Loading refuses a folder whose manifest is missing or from another schema, whose files were
+changed or added, or whose heads are not what their format allows.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-import skops.io as sio
-
 from storysplit.errors import ModelLoadError
+from storysplit.numpy_heads import NumpyHead, check_same_probabilities, head_arrays, save_head
+from storysplit.numpy_heads import load_head as load_numpy_head
 
-SCHEMA_VERSION = 1
+# 1: skops heads only; 2: numpy heads for inference plus the skops heads they were made from.
+SCHEMA_VERSION = 2
 MANIFEST = "manifest.json"
-HEAD_SUFFIX = ".skops"
+NUMPY_SUFFIX = ".npz"
+SKOPS_SUFFIX = ".skops"
+HEAD_SUFFIXES = (NUMPY_SUFFIX, SKOPS_SUFFIX)
 
 # Types skops does not trust by default that our heads legitimately contain. Anything else in a
 # head file (a function, an arbitrary class) makes loading fail instead of running it.
@@ -35,22 +43,40 @@ TRUSTED_HEAD_TYPES = frozenset(
 
 
 def save_artifact(folder: Path, heads: dict[str, Any], manifest: dict[str, Any]) -> Path:
-    """Write each head as `NAME.skops` and the manifest (with file checksums), replacing old files."""
+    """Write each fitted scikit-learn head as `NAME.skops` and `NAME.npz`, then the manifest.
+
+    Old files in `folder` are removed first. Each numpy head is checked against its estimator
+    before anything is written, so a head the numpy predictor would score differently fails here,
+    not at inference.
+    """
+    import skops.io as sio
+
+    arrays = {name: _checked_arrays(head) for name, head in heads.items()}
     folder.mkdir(parents=True, exist_ok=True)
     for stale in folder.iterdir():
         if stale.is_file():
             stale.unlink()
-    files = {}
     for name, head in heads.items():
-        path = folder / f"{name}{HEAD_SUFFIX}"
-        sio.dump(head, path)
-        files[path.name] = _sha256(path)
-    full = {**manifest, "schema_version": SCHEMA_VERSION, "files": files}
-    (folder / MANIFEST).write_text(json.dumps(full, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        sio.dump(head, folder / f"{name}{SKOPS_SUFFIX}")
+        save_head(arrays[name], folder / f"{name}{NUMPY_SUFFIX}")
+    _write_manifest(folder, manifest)
     return folder
 
 
-def read_manifest(folder: Path) -> dict[str, Any]:
+def add_numpy_heads(folder: Path, heads: dict[str, Any], manifest: dict[str, Any]) -> Path:
+    """Write `NAME.npz` for each scikit-learn head of an existing folder and re-sign the manifest.
+
+    `storysplit export-heads` uses this on folders saved before numpy heads existed; the skops
+    files stay as they are.
+    """
+    arrays = {name: _checked_arrays(head) for name, head in heads.items()}
+    for name in arrays:
+        save_head(arrays[name], folder / f"{name}{NUMPY_SUFFIX}")
+    _write_manifest(folder, manifest)
+    return folder
+
+
+def read_manifest(folder: Path, schema_versions: Collection[int] = (SCHEMA_VERSION,)) -> dict[str, Any]:
     """The manifest of a model folder, checked for schema version and file integrity."""
     folder = Path(folder)
     if not folder.is_dir():
@@ -65,18 +91,38 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     if not isinstance(manifest, dict):
         raise ModelLoadError(f"{path} is corrupt: expected a JSON object")
     version = manifest.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if version not in schema_versions:
+        hint = (
+            f"convert it with `storysplit export-heads {folder}`"
+            if version == 1
+            else "retrain the model or install the storysplit that made it"
+        )
         raise ModelLoadError(
             f"{folder} has model schema version {version!r}; this storysplit reads version "
-            f"{SCHEMA_VERSION} (retrain the model or install the storysplit that made it)"
+            f"{SCHEMA_VERSION} ({hint})"
         )
     _check_files(folder, manifest.get("files"))
     return manifest
 
 
-def load_head(folder: Path, name: str) -> Any:
-    """Load head `name` after checking that it holds only allow-listed types."""
-    path = Path(folder) / f"{name}{HEAD_SUFFIX}"
+def load_head(folder: Path, name: str, manifest: dict[str, Any]) -> NumpyHead:
+    """Load head `name` from its `.npz` (no scikit-learn, nothing unpickled).
+
+    `manifest` is the folder's checked manifest (`read_manifest`): the file must be one it signs.
+    """
+    file = f"{name}{NUMPY_SUFFIX}"
+    if file not in manifest.get("files", {}):
+        raise ModelLoadError(
+            f"{folder} has no numpy head {file}; write it with `storysplit export-heads {folder}`"
+        )
+    return load_numpy_head(Path(folder) / file)
+
+
+def load_skops_head(folder: Path, name: str) -> Any:
+    """Load the scikit-learn estimator of head `name` after checking that it holds only allow-listed types."""
+    import skops.io as sio
+
+    path = Path(folder) / f"{name}{SKOPS_SUFFIX}"
     try:
         untrusted = set(sio.get_untrusted_types(file=path))
     except Exception as error:  # skops raises many types on a damaged zip
@@ -90,6 +136,25 @@ def load_head(folder: Path, name: str) -> Any:
         raise ModelLoadError(f"{path} could not be loaded: {error}") from None
 
 
+def _checked_arrays(head: Any) -> dict[str, Any]:
+    arrays = head_arrays(head)
+    check_same_probabilities(head, arrays)
+    return arrays
+
+
+def _write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    """The manifest with the checksum of every head file in `folder`, replaced in one rename."""
+    files = {
+        path.name: _sha256(path)
+        for path in sorted(folder.iterdir())
+        if path.is_file() and path.suffix in HEAD_SUFFIXES
+    }
+    full = {**manifest, "schema_version": SCHEMA_VERSION, "files": files}
+    temporary = folder / f".{MANIFEST}.tmp"
+    temporary.write_text(json.dumps(full, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(temporary, folder / MANIFEST)
+
+
 def _check_files(folder: Path, files: Any) -> None:
     if not isinstance(files, dict) or not files:
         raise ModelLoadError(f"{folder}/{MANIFEST} lists no checksums; the artifact is incomplete")
@@ -97,9 +162,9 @@ def _check_files(folder: Path, files: Any) -> None:
     unexpected = sorted(present - set(files))
     if unexpected:
         raise ModelLoadError(f"{folder} holds files the manifest does not list, refusing: {unexpected}")
-    foreign = sorted(name for name in files if not name.endswith(HEAD_SUFFIX) or "/" in name)
+    foreign = sorted(name for name in files if not name.endswith(HEAD_SUFFIXES) or "/" in name)
     if foreign:
-        raise ModelLoadError(f"{folder}/{MANIFEST} lists files that are not skops heads, refusing: {foreign}")
+        raise ModelLoadError(f"{folder}/{MANIFEST} lists files that are not model heads, refusing: {foreign}")
     for name, digest in files.items():
         path = folder / name
         if not path.is_file():

