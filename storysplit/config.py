@@ -49,6 +49,7 @@ class CorpusConfig(_Section):
     seed: int = 13
     num_proc: int = Field(2, ge=1)
     html_dirs: tuple[Path, ...] = ()
+    sources: tuple[str, ...] | None = None
 
 
 class SegmenterConfig(_Section):

@@ -33,6 +33,7 @@ from evaluation.report import group_table
 from evaluation.runner import SetResult, evaluate_set
 from evaluation.summary import by_language, by_renderer, summarize
 from storysplit.config import Config, load_config
+from storysplit.errors import StorysplitError
 from storysplit.model import StorySplitModel, encoder_from_config
 from train.corpus.build import load_or_build_corpus
 from train.featurize import featurize_split
@@ -63,8 +64,12 @@ class FoldResult:
     fit_seconds: float
 
 
-def plan_folds(train_split: Dataset, sources: Sequence[str]) -> list[Fold]:
+def plan_folds(
+    train_split: Dataset, sources: Sequence[str], train_sources: Sequence[str] | None = None
+) -> list[Fold]:
     """For each source, the training documents of every other source on none of its domains.
+
+    `train_sources` restricts training to those sources (e.g. only pages labelled by agreement).
 
     A domain found in two sets (medium.com in WCXB and news-fixtures, say) is dropped from
     training with the held-out source, so no site is on both sides of a fold.
@@ -75,6 +80,8 @@ def plan_folds(train_split: Dataset, sources: Sequence[str]) -> list[Fold]:
     for source in sources:
         held_domains = frozenset(row_domains[row_sources == source].tolist())
         keep = (row_sources != source) & ~np.isin(row_domains, list(held_domains))
+        if train_sources is not None:
+            keep &= np.isin(row_sources, list(train_sources))
         folds.append(Fold(source, np.flatnonzero(keep), held_domains))
     return folds
 
@@ -104,6 +111,7 @@ def run_folds(
     cache_dir: Path | None,
     html: bool = True,
     renderers: Sequence[str] | None = None,
+    train_sources: Sequence[str] | None = None,
 ) -> list[FoldResult]:
     """Train one model per held-out source and score it there (see the module docstring).
 
@@ -113,24 +121,25 @@ def run_folds(
         cache_dir: Feature and embedding cache (None recomputes).
         html: Also score the HTML extractors on the held-out pages.
         renderers: Score only these renderings of the held-out pages (None: all).
+        train_sources: Train only on these sources (None: every source but the held-out one).
     """
     corpus = load_or_build_corpus(config)
     encoder = encoder_from_config(config.encoder)
     train_split = corpus["train"]
     available = sorted(set(train_split["source"]))
-    chosen = list(sources) if sources else available
-    unknown = sorted(set(chosen) - set(available))
+    held_out_sources = list(sources) if sources else available
+    unknown = sorted(set(held_out_sources) - set(available))
     if unknown:
-        raise ValueError(f"unknown source(s) {unknown}; the corpus has {available}")
+        raise StorysplitError(f"unknown source(s) {unknown}; the corpus has {available}")
     rows = featurize_split(train_split, encoder, config, cache_dir, "featurise train")
     rows = weigh_sources(rows, train_split["source"], config.training.source_weights)
     methods: list[HtmlMethod] = [m for m in html_baselines() if m.name == "trafilatura_html"] if html else []
     wanted = set(renderers or ())
     results = []
-    for fold in plan_folds(train_split, chosen):
+    for fold in plan_folds(train_split, held_out_sources, train_sources):
         started = time.perf_counter()
-        chosen = _fold_training(fold, train_split, config)
-        fold_rows = rows.select_documents(chosen)
+        trained = _fold_training(fold, train_split, config)
+        fold_rows = rows.select_documents(trained)
         heads = fit_heads(fold_rows, config)
         model = StorySplitModel(
             heads.head,
@@ -151,8 +160,8 @@ def run_folds(
         )
         text_methods: list[TextMethod] = [ModelMethod(model), KeepAll(), C4Lines()]
         result = evaluate_set(eval_set, model.max_chars, text_methods, methods, config.corpus.data_dir)
-        results.append(FoldResult(fold, result, len(chosen), fit_seconds))
-        print(f"fold {fold.source}: {len(chosen)} training documents, fit {fit_seconds:.0f} s", flush=True)
+        results.append(FoldResult(fold, result, len(trained), fit_seconds))
+        print(f"fold {fold.source}: {len(trained)} training documents, fit {fit_seconds:.0f} s", flush=True)
     return results
 
 
@@ -240,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a key")
     parser.add_argument("--source", action="append", help="hold out only these sources (repeatable)")
     parser.add_argument("--renderer", action="append", help="score only these renderings (repeatable)")
+    parser.add_argument("--train-source", action="append", help="train only on these sources (repeatable)")
     parser.add_argument("--no-html", action="store_true", help="skip trafilatura on the held-out pages")
     parser.add_argument("--no-cache", action="store_true", help="recompute features instead of reusing them")
     parser.add_argument("--output", type=Path, help="report folder (default: runs/loso/<timestamp>)")
@@ -247,7 +257,12 @@ def main(argv: list[str] | None = None) -> int:
     config = load_config(args.config, args.set)
     started = time.perf_counter()
     results = run_folds(
-        config, args.source, None if args.no_cache else FEATURE_CACHE, not args.no_html, args.renderer
+        config,
+        args.source,
+        None if args.no_cache else FEATURE_CACHE,
+        not args.no_html,
+        args.renderer,
+        args.train_source,
     )
     output = args.output or Path("runs/loso") / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     renderers = sorted({d.document.renderer for r in results for d in r.result.methods[0].documents})

@@ -124,7 +124,7 @@ def build_corpus(config: Config, progress: bool = True) -> tuple[DatasetDict, Bu
         raise CorpusError(f"data dir not found: {corpus_config.data_dir} (set corpus.data_dir)")
     if not (corpus_config.seeds_dir / "gold.jsonl").is_file():
         raise CorpusError(f"seeds not found: {corpus_config.seeds_dir}/gold.jsonl (set corpus.seeds_dir)")
-    refs = list_pages(corpus_config.data_dir, corpus_config.max_pages)
+    refs = list_pages(corpus_config.data_dir, corpus_config.max_pages, corpus_config.sources)
     if not refs:
         folders = ", ".join(f"{source.folder}/" for source in SOURCE_SETS)
         raise CorpusError(f"no pages under {corpus_config.data_dir} (expected one of {folders})")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -118,15 +119,26 @@ class SourcePage:
         return f"{self.ref.source}-{self.ref.page_id}"
 
 
-def list_pages(data_dir: Path, max_pages: int | None = None) -> list[PageRef]:
-    """Every page of every set in a stable order, at most `max_pages` from each set."""
+def list_pages(
+    data_dir: Path, max_pages: int | None = None, sources: Sequence[str] | None = None
+) -> list[PageRef]:
+    """Every page of every set (or of the named `sources`) in a stable order, at most `max_pages` a set.
+
+    Raises:
+        KeyError: a name in `sources` is not a known set.
+    """
+    wanted = {source_set(name).name for name in sources} if sources is not None else None
     refs: list[PageRef] = []
     for source in GOLD_JSON_SETS:
+        if wanted is not None and source.name not in wanted:
+            continue
         paths = sorted((data_dir / source.folder / "html").glob("*.html.gz"))
         refs += [
             PageRef(source.name, path.name.removesuffix(".html.gz"), f"{source.folder}/html/{path.name}")
             for path in paths[:max_pages]
         ]
+    if wanted is not None and READABILITY_SET.name not in wanted:
+        return refs
     readability = sorted(path.parent for path in (data_dir / READABILITY_DIR).glob("*/source.html"))
     refs += [
         PageRef(READABILITY_SET.name, folder.name, f"{READABILITY_DIR}/{folder.name}/source.html")
