@@ -17,11 +17,13 @@ from train.corpus import build
 from train.corpus.build import CorpusError, load_or_build_corpus, main
 from train.corpus.datacard import SPOTCHECK_END, write_data_card
 from train.corpus.schema import CORPUS_FEATURES, SPLITS
+from train.corpus.sources import SOURCE_SETS
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = ROOT.parent / "shared" / "data"
 SEEDS_DIR = ROOT.parent / "shared" / "seeds"
 FIXTURE = Path(__file__).parent / "fixtures" / "article.html"
+AGREEMENT_FIXTURE = Path(__file__).parent / "fixtures" / "agreement_article.html"
 
 pytestmark = pytest.mark.skipif(not DATA_DIR.is_dir(), reason="needs ../shared/data")
 
@@ -71,6 +73,55 @@ def test_renderers_mixtures_and_main_lines_are_present(smoke: tuple[Config, Data
         assert any(span["label"] == "main" for span in row["spans"]), row["id"]
         if row["renderer"] == "single_line":
             assert "\n" not in row["text"]
+
+
+def test_every_set_is_read_with_its_language_and_gold_origin(smoke: tuple[Config, DatasetDict]) -> None:
+    _, corpus = smoke
+    rows = [row for split in ("train", "validation", "test") for row in corpus[split]]
+    assert {row["source"] for row in rows} == {s.name for s in SOURCE_SETS}
+    origins = {row["source"]: row["gold_origin"] for row in rows}
+    assert origins["news-fixtures"] == "extractor" and origins["multilingual-news"] == "agreement"
+    assert origins["cleaneval"] == origins["wcxb"] == "hand"
+    assert all(len(row["language"]) >= 2 for row in rows)
+    assert {row["language"] for row in rows if row["source"] == "multilingual-news"} - {"en"}
+
+
+def test_mixtures_never_mix_two_sources(smoke: tuple[Config, DatasetDict]) -> None:
+    _, corpus = smoke
+    rendered = {
+        row["text"][s["start"] : s["end"]]: row["source"]
+        for split in ("train", "validation", "test")
+        for row in corpus[split]
+        if row["renderer"] != "mixture"
+        for s in row["spans"]
+        if s["label"] == "main"
+    }
+    for row in corpus["train"]:
+        if row["renderer"] != "mixture":
+            continue
+        for span in row["spans"]:
+            line = row["text"][span["start"] : span["end"]]
+            if len(line) > 80 and line in rendered and span["kind"] in ("related", "comments"):
+                assert rendered[line] == row["source"], (row["id"], line)
+
+
+def test_own_html_pages_are_labelled_by_agreement(tmp_path: Path) -> None:
+    pages = tmp_path / "crawl"
+    pages.mkdir()
+    shutil.copy(AGREEMENT_FIXTURE, pages / "story.html")
+    config = _smoke_config(
+        tmp_path / "corpus",
+        "corpus.sources=[readability]",
+        "corpus.max_pages=2",
+        f"corpus.html_dirs=[{pages}]",
+    )
+    corpus = load_or_build_corpus(config, progress=False)
+    rows = [row for split in ("train", "validation", "test") for row in corpus[split]]
+    own = [row for row in rows if row["source"] == "agreement"]
+    assert len(own) == len(config.corpus.renderers)
+    assert all(row["gold_origin"] == "agreement" and row["language"] == "en" for row in own)
+    assert all(any(s["label"] == "main" for s in row["spans"]) for row in own)
+    assert {row["source"] for row in rows} <= {"agreement", "readability"}
 
 
 def test_no_domain_is_in_two_splits(smoke: tuple[Config, DatasetDict]) -> None:
