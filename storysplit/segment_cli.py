@@ -10,6 +10,7 @@ name and skipped; the exit code is 1 if any was skipped, so nothing is lost sile
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -18,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from storysplit.audit_page import AuditPageWriter, AuditReport
 from storysplit.documents import DEFAULT_MAX_BYTES, check_text, decode_document, oversize_message
 from storysplit.errors import InputError
 from storysplit.labels import SegmentLabel
@@ -45,9 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     model = load_model(args.model)
     failures = 0
     jsonl = args.format == "jsonl" or any(str(p).endswith(".jsonl") for p in args.inputs)
-    sink = _open_sink(args.output, jsonl)
     claimed: dict[Path, str] = {}
-    try:
+    with contextlib.ExitStack() as stack:
+        sink = _open_sink(args.output, jsonl)
+        if sink is not None and sink is not sys.stdout:
+            stack.callback(sink.close)
+        report = stack.enter_context(AuditReport(args.html_report)) if args.html_report else None
         batch: list[Document] = []
         for item in _documents(args.inputs, args.max_bytes):
             if isinstance(item, Document) and sink is None and item.output is not None:
@@ -58,13 +63,10 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             batch.append(item)
             if len(batch) >= args.batch_size:
-                failures += _write_batch(model, batch, args, sink, jsonl)
+                failures += _write_batch(model, batch, args, sink, jsonl, report)
                 batch = []
         if batch:
-            failures += _write_batch(model, batch, args, sink, jsonl)
-    finally:
-        if sink is not None and sink is not sys.stdout:
-            sink.close()
+            failures += _write_batch(model, batch, args, sink, jsonl, report)
     if failures:
         print(f"storysplit segment: {failures} document(s) skipped, see above", file=sys.stderr)
     return 1 if failures else 0
@@ -87,6 +89,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--keep-removed", action="store_true", help="also write the dropped text, for auditing"
+    )
+    parser.add_argument(
+        "--html-report",
+        type=Path,
+        metavar="PATH",
+        help="also write one self-contained HTML page showing each document with its kept and removed "
+        "segments marked (open it in a browser; it holds every document's text, so use it on samples)",
     )
     parser.add_argument("--batch-size", type=int, default=32, help="documents per model call")
     parser.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="refuse larger documents")
@@ -189,7 +198,12 @@ def _open_sink(output: Path | None, jsonl: bool) -> IO[str] | None:
 
 
 def _write_batch(
-    model: StorySplitModel, batch: list[Document], args: argparse.Namespace, sink: IO[str] | None, jsonl: bool
+    model: StorySplitModel,
+    batch: list[Document],
+    args: argparse.Namespace,
+    sink: IO[str] | None,
+    jsonl: bool,
+    report: AuditPageWriter | None,
 ) -> int:
     """Label and write `batch`; returns how many documents were skipped because the model failed.
 
@@ -199,13 +213,15 @@ def _write_batch(
         results = model.segment_many([doc.text for doc in batch], args.threshold)
     except Exception as error:
         if len(batch) > 1:
-            return sum(_write_batch(model, [doc], args, sink, jsonl) for doc in batch)
+            return sum(_write_batch(model, [doc], args, sink, jsonl, report) for doc in batch)
         print(
             f"storysplit segment: skipped {batch[0].id}: the model failed ({type(error).__name__}: {error})",
             file=sys.stderr,
         )
         return 1
     for doc, segments in zip(batch, results, strict=True):
+        if report is not None:
+            report.add(doc.id, doc.text, segments)
         kept = join_segments(doc.text, [s for s in segments if s.label is SegmentLabel.MAIN])
         removed = join_segments(doc.text, [s for s in segments if s.label is not SegmentLabel.MAIN])
         if jsonl:
