@@ -184,7 +184,7 @@ class StorySplitModel:
         ]
 
     def extract(self, text: str, threshold: float | None = None) -> str:
-        """The main story of one document as text, one kept segment per line."""
+        """The main story of one document as text: one kept segment per line, paragraphs apart."""
         return self.extract_many([text], threshold)[0]
 
     def _probabilities(
@@ -201,17 +201,37 @@ class StorySplitModel:
 
 
 def join_segments(text: str, segments: Sequence[LabelledSegment]) -> str:
-    """The text of `segments`, one per line (sentences of one source line stay on one line)."""
+    """The text of `segments`, one per line, with a blank line where the input has one between them.
+
+    Sentences of one source line stay on one line. Two segments get a blank line between them when
+    the input between them holds a blank (whitespace-only) line, so paragraphs stay paragraphs;
+    lines that were merely adjacent stay adjacent.
+    """
     parts: list[str] = []
     previous_end: int | None = None
     for segment in segments:
         piece = text[segment.start : segment.end]
-        if previous_end is not None and parts and not LINE_BREAK.search(text, previous_end, segment.start):
+        if previous_end is None or not parts:
+            parts.append(piece)
+        elif not LINE_BREAK.search(text, previous_end, segment.start):
             parts[-1] = f"{parts[-1]} {piece}"
         else:
+            if _has_blank_line(text[previous_end : segment.start]):
+                parts.append("")
             parts.append(piece)
         previous_end = segment.end
     return "\n".join(parts)
+
+
+def _has_blank_line(gap: str) -> bool:
+    """Whether `gap` (text from one segment's end to a later one's start) holds a whole blank line.
+
+    `str.splitlines` breaks where `LINE_BREAK` matches; the first piece is the end of the earlier
+    segment's line and a last piece without a break is the start of the later one's, so only the
+    pieces in between are whole lines.
+    """
+    lines = gap.splitlines(keepends=True)[1:]
+    return any(not line.strip() and LINE_BREAK.match(line[-1]) for line in lines)
 
 
 def load_model(path: str | Path) -> StorySplitModel:

@@ -83,7 +83,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "inputs", nargs="*", type=Path, help="files, folders of .txt, .jsonl files; none or - reads stdin"
     )
-    parser.add_argument("--model", type=Path, default=Path(os.environ.get("STORYSPLIT_MODEL", DEFAULT_MODEL)))
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=Path(os.environ.get("STORYSPLIT_MODEL", DEFAULT_MODEL)),
+        help="model folder (default: $STORYSPLIT_MODEL, else the shipped models/default)",
+    )
     parser.add_argument(
         "--output", "-o", type=Path, help="folder for text output, or file for JSONL (default: stdout)"
     )
@@ -110,7 +115,10 @@ def _parser() -> argparse.ArgumentParser:
         "--threshold", type=threshold_argument, help="keep segments with p(main) >= this (default: model's)"
     )
     parser.add_argument(
-        "--keep-removed", action="store_true", help="also write the dropped text, for auditing"
+        "--keep-removed",
+        action="store_true",
+        help="also write the dropped text, for auditing: to stderr when the text goes to stdout, to "
+        "NAME.removed.txt beside each NAME.txt under --output, and as a removed_text field in JSONL output",
     )
     parser.add_argument(
         "--html-report",
@@ -119,8 +127,13 @@ def _parser() -> argparse.ArgumentParser:
         help="also write one self-contained HTML page showing each document with its kept and removed "
         "segments marked (open it in a browser; it holds every document's text, so use it on samples)",
     )
-    parser.add_argument("--batch-size", type=int, default=32, help="documents per model call")
-    parser.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="refuse larger documents")
+    parser.add_argument("--batch-size", type=int, default=32, help="documents per model call (default: 32)")
+    parser.add_argument(
+        "--max-bytes",
+        type=int,
+        default=DEFAULT_MAX_BYTES,
+        help=f"refuse larger documents (default: {DEFAULT_MAX_BYTES:,}); stdin stops being read past it",
+    )
     return parser
 
 

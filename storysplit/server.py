@@ -171,7 +171,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="storysplit serve", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=Path, default=Path(os.environ.get("STORYSPLIT_MODEL", DEFAULT_MODEL)))
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=Path(os.environ.get("STORYSPLIT_MODEL", DEFAULT_MODEL)),
+        help="model folder (default: $STORYSPLIT_MODEL, else the shipped models/default)",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: this machine only)")
     parser.add_argument("--port", type=int, default=8080, help="port to listen on (0: any free port)")
     parser.add_argument(

@@ -303,3 +303,39 @@ def test_stdin_is_refused_once_it_passes_the_limit_not_after_it_ends(
     assert code == 1 and out == ""
     assert "stdin: document is over the 100,000 byte limit (raise it with --max-bytes)" in err
     assert raw.read_bytes < 300_000
+
+
+@pytest.mark.parametrize("module", ["storysplit.segment_cli", "storysplit.server"])
+def test_every_option_has_help_text(module: str) -> None:
+    import importlib
+
+    parser = importlib.import_module(module)._parser()
+    missing = [action.dest for action in parser._actions if not (action.help or "").strip()]
+    assert missing == []
+
+
+def test_keep_removed_help_says_where_the_removed_text_goes(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["segment", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "stderr" in text and "NAME.removed.txt" in text and "removed_text" in text
+
+
+def test_version_comes_from_the_package_metadata(capsys) -> None:
+    from importlib.metadata import version
+
+    code, out, _ = _run(["--version"], capsys)
+    assert code == 0 and out == f"storysplit {version('storysplit')}\n"
+
+
+def test_cleaned_text_keeps_paragraph_breaks(tiny_model_dir: Path, tmp_path: Path, capsys) -> None:
+    paragraphs = [
+        "The council approved the budget on Monday after a long debate about schools and roads.",
+        "The mayor said the vote showed the city could agree on hard choices when it mattered.",
+    ]
+    page = tmp_path / "page.txt"
+    page.write_text(f"{paragraphs[0]}\n\n{paragraphs[1]}\n", encoding="utf-8")
+    code, out, _ = _run(
+        ["segment", str(page), "--model", str(tiny_model_dir), "--threshold", "0.001"], capsys
+    )
+    assert code == 0 and out == f"{paragraphs[0]}\n\n{paragraphs[1]}\n"
