@@ -21,7 +21,7 @@ from features.context import FEATURE_VERSION, SCALAR_WIDTH
 from features.encoders import SegmentEncoder, build_encoder
 from features.revision import revision_matrix
 from features.segmentation import LINE_BREAK, Segment, encodable_text
-from storysplit.artifact import load_head, read_manifest
+from storysplit.artifact import load_head, manifest_digest, read_manifest
 from storysplit.config import (
     DecoderConfig,
     EncoderConfig,
@@ -57,6 +57,8 @@ class StorySplitModel:
         decoder: Decoding settings (kind, threshold).
         transitions: HMM parameters; required when `decoder.kind == "hmm"`.
         manifest: What the model folder says about itself (empty for an unsaved model).
+        manifest_sha256: SHA-256 of the folder's manifest.json, which names the model (None for an
+            unsaved model); `storysplit serve` reports it on /health.
     """
 
     def __init__(
@@ -69,6 +71,7 @@ class StorySplitModel:
         decoder: DecoderConfig,
         transitions: TransitionModel | None,
         manifest: dict[str, Any] | None = None,
+        manifest_sha256: str | None = None,
     ) -> None:
         if decoder.kind == "hmm" and transitions is None:
             raise ValueError("decoder kind 'hmm' needs fitted transitions")
@@ -80,6 +83,7 @@ class StorySplitModel:
         self.decoder = decoder
         self.transitions = transitions
         self.manifest = manifest or {}
+        self.manifest_sha256 = manifest_sha256
 
     @property
     def max_chars(self) -> int:
@@ -269,7 +273,9 @@ def load_model(path: str | Path) -> StorySplitModel:
         )
     head = load_head(folder, "head", manifest)
     reviser = load_head(folder, "reviser", manifest) if manifest.get("reviser") else None
-    return StorySplitModel(head, reviser, encoder, segmenter, features, decoder, transitions, manifest)
+    return StorySplitModel(
+        head, reviser, encoder, segmenter, features, decoder, transitions, manifest, manifest_digest(folder)
+    )
 
 
 def encoder_from_config(config: EncoderConfig) -> SegmentEncoder:
