@@ -15,7 +15,6 @@ Exit status: 0 when every document was processed (failures are in the errors fil
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import sys
 import time
@@ -29,7 +28,7 @@ from jobs.errors import JobError
 from jobs.local import WorkerSettings, clean_shards
 from jobs.readers import InputSource, ReadSettings, open_input, parquet_schema, read_documents
 from jobs.shards import OutputFolder, Shard, plan_shards
-from storysplit.artifact import MANIFEST, read_manifest
+from storysplit.artifact import manifest_digest, read_manifest
 from storysplit.segment_cli import DEFAULT_MODEL, threshold_argument
 
 DEFAULT_SHARD_SIZE = 1000
@@ -181,7 +180,7 @@ def model_digest(model: Path) -> str:
         ModelLoadError: not a complete, untampered model folder (checked before any worker starts).
     """
     read_manifest(model)
-    return hashlib.sha256((model / MANIFEST).read_bytes()).hexdigest()
+    return manifest_digest(model)
 
 
 def check_output_is_outside_input(input_path: Path, output: Path) -> None:

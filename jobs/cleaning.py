@@ -44,7 +44,7 @@ class CleanedText:
     """One document after cleaning.
 
     Attributes:
-        text: The kept segments, one per line (sentences of one source line stay on one line).
+        text: The kept segments as `storysplit.model.join_segments` joins them.
         removed_text: The dropped segments the same way, when asked for.
         segments: `{"start", "end", "label", "probability"}` per segment, offsets into the input
             text, when asked for.

@@ -105,6 +105,12 @@ def read_manifest(folder: Path, schema_versions: Collection[int] = (SCHEMA_VERSI
     return manifest
 
 
+def manifest_digest(folder: Path) -> str:
+    """SHA-256 of a model folder's manifest.json: the model's identity, since the manifest holds
+    the checksum of every other file. Call after `read_manifest`, which checks those files."""
+    return hashlib.sha256((Path(folder) / MANIFEST).read_bytes()).hexdigest()
+
+
 def load_head(folder: Path, name: str, manifest: dict[str, Any]) -> NumpyHead:
     """Load head `name` from its `.npz` (no scikit-learn, nothing unpickled).
 

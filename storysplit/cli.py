@@ -35,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args or args[0] in ("-h", "--help"):
         print(_usage())
         return 0 if args else 2
+    if args[0] in ("-V", "--version"):
+        print(f"storysplit {package_version()}")
+        return 0
     command, rest = args[0], args[1:]
     if command not in COMMANDS:
         print(f"storysplit: error: unknown command {command!r}\n{_usage()}", file=sys.stderr)
@@ -60,8 +63,18 @@ def main(argv: list[str] | None = None) -> int:
         return 141
 
 
+def package_version() -> str:
+    """The installed package's version, from its metadata (what `pip show storysplit` says)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("storysplit")
+    except PackageNotFoundError:
+        return "unknown (not installed; run from a source tree)"
+
+
 def _usage() -> str:
-    lines = ["usage: storysplit COMMAND [ARGS...]", "", "commands:"]
+    lines = ["usage: storysplit COMMAND [ARGS...]", "       storysplit --version", "", "commands:"]
     lines += [f"  {name:<10} {help_text}" for name, (_, help_text) in COMMANDS.items()]
     lines.append("\n`storysplit COMMAND --help` shows a command's options.")
     return "\n".join(lines)

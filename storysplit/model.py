@@ -21,7 +21,7 @@ from features.context import FEATURE_VERSION, SCALAR_WIDTH
 from features.encoders import SegmentEncoder, build_encoder
 from features.revision import revision_matrix
 from features.segmentation import LINE_BREAK, Segment, encodable_text
-from storysplit.artifact import load_head, read_manifest
+from storysplit.artifact import load_head, manifest_digest, read_manifest
 from storysplit.config import (
     DecoderConfig,
     EncoderConfig,
@@ -57,6 +57,8 @@ class StorySplitModel:
         decoder: Decoding settings (kind, threshold).
         transitions: HMM parameters; required when `decoder.kind == "hmm"`.
         manifest: What the model folder says about itself (empty for an unsaved model).
+        manifest_sha256: SHA-256 of the folder's manifest.json, which names the model (None for an
+            unsaved model); `storysplit serve` reports it on /health.
     """
 
     def __init__(
@@ -69,6 +71,7 @@ class StorySplitModel:
         decoder: DecoderConfig,
         transitions: TransitionModel | None,
         manifest: dict[str, Any] | None = None,
+        manifest_sha256: str | None = None,
     ) -> None:
         if decoder.kind == "hmm" and transitions is None:
             raise ValueError("decoder kind 'hmm' needs fitted transitions")
@@ -80,6 +83,7 @@ class StorySplitModel:
         self.decoder = decoder
         self.transitions = transitions
         self.manifest = manifest or {}
+        self.manifest_sha256 = manifest_sha256
 
     @property
     def max_chars(self) -> int:
@@ -184,7 +188,7 @@ class StorySplitModel:
         ]
 
     def extract(self, text: str, threshold: float | None = None) -> str:
-        """The main story of one document as text, one kept segment per line."""
+        """The main story of one document as text: one kept segment per line, paragraphs apart."""
         return self.extract_many([text], threshold)[0]
 
     def _probabilities(
@@ -201,17 +205,37 @@ class StorySplitModel:
 
 
 def join_segments(text: str, segments: Sequence[LabelledSegment]) -> str:
-    """The text of `segments`, one per line (sentences of one source line stay on one line)."""
+    """The text of `segments`, one per line, with a blank line where the input has one between them.
+
+    Sentences of one source line stay on one line. Two segments get a blank line between them when
+    the input between them holds a blank (whitespace-only) line, so paragraphs stay paragraphs;
+    lines that were merely adjacent stay adjacent.
+    """
     parts: list[str] = []
     previous_end: int | None = None
     for segment in segments:
         piece = text[segment.start : segment.end]
-        if previous_end is not None and parts and not LINE_BREAK.search(text, previous_end, segment.start):
+        if previous_end is None or not parts:
+            parts.append(piece)
+        elif not LINE_BREAK.search(text, previous_end, segment.start):
             parts[-1] = f"{parts[-1]} {piece}"
         else:
+            if _has_blank_line(text[previous_end : segment.start]):
+                parts.append("")
             parts.append(piece)
         previous_end = segment.end
     return "\n".join(parts)
+
+
+def _has_blank_line(gap: str) -> bool:
+    """Whether `gap` (text from one segment's end to a later one's start) holds a whole blank line.
+
+    `str.splitlines` breaks where `LINE_BREAK` matches; the first piece is the end of the earlier
+    segment's line and a last piece without a break is the start of the later one's, so only the
+    pieces in between are whole lines.
+    """
+    lines = gap.splitlines(keepends=True)[1:]
+    return any(not line.strip() and LINE_BREAK.match(line[-1]) for line in lines)
 
 
 def load_model(path: str | Path) -> StorySplitModel:
@@ -249,7 +273,9 @@ def load_model(path: str | Path) -> StorySplitModel:
         )
     head = load_head(folder, "head", manifest)
     reviser = load_head(folder, "reviser", manifest) if manifest.get("reviser") else None
-    return StorySplitModel(head, reviser, encoder, segmenter, features, decoder, transitions, manifest)
+    return StorySplitModel(
+        head, reviser, encoder, segmenter, features, decoder, transitions, manifest, manifest_digest(folder)
+    )
 
 
 def encoder_from_config(config: EncoderConfig) -> SegmentEncoder:

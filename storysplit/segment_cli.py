@@ -1,7 +1,11 @@
 """`storysplit segment`: the main text of files, folders, stdin or JSONL, in batches.
 
 Plain-text inputs give plain-text output (to stdout, or one file per input under `--output`);
-a `.jsonl` input of `{"id", "text"}` records gives `{"id", "main_text", "segments"}` records.
+JSONL input (`.jsonl` files, or every file and stdin with `--input-format jsonl`) of
+`{"id", "text"}` records (`--id-field`, `--text-field` name others) gives
+`{"id", "main_text", "segments"}` records. A bad JSONL line (not UTF-8, not JSON, no text field)
+is reported by file and line number and the next line is read. `--html-report` also writes an
+audit page with every document's kept and removed segments marked.
 Text output mirrors the input folders under `--output`. A document that cannot be read, that the
 model fails on, or whose output file another document already took is reported on stderr with its
 name and skipped; the exit code is 1 if any was skipped, so nothing is lost silently.
@@ -10,6 +14,7 @@ name and skipped; the exit code is 1 if any was skipped, so nothing is lost sile
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -18,10 +23,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from storysplit.documents import DEFAULT_MAX_BYTES, check_text, decode_document, oversize_message
+from storysplit.audit_page import AuditPageWriter, AuditReport
+from storysplit.documents import DEFAULT_MAX_BYTES, decode_document, oversize_message
 from storysplit.errors import InputError
 from storysplit.labels import SegmentLabel
 from storysplit.model import LabelledSegment, StorySplitModel, join_segments, load_model
+from storysplit.records import ReadSettings, jsonl_lines, line_limit, overlong_line, parse_jsonl_line
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default"
 TEXT_SUFFIXES = (".txt", ".text")
@@ -44,12 +51,16 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     model = load_model(args.model)
     failures = 0
-    jsonl = args.format == "jsonl" or any(str(p).endswith(".jsonl") for p in args.inputs)
-    sink = _open_sink(args.output, jsonl)
+    jsonl = args.format == "jsonl" or args.input_format == "jsonl"
+    jsonl = jsonl or (args.input_format == "auto" and any(p.suffix == ".jsonl" for p in args.inputs))
     claimed: dict[Path, str] = {}
-    try:
+    with contextlib.ExitStack() as stack:
+        sink = _open_sink(args.output, jsonl)
+        if sink is not None and sink is not sys.stdout:
+            stack.callback(sink.close)
+        report = stack.enter_context(AuditReport(args.html_report)) if args.html_report else None
         batch: list[Document] = []
-        for item in _documents(args.inputs, args.max_bytes):
+        for item in _documents(args):
             if isinstance(item, Document) and sink is None and item.output is not None:
                 item = _claim_output(item, claimed, args.output)
             if isinstance(item, InputError):
@@ -58,13 +69,10 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             batch.append(item)
             if len(batch) >= args.batch_size:
-                failures += _write_batch(model, batch, args, sink, jsonl)
+                failures += _write_batch(model, batch, args, sink, jsonl, report)
                 batch = []
         if batch:
-            failures += _write_batch(model, batch, args, sink, jsonl)
-    finally:
-        if sink is not None and sink is not sys.stdout:
-            sink.close()
+            failures += _write_batch(model, batch, args, sink, jsonl, report)
     if failures:
         print(f"storysplit segment: {failures} document(s) skipped, see above", file=sys.stderr)
     return 1 if failures else 0
@@ -75,21 +83,57 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "inputs", nargs="*", type=Path, help="files, folders of .txt, .jsonl files; none or - reads stdin"
     )
-    parser.add_argument("--model", type=Path, default=Path(os.environ.get("STORYSPLIT_MODEL", DEFAULT_MODEL)))
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=Path(os.environ.get("STORYSPLIT_MODEL", DEFAULT_MODEL)),
+        help="model folder (default: $STORYSPLIT_MODEL, else the shipped models/default)",
+    )
     parser.add_argument(
         "--output", "-o", type=Path, help="folder for text output, or file for JSONL (default: stdout)"
     )
     parser.add_argument(
-        "--format", choices=("text", "jsonl"), default="text", help="output format for non-JSONL input"
+        "--input-format",
+        choices=("auto", "text", "jsonl"),
+        default="auto",
+        help="how to read the inputs: auto (default) reads .jsonl files as JSONL and everything else, "
+        "stdin included, as one text per file; jsonl reads every file and stdin as JSONL records",
+    )
+    parser.add_argument("--text-field", default="text", help="JSONL field holding the text (default: text)")
+    parser.add_argument(
+        "--id-field",
+        default="id",
+        help="JSONL field holding the id (default: id; a record without one is named FILE:LINE)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("text", "jsonl"),
+        default="text",
+        help="output format for text input (default: text); JSONL input always gives JSONL",
     )
     parser.add_argument(
         "--threshold", type=threshold_argument, help="keep segments with p(main) >= this (default: model's)"
     )
     parser.add_argument(
-        "--keep-removed", action="store_true", help="also write the dropped text, for auditing"
+        "--keep-removed",
+        action="store_true",
+        help="also write the dropped text, for auditing: to stderr when the text goes to stdout, to "
+        "NAME.removed.txt beside each NAME.txt under --output, and as a removed_text field in JSONL output",
     )
-    parser.add_argument("--batch-size", type=int, default=32, help="documents per model call")
-    parser.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="refuse larger documents")
+    parser.add_argument(
+        "--html-report",
+        type=Path,
+        metavar="PATH",
+        help="also write one self-contained HTML page showing each document with its kept and removed "
+        "segments marked (open it in a browser; it holds every document's text, so use it on samples)",
+    )
+    parser.add_argument("--batch-size", type=int, default=32, help="documents per model call (default: 32)")
+    parser.add_argument(
+        "--max-bytes",
+        type=int,
+        default=DEFAULT_MAX_BYTES,
+        help=f"refuse larger documents (default: {DEFAULT_MAX_BYTES:,}); stdin stops being read past it",
+    )
     return parser
 
 
@@ -101,20 +145,45 @@ def threshold_argument(value: str) -> float:
     return number
 
 
-def _documents(inputs: list[Path], max_bytes: int) -> Iterator[Document | InputError]:
-    """Every document named by `inputs`, in order; unreadable ones come back as errors."""
-    if not inputs or inputs == [Path("-")]:
-        yield _read_bytes("stdin", sys.stdin.buffer.read(), max_bytes, Path("stdin.txt"))
-        return
-    for path in inputs:
-        if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in TEXT_SUFFIXES)
-            for file in files:
-                yield _read_file(file, max_bytes, file.relative_to(path).with_suffix(".txt"))
-        elif path.suffix == ".jsonl":
-            yield from _read_jsonl(path, max_bytes)
+def _documents(args: argparse.Namespace) -> Iterator[Document | InputError]:
+    """Every document named by `args.inputs`, in order; unreadable ones come back as errors."""
+    settings = ReadSettings(args.text_field, args.id_field, args.max_bytes)
+    if _reads_stdin(args.inputs):
+        if args.input_format == "jsonl":
+            yield from _read_jsonl_stream(sys.stdin.buffer, "stdin", settings)
         else:
-            yield _read_file(path, max_bytes, Path(path.name).with_suffix(".txt"))
+            yield _read_stdin(sys.stdin.buffer, args.max_bytes)
+        return
+    for path in args.inputs:
+        if path.is_dir():
+            suffixes = (".jsonl",) if args.input_format == "jsonl" else TEXT_SUFFIXES
+            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in suffixes)
+            for file in files:
+                if _is_jsonl(file, args.input_format):
+                    yield from _read_jsonl(file, settings)
+                else:
+                    yield _read_file(file, args.max_bytes, file.relative_to(path).with_suffix(".txt"))
+        elif _is_jsonl(path, args.input_format):
+            yield from _read_jsonl(path, settings)
+        else:
+            yield _read_file(path, args.max_bytes, Path(path.name).with_suffix(".txt"))
+
+
+def _reads_stdin(inputs: list[Path]) -> bool:
+    return not inputs or inputs == [Path("-")]
+
+
+def _is_jsonl(path: Path, input_format: str) -> bool:
+    return input_format == "jsonl" or (input_format == "auto" and path.suffix == ".jsonl")
+
+
+def _read_stdin(stream: IO[bytes], max_bytes: int) -> Document | InputError:
+    """stdin as one document; reads at most one byte more than `max_bytes`, so a huge stream is
+    refused as soon as it passes the limit instead of after it was all held in memory."""
+    data = stream.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        return InputError(f"stdin: document is over the {max_bytes:,} byte limit (raise it with --max-bytes)")
+    return _read_bytes("stdin", data, max_bytes, Path("stdin.txt"))
 
 
 def _read_file(path: Path, max_bytes: int, output: Path) -> Document | InputError:
@@ -147,34 +216,32 @@ def _claim_output(doc: Document, claimed: dict[Path, str], folder: Path) -> Docu
     return doc
 
 
-def _read_jsonl(path: Path, max_bytes: int) -> Iterator[Document | InputError]:
+def _read_jsonl(path: Path, settings: ReadSettings) -> Iterator[Document | InputError]:
     try:
-        handle = path.open(encoding="utf-8", errors="strict")
+        handle = path.open("rb")
     except OSError as error:
         yield InputError(f"{path}: cannot read ({error.strerror})")
         return
     with handle:
-        try:
-            for number, line in enumerate(handle, start=1):
-                if line.strip():
-                    yield _jsonl_document(path, number, line, max_bytes)
-        except UnicodeDecodeError as error:
-            yield InputError(f"{path}: not valid UTF-8 ({error.reason}); later lines not read")
+        yield from _read_jsonl_stream(handle, str(path), settings)
 
 
-def _jsonl_document(path: Path, number: int, line: str, max_bytes: int) -> Document | InputError:
-    where = f"{path}:{number}"
+def _read_jsonl_stream(
+    handle: IO[bytes], name: str, settings: ReadSettings
+) -> Iterator[Document | InputError]:
+    """Each JSONL record of `handle` as a document; a bad line is an error naming `name:line`."""
+    limit = line_limit(settings)
+    number = 0
     try:
-        record = json.loads(line)
-    except json.JSONDecodeError as error:
-        return InputError(f"{where}: not valid JSON ({error.msg})")
-    if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-        return InputError(f'{where}: expected an object with a string "text" field')
-    doc_id = str(record.get("id", where))
-    try:
-        return Document(doc_id, check_text(record["text"], f"{where} (id {doc_id})", max_bytes))
-    except InputError as error:
-        return error
+        for number, raw in jsonl_lines(handle, limit):
+            where = f"{name}:{number}"
+            source = overlong_line(where, limit) if raw is None else parse_jsonl_line(raw, where, settings)
+            if source.problem is not None:
+                yield InputError(source.problem)
+            else:
+                yield Document(source.id, source.text)
+    except OSError as error:
+        yield InputError(f"{name}:{number + 1}: cannot read further ({error}); rest skipped")
 
 
 def _open_sink(output: Path | None, jsonl: bool) -> IO[str] | None:
@@ -189,7 +256,12 @@ def _open_sink(output: Path | None, jsonl: bool) -> IO[str] | None:
 
 
 def _write_batch(
-    model: StorySplitModel, batch: list[Document], args: argparse.Namespace, sink: IO[str] | None, jsonl: bool
+    model: StorySplitModel,
+    batch: list[Document],
+    args: argparse.Namespace,
+    sink: IO[str] | None,
+    jsonl: bool,
+    report: AuditPageWriter | None,
 ) -> int:
     """Label and write `batch`; returns how many documents were skipped because the model failed.
 
@@ -199,13 +271,15 @@ def _write_batch(
         results = model.segment_many([doc.text for doc in batch], args.threshold)
     except Exception as error:
         if len(batch) > 1:
-            return sum(_write_batch(model, [doc], args, sink, jsonl) for doc in batch)
+            return sum(_write_batch(model, [doc], args, sink, jsonl, report) for doc in batch)
         print(
             f"storysplit segment: skipped {batch[0].id}: the model failed ({type(error).__name__}: {error})",
             file=sys.stderr,
         )
         return 1
     for doc, segments in zip(batch, results, strict=True):
+        if report is not None:
+            report.add(doc.id, doc.text, segments)
         kept = join_segments(doc.text, [s for s in segments if s.label is SegmentLabel.MAIN])
         removed = join_segments(doc.text, [s for s in segments if s.label is not SegmentLabel.MAIN])
         if jsonl:

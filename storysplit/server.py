@@ -6,7 +6,8 @@ answers with the pyfunc's output, the main text alone. This server batches concu
 into one `segment_many` call, returns the same `{"main_text", "segments"}` record as
 `storysplit segment`'s JSONL output, and answers every bad request with a 4xx and a JSON message.
 
-    GET  /health   -> 200 {"status": "ok", "feature_version": ..., "threshold": ...}
+    GET  /health   -> 200 {"status": "ok", "model_manifest_sha256": ..., "feature_version": ...,
+                           "threshold": ...}
     POST /segment  {"text": str, "threshold"?: float, "keep_removed"?: bool}
                    -> 200 {"main_text": str, "segments": [{"start", "end", "label", "probability"}]}
 
@@ -137,6 +138,23 @@ class StorySplitServer(ThreadingHTTPServer):
         super().server_close()
         self.batcher.close()
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-request or mid-response is one line on stderr, not a traceback.
+
+        Anything else is a bug and keeps the base class's traceback.
+        """
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):  # BrokenPipeError, ConnectionResetError, ...
+            host, port = client_address[:2]
+            print(
+                f"storysplit serve: client {host}:{port} hung up before the response was sent "
+                f"({type(error).__name__})",
+                file=sys.stderr,
+                flush=True,
+            )
+            return
+        super().handle_error(request, client_address)
+
 
 def make_server(
     model: StorySplitModel,
@@ -171,7 +189,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="storysplit serve", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=Path, default=Path(os.environ.get("STORYSPLIT_MODEL", DEFAULT_MODEL)))
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=Path(os.environ.get("STORYSPLIT_MODEL", DEFAULT_MODEL)),
+        help="model folder (default: $STORYSPLIT_MODEL, else the shipped models/default)",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: this machine only)")
     parser.add_argument("--port", type=int, default=8080, help="port to listen on (0: any free port)")
     parser.add_argument(
@@ -196,6 +219,7 @@ class _Handler(BaseHTTPRequestHandler):
         model = self.server.batcher.model
         body = {
             "status": "ok",
+            "model_manifest_sha256": model.manifest_sha256,
             "feature_version": model.manifest.get("feature_version"),
             "threshold": model.threshold,
         }

@@ -218,3 +218,25 @@ def test_join_keeps_sentences_of_one_line_together_and_breaks_where_splitlines_d
     ]
     assert join_segments(text, segments) == "One. Two.\nThree\nFour\nFive"
     assert join_segments(text, []) == ""
+
+
+def test_join_keeps_a_blank_line_where_the_input_has_one_between_kept_segments() -> None:
+    text = (
+        "Title\n\nFirst paragraph. Its second sentence.\nSame paragraph.\r\n \t\r\nMenu\n\n"
+        "Last.\u2029\u2029End"
+    )
+    pieces = ["Title", "First paragraph.", "Its second sentence.", "Same paragraph.", "Menu", "Last.", "End"]
+    segments, position = {}, 0
+    for piece in pieces:
+        start = text.index(piece, position)
+        segments[piece] = LabelledSegment(start, start + len(piece), SegmentLabel.MAIN, 1.0)
+        position = start + len(piece)
+    everything = list(segments.values())
+    assert join_segments(text, everything) == (
+        "Title\n\nFirst paragraph. Its second sentence.\nSame paragraph.\n\nMenu\n\nLast.\n\nEnd"
+    )
+    without_menu = [s for piece, s in segments.items() if piece != "Menu"]
+    # The blank lines around the dropped menu still part its neighbours.
+    assert join_segments(text, without_menu).endswith("Same paragraph.\n\nLast.\n\nEnd")
+    adjacent = [segments["Its second sentence."], segments["Same paragraph."]]
+    assert join_segments(text, adjacent) == "Its second sentence.\nSame paragraph."

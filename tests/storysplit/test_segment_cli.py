@@ -171,10 +171,12 @@ def test_oversized_and_bad_jsonl_records_do_not_stop_the_others(
     assert code == 1
     assert [json.loads(line)["id"] for line in out.splitlines()] == ["ok1", "ok2"]
     assert (
-        "(id big): document has 1,200 characters, over the limit of 1,000 (raise it with --max-bytes)" in err
+        f"{source}:2: document has 1,200 characters, over the limit of 1,000 (raise it with --max-bytes)"
+        in err
     )
-    assert "(id lone): text holds a lone surrogate (U+D800) at character 15" in err
-    assert f'{source}:4: expected an object with a string "text" field' in err
+    assert f"{source}:3: text holds a lone surrogate (U+D800) at character 15" in err
+    assert f"{source}:4: no string 'text' field (fields: id, text)" in err
+    assert f"{source}:6: not valid JSON" in err
 
 
 def test_a_document_the_model_fails_on_is_skipped_alone(
@@ -216,3 +218,124 @@ def test_a_reader_that_stops_early_gets_no_traceback(tiny_model_dir: Path, seed_
     process.stdout.close()
     err = process.stderr.read().decode()
     assert process.wait(timeout=120) == 141 and "Traceback" not in err, err
+
+
+def _stdin(monkeypatch, data: bytes) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+
+
+def test_jsonl_from_stdin_names_each_bad_line_and_goes_on(
+    tiny_model_dir: Path, seed_rows, monkeypatch, capsys
+) -> None:
+    good = [json.dumps({"url": f"u{i}", "content": r["text"]}).encode() for i, r in enumerate(seed_rows[:2])]
+    lines = [
+        good[0],
+        b"not json at all",
+        json.dumps({"url": "x", "text": "the wrong field"}).encode(),
+        b'{"url": "latin", "content": "caf\xe9"}',
+        b"",
+        json.dumps({"content": "A record without an id reads like a story paragraph."}).encode(),
+        good[1],
+    ]
+    _stdin(monkeypatch, b"\n".join(lines) + b"\n")
+    code, out, err = _run(
+        [
+            "segment",
+            "-",
+            "--input-format",
+            "jsonl",
+            "--text-field",
+            "content",
+            "--id-field",
+            "url",
+            "--model",
+            str(tiny_model_dir),
+        ],
+        capsys,
+    )
+    assert code == 1
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [r["id"] for r in records] == ["u0", "stdin:6", "u1"]
+    assert records[0]["main_text"] and "Interpol said" in records[0]["main_text"]
+    assert "stdin:2: not valid JSON" in err
+    assert "stdin:3: no string 'content' field (fields: url, text)" in err
+    assert "stdin:4: not valid UTF-8 at byte 32" in err
+    assert "3 document(s) skipped" in err and "Traceback" not in err
+
+
+def test_a_jsonl_file_without_the_suffix_is_read_as_jsonl_when_asked(
+    tiny_model_dir: Path, tmp_path: Path, capsys
+) -> None:
+    source = tmp_path / "records.txt"
+    source.write_text(json.dumps({"id": "a", "text": "A story paragraph that reads like prose."}) + "\n")
+    code, out, _ = _run(["segment", str(source), "--model", str(tiny_model_dir)], capsys)
+    assert code == 0 and "main_text" not in out  # auto: a .txt file is one plain text
+    code, out, _ = _run(
+        ["segment", str(source), "--input-format", "jsonl", "--model", str(tiny_model_dir)], capsys
+    )
+    assert code == 0 and json.loads(out)["id"] == "a"
+
+
+class _CountingStream(io.RawIOBase):
+    """20 MB of text that counts the bytes read from it (endless as far as the limit goes)."""
+
+    def __init__(self) -> None:
+        self.read_bytes = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        if self.read_bytes > 20_000_000:
+            return 0
+        chunk = b"A line of an endless document.\n" * (len(buffer) // 31)
+        buffer[: len(chunk)] = chunk
+        self.read_bytes += len(chunk)
+        return len(chunk)
+
+
+def test_stdin_is_refused_once_it_passes_the_limit_not_after_it_ends(
+    tiny_model_dir: Path, monkeypatch, capsys
+) -> None:
+    raw = _CountingStream()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(raw)))
+    code, out, err = _run(["segment", "--model", str(tiny_model_dir), "--max-bytes", "100000"], capsys)
+    assert code == 1 and out == ""
+    assert "stdin: document is over the 100,000 byte limit (raise it with --max-bytes)" in err
+    assert raw.read_bytes < 300_000
+
+
+@pytest.mark.parametrize("module", ["storysplit.segment_cli", "storysplit.server"])
+def test_every_option_has_help_text(module: str) -> None:
+    import importlib
+
+    parser = importlib.import_module(module)._parser()
+    missing = [action.dest for action in parser._actions if not (action.help or "").strip()]
+    assert missing == []
+
+
+def test_keep_removed_help_says_where_the_removed_text_goes(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["segment", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "stderr" in text and "NAME.removed.txt" in text and "removed_text" in text
+
+
+def test_version_comes_from_the_package_metadata(capsys) -> None:
+    from importlib.metadata import version
+
+    code, out, _ = _run(["--version"], capsys)
+    assert code == 0 and out == f"storysplit {version('storysplit')}\n"
+
+
+def test_cleaned_text_keeps_paragraph_breaks(tiny_model_dir: Path, tmp_path: Path, capsys) -> None:
+    paragraphs = [
+        "The council approved the budget on Monday after a long debate about schools and roads.",
+        "The mayor said the vote showed the city could agree on hard choices when it mattered.",
+    ]
+    page = tmp_path / "page.txt"
+    page.write_text(f"{paragraphs[0]}\n\n{paragraphs[1]}\n", encoding="utf-8")
+    code, out, _ = _run(
+        ["segment", str(page), "--model", str(tiny_model_dir), "--threshold", "0.001"], capsys
+    )
+    assert code == 0 and out == f"{paragraphs[0]}\n\n{paragraphs[1]}\n"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import socket
+import struct
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -67,11 +69,17 @@ def _raw(server: StorySplitServer, data: bytes) -> bytes:
 
 
 def test_health_and_segment_agree_with_the_model(
-    server: StorySplitServer, model: StorySplitModel, seed_rows: list[dict[str, Any]]
+    server: StorySplitServer, model: StorySplitModel, seed_rows: list[dict[str, Any]], tiny_model_dir: Path
 ) -> None:
+    manifest_sha256 = hashlib.sha256((tiny_model_dir / "manifest.json").read_bytes()).hexdigest()
     assert _request(server, "GET", "/health") == (
         200,
-        {"status": "ok", "feature_version": FEATURE_VERSION, "threshold": 0.5},
+        {
+            "status": "ok",
+            "model_manifest_sha256": manifest_sha256,
+            "feature_version": FEATURE_VERSION,
+            "threshold": 0.5,
+        },
     )
     text = seed_rows[0]["text"]
     status, body = _request(
@@ -219,3 +227,38 @@ def test_bounded_load_has_no_failed_requests(tiny_model_dir: Path, seed_rows: li
         report = run_load(url, [r["text"] for r in seed_rows], clients=8, seconds=5)
     assert report.failures == 0, report.first_errors
     assert report.requests > 8 and report.p50_ms <= report.p99_ms <= report.max_ms
+
+
+def test_a_client_that_hangs_up_mid_response_is_one_line_in_the_log(capsys) -> None:
+    fake = _RecordingModel()
+    fake.manifest = {}  # type: ignore[attr-defined]
+    server = StorySplitServer(("127.0.0.1", 0), Batcher(fake, max_batch=8), MAX_BYTES)  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        body = json.dumps({"text": "A story paragraph."}).encode()
+        request = (
+            b"POST /segment HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        sock = socket.create_connection(server.server_address[:2], timeout=30)
+        sock.sendall(request)
+        assert fake.entered.wait(timeout=30)  # the server has read the request and is labelling it
+        # Close with a reset (linger 0), as a killed client does: the server's write then fails.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
+        fake.release.set()
+        err = ""
+        deadline = time.monotonic() + 30
+        while "hung up" not in err and "Traceback" not in err and time.monotonic() < deadline:
+            time.sleep(0.05)
+            err += capsys.readouterr().err
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert "Traceback" not in err, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("storysplit serve: client 127.0.0.1:") and "hung up" in lines[0], err
