@@ -37,7 +37,7 @@ from evaluation.summary import summarize
 from features.segmentation import split_document
 from storysplit.errors import StorysplitError
 
-DEFAULT_MODELS = ("models/default", "models/minilm-onnx-int8", "models/minilm")
+DEFAULT_MODELS = ("models/default", "models/minilm-onnx-int8", "models/minilm")  # those present
 DEFAULT_DATA = "data/corpus:validation"
 MAX_CHARS = 1000
 

@@ -36,6 +36,7 @@ from storysplit.config import Config, load_config
 from storysplit.errors import StorysplitError
 from storysplit.model import StorySplitModel, encoder_from_config
 from train.corpus.build import load_or_build_corpus
+from train.export import save_model
 from train.featurize import featurize_split
 from train.fit import fit_decoder, fit_heads, weigh_sources
 from train.run import FEATURE_CACHE
@@ -112,6 +113,7 @@ def run_folds(
     html: bool = True,
     renderers: Sequence[str] | None = None,
     train_sources: Sequence[str] | None = None,
+    save_dir: Path | None = None,
 ) -> list[FoldResult]:
     """Train one model per held-out source and score it there (see the module docstring).
 
@@ -122,6 +124,7 @@ def run_folds(
         html: Also score the HTML extractors on the held-out pages.
         renderers: Score only these renderings of the held-out pages (None: all).
         train_sources: Train only on these sources (None: every source but the held-out one).
+        save_dir: Also save each fold's model as `save_dir/<source>`, for error analysis.
     """
     corpus = load_or_build_corpus(config)
     encoder = encoder_from_config(config.encoder)
@@ -151,6 +154,8 @@ def run_folds(
             fit_decoder(fold_rows, config.decoder.emission_weight),
         )
         fit_seconds = time.perf_counter() - started
+        if save_dir is not None:
+            save_model(model, save_dir / fold.source, config, {"train_documents": float(len(trained))})
         held_out = held_out_documents(corpus, fold)
         if renderers is not None:
             held_out = held_out.filter(lambda row: row["renderer"] in wanted)
@@ -250,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", action="append", help="hold out only these sources (repeatable)")
     parser.add_argument("--renderer", action="append", help="score only these renderings (repeatable)")
     parser.add_argument("--train-source", action="append", help="train only on these sources (repeatable)")
+    parser.add_argument(
+        "--save-models", type=Path, metavar="DIR", help="save each fold's model in DIR/SOURCE"
+    )
     parser.add_argument("--no-html", action="store_true", help="skip trafilatura on the held-out pages")
     parser.add_argument("--no-cache", action="store_true", help="recompute features instead of reusing them")
     parser.add_argument("--output", type=Path, help="report folder (default: runs/loso/<timestamp>)")
@@ -263,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         not args.no_html,
         args.renderer,
         args.train_source,
+        args.save_models,
     )
     output = args.output or Path("runs/loso") / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     renderers = sorted({d.document.renderer for r in results for d in r.result.methods[0].documents})

@@ -36,7 +36,7 @@ from storysplit.numpy_heads import (
 from storysplit.numpy_heads import load_head as load_numpy_head
 
 REPO = Path(__file__).resolve().parents[2]
-SHIPPED = [REPO / "models" / "default", REPO / "models" / "minilm-onnx-int8"]
+SHIPPED = [REPO / "models" / "default"]
 
 
 @pytest.fixture(autouse=True)

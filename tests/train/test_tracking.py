@@ -38,10 +38,15 @@ def test_a_served_model_requires_torch_only_with_a_transformer_encoder(
 ) -> None:
     assert served_packages(REPO / "models" / "default") == SERVED_PACKAGES  # static encoder
     assert served_packages(tiny_model_dir) == SERVED_PACKAGES  # hashing encoder
-    assert served_packages(REPO / "models" / "minilm-onnx-int8") == SERVED_PACKAGES + ONNX_PACKAGES
-    transformer = shutil.copytree(tiny_model_dir, tmp_path / "transformer")
-    manifest = json.loads((transformer / "manifest.json").read_text())
-    manifest["encoder"]["config"]["model"] = "all-MiniLM-L6-v2"
-    (transformer / "manifest.json").write_text(json.dumps(manifest))
-    assert served_packages(transformer) == SERVED_PACKAGES + TRANSFORMER_PACKAGES
+    for name, model, packages in (
+        ("onnx", "models/encoders/minilm-onnx-int8", ONNX_PACKAGES),
+        ("transformer", "all-MiniLM-L6-v2", TRANSFORMER_PACKAGES),
+    ):
+        folder = shutil.copytree(tiny_model_dir, tmp_path / name)
+        manifest = json.loads((folder / "manifest.json").read_text())
+        manifest["encoder"]["config"]["model"] = model
+        if name == "onnx":
+            manifest["encoder"]["config"]["backend"] = "onnx"
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+        assert served_packages(folder) == SERVED_PACKAGES + packages
     assert "torch" not in SERVED_PACKAGES and "scikit-learn" not in SERVED_PACKAGES
