@@ -26,7 +26,10 @@ _BULLET = re.compile(r"^[•·\-*–—►▶|>»›■□◦○●✓✔]", re.
 _SEPARATORS = re.compile(r"[|•·›»/]")
 _URL = re.compile(r"https?://|www\.|\.(com|org|net|co\.uk)\b", re.IGNORECASE)
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b")
-_TIME = re.compile(r"\b\d{1,2}:\d{2}\b|\b(ago|am|pm|gmt|utc|edt|est|ist|uhr|hace)\b|\d{1,2}時", re.IGNORECASE)
+_TIME = re.compile(
+    r"\b\d{1,2}:\d{2}\b|\b\d{1,2} ?h ?\d{2}\b|\b(ago|am|pm|gmt|utc|edt|est|ist|uhr|hace)\b|\d{1,2}時",
+    re.IGNORECASE,
+)
 _DATE = re.compile(
     r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b|\b\d{1,2}\s+"
     r"(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b|\b\d{4}-\d{2}-\d{2}\b|"
@@ -56,19 +59,21 @@ _WIDGET_TERMS = re.compile(
 )
 _SENTENCE_ENDS = re.compile(r"[.!?。！？](\s|$)")
 _COMMENT_CUE = re.compile(
-    r"\b(says|said|wrote|writes|schrieb|a écrit|escribió|ha scritto|napisał)\s*:\s*$|"
+    r"\b(says|said|wrote|writes|schrieb|a écrit|escribió|ha scritto|napisał)[ \t]*:[ \t]*$|"
     r"^(reply|antworten|répondre|responder|rispondi|odpowiedz|svara|svar|beantworten)$|"
-    r"\b\d+\s+(votes?|likes?|replies|points|stimmen)\b|\b(rating|bewertung)\s*:|"
+    r"\b\d+[ \t]+(votes?|likes?|replies|points|stimmen)\b|\b(rating|bewertung)[ \t]*:|"
     r"^(report|report abuse|melden|signaler|flag)$|\b(commented|kommentierte|reply to)\b|"
-    r"返信|いいね|通報|回复|답글",
+    r"^@ ?\w|返信|いいね|通報|回复|답글",
     re.IGNORECASE | re.MULTILINE,
 )
 _COMMENT_HEADER = re.compile(
-    r"^\W*(\d+\s+)?(comments?|responses?|replies|discussion|kommentare?|leserkommentare|commentaires?|"
+    r"^[^\w\n]*(\d+[ \t]+)?(\w+[ \t]+)?(comments?|responses?|replies|discussion|kommentare?|leserkommentare|"
+    r"commentaires?|"
     r"comentarios?|commenti|komentarze?|kommentarer|reacties|yorumlar)\b|"
-    r"^\W*(leave a (comment|reply)|post a comment|add a comment|join the (discussion|conversation)|"
+    r"^[^\w\n]*(leave a (comment|reply)|post a comment|add a comment|join the (discussion|conversation)|"
     r"show comments|view comments|schreiben sie einen kommentar|laisser un commentaire|"
-    r"deja un comentario|lascia un commento)\b|^\W*(\d+\s*)?(コメント|评论|評論|댓글)",
+    r"deja un comentario|lascia un commento|vous désirez commenter|what do you think)\b|"
+    r"^[^\w\n]*(\d+[ \t]*)?(コメント|评论|評論|댓글)",
     re.IGNORECASE | re.MULTILINE,
 )
 MAX_HEADER_WORDS = 6

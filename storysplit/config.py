@@ -61,7 +61,7 @@ class SegmenterConfig(_Section):
 class EncoderConfig(_Section):
     """Which sentence-transformers model embeds segments, and how."""
 
-    model: str = "models/encoders/minilm-static"
+    model: str = "models/encoders/e5-static"
     backend: Literal["auto", "torch", "onnx"] = "auto"
     max_seq_length: int = Field(128, ge=8)
     batch_size: int = Field(64, ge=1)
