@@ -28,7 +28,7 @@ from features.segmentation import Segment
 from features.shape import SHAPE_FEATURES, shape_features
 from features.words import words
 
-FEATURE_VERSION = "5"
+FEATURE_VERSION = "6"
 
 _WINDOWED = (
     "log_words",
