@@ -78,7 +78,7 @@ def test_health_and_segment_agree_with_the_model(
             "status": "ok",
             "model_manifest_sha256": manifest_sha256,
             "feature_version": FEATURE_VERSION,
-            "threshold": 0.5,
+            "threshold": model.threshold,
         },
     )
     text = seed_rows[0]["text"]
