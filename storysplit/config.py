@@ -102,7 +102,7 @@ class DecoderConfig(_Section):
     """Document-level decoding of per-segment probabilities."""
 
     kind: Literal["hmm", "none"] = "none"
-    threshold: float = Field(0.6, gt=0.0, lt=1.0)
+    threshold: float = Field(0.5, gt=0.0, lt=1.0)
     emission_weight: float = Field(1.0, gt=0.0, le=1.0)
     drop_repeats: bool = True
 
