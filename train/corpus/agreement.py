@@ -17,7 +17,8 @@ goose3) each say what the story is; where they agree we trust them:
 
 Rows look like every other corpus row (`schema.CORPUS_FEATURES`): `source` is `agreement` (or
 the caller's), `domain` the registrable domain of the page's canonical/og:url, else
-`agreement:<page id>` so that each such page is its own site for the domain splits.
+`agreement:<page id>` so that each such page is its own site for the domain splits; `gold_origin` is
+`agreement` and `language` is detected on the agreed text.
 
 An extractor that raises or returns fewer than `MIN_WORDS` words is tolerated and recorded; a
 page where fewer than two produced text cannot be labelled by agreement and is skipped with the
@@ -41,7 +42,7 @@ from features.words import words
 from storysplit.labels import SegmentKind, SegmentLabel
 from train.corpus.alignment import AlignmentRules, GoldInfo, LabelledSpan, align_document
 from train.corpus.renderers import render
-from train.corpus.sources import readability_domain
+from train.corpus.sources import GoldOrigin, detect_language, readability_domain
 
 EXTRACTORS = ("trafilatura", "readability", "goose3")
 """Extractor names in the order their paragraphs go into `reference_text`."""
@@ -298,6 +299,8 @@ def _row(
         "renderer": renderer,
         "reference_text": reference,
         "html_path": page.html_path,
+        "language": detect_language(reference),
+        "gold_origin": GoldOrigin.AGREEMENT.value,
         "spans": [span.to_row() for span in spans],
     }
 

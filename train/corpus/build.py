@@ -35,9 +35,7 @@ from train.corpus.schema import CORPUS_FEATURES, SPLITS
 from train.corpus.seeds import load_seed_rows
 from train.corpus.sources import (
     SOURCE_SETS,
-    GoldOrigin,
     PageMeta,
-    detect_language,
     input_files,
     list_pages,
     read_metadata,
@@ -204,8 +202,6 @@ def _agreement_rows(
     report.skipped += skipped
     for row in found:
         row["html_path"] = str((folder / row["html_path"]).resolve())
-        row["language"] = detect_language(row["reference_text"])
-        row["gold_origin"] = GoldOrigin.AGREEMENT.value
     return found
 
 
