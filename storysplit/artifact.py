@@ -14,11 +14,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-from storysplit.errors import ModelLoadError
+from storysplit.errors import ModelLoadError, ModelSaveError
 from storysplit.numpy_heads import NumpyHead, check_same_probabilities, head_arrays, save_head
 from storysplit.numpy_heads import load_head as load_numpy_head
 
@@ -45,22 +46,60 @@ TRUSTED_HEAD_TYPES = frozenset(
 def save_artifact(folder: Path, heads: dict[str, Any], manifest: dict[str, Any]) -> Path:
     """Write each fitted scikit-learn head as `NAME.skops` and `NAME.npz`, then the manifest.
 
-    Old files in `folder` are removed first. Each numpy head is checked against its estimator
-    before anything is written, so a head the numpy predictor would score differently fails here,
-    not at inference.
+    The folder is written whole in a sibling staging folder and swapped in by renames, so a crash
+    never leaves half a model, and an older model there is replaced only once the new one is
+    complete. Only a new or empty folder, or a model folder holding nothing but its own files, is
+    written to: anything else is refused, so no file the user put there is ever deleted. Each
+    numpy head is checked against its estimator before anything is written, so a head the numpy
+    predictor would score differently fails here, not at inference.
+
+    Raises:
+        ModelSaveError: `folder` holds files that are not a model's own.
     """
     import skops.io as sio
 
+    folder = Path(folder)
+    _check_writable(folder)
     arrays = {name: _checked_arrays(head) for name, head in heads.items()}
-    folder.mkdir(parents=True, exist_ok=True)
-    for stale in folder.iterdir():
-        if stale.is_file():
-            stale.unlink()
+    staging = folder.with_name(f".{folder.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
     for name, head in heads.items():
-        sio.dump(head, folder / f"{name}{SKOPS_SUFFIX}")
-        save_head(arrays[name], folder / f"{name}{NUMPY_SUFFIX}")
-    _write_manifest(folder, manifest)
+        sio.dump(head, staging / f"{name}{SKOPS_SUFFIX}")
+        save_head(arrays[name], staging / f"{name}{NUMPY_SUFFIX}")
+    _write_manifest(staging, manifest)
+    if folder.exists():
+        replaced = folder.with_name(f".{folder.name}.replaced")
+        shutil.rmtree(replaced, ignore_errors=True)
+        folder.rename(replaced)
+        staging.rename(folder)
+        shutil.rmtree(replaced)
+    else:
+        staging.rename(folder)
     return folder
+
+
+def _check_writable(folder: Path) -> None:
+    """Refuse a folder that holds anything but a model's own files (its manifest and listed heads)."""
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise ModelSaveError(f"cannot write a model to {folder}: it is a file")
+    present = {path.name for path in folder.iterdir()}
+    own: set[str] = set()
+    if MANIFEST in present:
+        try:
+            listed = json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("files", {})
+        except (OSError, ValueError, AttributeError):
+            listed = {}
+        own = {MANIFEST, *(listed if isinstance(listed, dict) else {})}
+    foreign = sorted(present - own)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        raise ModelSaveError(
+            f"refusing to write a model into {folder}: it holds files that are not a storysplit model's "
+            f"({shown}); choose a new or empty folder (training.output_dir)"
+        )
 
 
 def add_numpy_heads(folder: Path, heads: dict[str, Any], manifest: dict[str, Any]) -> Path:

@@ -13,3 +13,7 @@ class InputError(StorysplitError):
 
 class ModelLoadError(StorysplitError):
     """A model folder is missing, incomplete, tampered with or made for other code."""
+
+
+class ModelSaveError(StorysplitError):
+    """A model cannot be written where asked: the folder holds files that are not a model's."""
