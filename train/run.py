@@ -46,7 +46,7 @@ def train(config: Config, config_path: Path | None, cache_dir: Path | None) -> P
     started = time.perf_counter()
     corpus = load_or_build_corpus(config)
     encoder = encoder_from_config(config.encoder)
-    with tracking.tracked_run(config, config_path):
+    with tracking.tracked_run(config, config_path) as run:
         tracking.log_provenance(saved_fingerprint(config.corpus.output_dir))
         train_split = _training_documents(corpus["train"], config)
         tracking.log_dataset(train_split, config.corpus.output_dir, "train", "training")
@@ -72,8 +72,10 @@ def train(config: Config, config_path: Path | None, cache_dir: Path | None) -> P
         model_dir = save_model(model, config.training.output_dir, config, metrics)
         tracking.log_metrics(metrics)
         _evaluate(model, config, model_dir)
+        print(f"MLflow run {run.info.run_id} ({tracking.tracking_uri(config)})")
         if config.tracking.log_model:
-            tracking.log_pyfunc_model(model_dir, [corpus["seeds"][0]["text"]])
+            uri = tracking.log_pyfunc_model(model_dir, [corpus["seeds"][0]["text"]], config.decoder.threshold)
+            print(f"MLflow model {uri}: mlflow models serve -m {uri} --env-manager local")
     return model_dir
 
 

@@ -114,8 +114,15 @@ def log_metrics(metrics: dict[str, float]) -> None:
     mlflow.log_metrics({key: float(value) for key, value in metrics.items()})
 
 
-def log_pyfunc_model(model_dir: Path, input_example: list[str]) -> str:
-    """Log the model folder as an MLflow pyfunc (models-from-code); returns its model URI."""
+def log_pyfunc_model(model_dir: Path, input_example: list[str], threshold: float) -> str:
+    """Log the model folder as an MLflow pyfunc (models-from-code); returns its model URI.
+
+    The signature declares `threshold` as a parameter (default: the model's own), so
+    `predict(texts, params={"threshold": t})` reaches the model instead of being dropped.
+    """
+    from mlflow.models import infer_signature
+
+    signature = infer_signature(input_example, ["main text"], params={"threshold": float(threshold)})
     info = mlflow.pyfunc.log_model(
         name="model",
         python_model=str(PYFUNC_CODE),
@@ -123,6 +130,7 @@ def log_pyfunc_model(model_dir: Path, input_example: list[str]) -> str:
         code_paths=[str(_REPO / "storysplit"), str(_REPO / "features")],
         pip_requirements=[_pinned(package) for package in served_packages(model_dir)],
         input_example=input_example,
+        signature=signature,
     )
     return str(info.model_uri)
 

@@ -82,7 +82,10 @@ def test_pyfunc_predictions_equal_direct_inference(trained: dict[str, Any], seed
     )
     pyfunc = mlflow.pyfunc.load_model(f"models:/{models[0].model_id}")
     texts = [r["text"] for r in seed_rows]
-    assert pyfunc.predict(texts) == load_model(trained["model_dir"]).extract_many(texts)
+    model = load_model(trained["model_dir"])
+    assert pyfunc.predict(texts) == model.extract_many(texts)
+    strict = pyfunc.predict(texts, params={"threshold": 0.9})
+    assert strict == model.extract_many(texts, threshold=0.9) != model.extract_many(texts)
 
 
 def test_rerun_reproduces_metrics(trained: dict[str, Any], tmp_path: Path, seed_rows) -> None:
