@@ -32,9 +32,8 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, seed_rows: list[dic
     from features.batch import featurize_documents
     from features.encoders import build_encoder
     from storysplit.config import load_config
-    from storysplit.model import StorySplitModel
     from train.export import save_model
-    from train.fit import LabelledRows, fit_decoder, fit_heads, project_spans
+    from train.fit import LabelledRows, fit_model, project_spans
 
     config = load_config(
         None,
@@ -50,16 +49,7 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, seed_rows: list[dic
         groups=np.repeat([r["domain"] for r in seed_rows], [len(s) for s in batch.segments]),
         offsets=batch.offsets,
     )
-    heads = fit_heads(rows, config)
-    model = StorySplitModel(
-        heads.head,
-        heads.reviser,
-        encoder,
-        config.segmenter,
-        config.features,
-        config.decoder,
-        fit_decoder(rows, 1.0),
-    )
+    model = fit_model(rows, encoder, config)
     return save_model(model, tmp_path_factory.mktemp("model") / "tiny", config, {"seeds.fit": 1.0})
 
 

@@ -21,11 +21,13 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from features.context import SCALAR_WIDTH
+from features.encoders import SegmentEncoder
 from features.revision import revision_matrix
 from features.segmentation import Segment, best_overlaps
 from storysplit.config import ClassifierConfig, Config, ReviserConfig
 from storysplit.decoding import TransitionModel, fit_transitions
 from storysplit.labels import SegmentLabel
+from storysplit.model import StorySplitModel
 
 CALIBRATION_SHARE = 0.2
 
@@ -197,6 +199,20 @@ def _fit_calibrated(
         warnings.filterwarnings("ignore", message="Since FrozenEstimator does not appear to accept")
         calibrated.fit(features[cal_idx], labels[cal_idx], sample_weight=weights[cal_idx])
     return calibrated
+
+
+def fit_model(rows: LabelledRows, encoder: SegmentEncoder, config: Config) -> StorySplitModel:
+    """The whole inference model fitted on `rows`: both stages and the HMM transitions."""
+    heads = fit_heads(rows, config)
+    return StorySplitModel(
+        heads.head,
+        heads.reviser,
+        encoder,
+        config.segmenter,
+        config.features,
+        config.decoder,
+        fit_decoder(rows, config.decoder.emission_weight),
+    )
 
 
 def fit_decoder(rows: LabelledRows, emission_weight: float) -> TransitionModel:

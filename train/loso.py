@@ -34,11 +34,11 @@ from evaluation.runner import SetResult, evaluate_set
 from evaluation.summary import by_language, by_renderer, summarize
 from storysplit.config import Config, load_config
 from storysplit.errors import StorysplitError
-from storysplit.model import StorySplitModel, encoder_from_config
+from storysplit.model import encoder_from_config
 from train.corpus.build import load_or_build_corpus
 from train.export import save_model
 from train.featurize import featurize_split
-from train.fit import fit_decoder, fit_heads, weigh_sources
+from train.fit import fit_model, weigh_sources
 from train.run import FEATURE_CACHE
 
 EVALUATED_SPLITS = ("train", "validation")
@@ -143,16 +143,7 @@ def run_folds(
         started = time.perf_counter()
         trained = _fold_training(fold, train_split, config)
         fold_rows = rows.select_documents(trained)
-        heads = fit_heads(fold_rows, config)
-        model = StorySplitModel(
-            heads.head,
-            heads.reviser,
-            encoder,
-            config.segmenter,
-            config.features,
-            config.decoder,
-            fit_decoder(fold_rows, config.decoder.emission_weight),
-        )
+        model = fit_model(fold_rows, encoder, config)
         fit_seconds = time.perf_counter() - started
         if save_dir is not None:
             save_model(model, save_dir / fold.source, config, {"train_documents": float(len(trained))})

@@ -22,7 +22,7 @@ from train import tracking
 from train.corpus.build import load_or_build_corpus, saved_fingerprint
 from train.export import save_model
 from train.featurize import featurize_split
-from train.fit import fit_decoder, fit_heads, weigh_sources
+from train.fit import fit_model, weigh_sources
 from train.scoring import decoded_probabilities, segment_scores
 
 FEATURE_CACHE = Path("data/cache")
@@ -52,11 +52,7 @@ def train(config: Config, config_path: Path | None, cache_dir: Path | None) -> P
         tracking.log_dataset(train_split, config.corpus.output_dir, "train", "training")
         rows = featurize_split(train_split, encoder, config, cache_dir, "featurise train")
         rows = weigh_sources(rows, train_split["source"], config.training.source_weights)
-        heads = fit_heads(rows, config)
-        transitions = fit_decoder(rows, config.decoder.emission_weight)
-        model = StorySplitModel(
-            heads.head, heads.reviser, encoder, config.segmenter, config.features, config.decoder, transitions
-        )
+        model = fit_model(rows, encoder, config)
 
         metrics: dict[str, float] = {"train_segments": float(len(rows.labels))}
         for split in EVALUATION_SPLITS:
