@@ -125,7 +125,7 @@ def list_pages(
     """Every page of every set (or of the named `sources`) in a stable order, at most `max_pages` a set.
 
     Raises:
-        KeyError: a name in `sources` is not a known set.
+        StorysplitError: a name in `sources` is not a known set.
     """
     wanted = {source_set(name).name for name in sources} if sources is not None else None
     refs: list[PageRef] = []
@@ -158,7 +158,7 @@ def source_set(name: str) -> SourceSet:
     for source in SOURCE_SETS:
         if source.name == name:
             return source
-    raise KeyError(f"unknown source {name!r}; known: {', '.join(s.name for s in SOURCE_SETS)}")
+    raise StorysplitError(f"unknown source {name!r}; known: {', '.join(s.name for s in SOURCE_SETS)}")
 
 
 def read_page(data_dir: Path, ref: PageRef, meta: PageMeta) -> SourcePage:
