@@ -10,7 +10,7 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from evaluation.runner import DocumentResult, MethodResult
+from storysplit.evaluation.runner import DocumentResult, MethodResult
 from storysplit.labels import SegmentKind, SegmentLabel
 
 WORST_COUNT = 10

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from evaluation.line_rules import C4Lines, GopherLines
-from evaluation.methods import SegmentDecisions, SegmentedText, TextMethod, line_groups, line_texts
+from storysplit.evaluation.line_rules import C4Lines, GopherLines
+from storysplit.evaluation.methods import SegmentDecisions, SegmentedText, TextMethod, line_groups, line_texts
 
 
 class KeepAll:

@@ -28,14 +28,20 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from evaluation.data import EvalDocument, EvalSet, load_eval_set, sample_eval_set
-from evaluation.html_baselines import TrafilaturaHtml, read_html
-from evaluation.line_rules import C4Lines
-from evaluation.methods import SegmentDecisions, SegmentedText
-from evaluation.runner import COMPOSED_RENDERER, PreparedDocument, prepare, run_html_method, run_text_method
-from evaluation.summary import summarize
-from features.segmentation import split_document
 from storysplit.errors import StorysplitError
+from storysplit.evaluation.data import EvalDocument, EvalSet, load_eval_set, sample_eval_set
+from storysplit.evaluation.html_baselines import TrafilaturaHtml, read_html
+from storysplit.evaluation.line_rules import C4Lines
+from storysplit.evaluation.methods import SegmentDecisions, SegmentedText
+from storysplit.evaluation.runner import (
+    COMPOSED_RENDERER,
+    PreparedDocument,
+    prepare,
+    run_html_method,
+    run_text_method,
+)
+from storysplit.evaluation.summary import summarize
+from storysplit.features.segmentation import split_document
 
 DEFAULT_MODELS = ("models/default", "models/minilm-onnx-int8", "models/minilm")  # those present
 DEFAULT_DATA = "data/corpus:validation"

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import yaml
 
-from evaluation.baselines import text_baselines
-from evaluation.data import SEEDS_SPEC, load_eval_set
-from evaluation.gate import check_floors, load_floors, measured_floors
-from evaluation.html_baselines import html_baselines
-from evaluation.methods import HtmlMethod, ModelMethod, SegmentingModel, TextMethod
-from evaluation.report import results_tables, write_report
-from evaluation.runner import SetResult, evaluate_set
+from storysplit.evaluation.baselines import text_baselines
+from storysplit.evaluation.data import SEEDS_SPEC, load_eval_set
+from storysplit.evaluation.gate import check_floors, load_floors, measured_floors
+from storysplit.evaluation.html_baselines import html_baselines
+from storysplit.evaluation.methods import HtmlMethod, ModelMethod, SegmentingModel, TextMethod
+from storysplit.evaluation.report import results_tables, write_report
+from storysplit.evaluation.runner import SetResult, evaluate_set
 
 DEFAULT_DATA = ("data/corpus:validation", SEEDS_SPEC)
 DEFAULT_SEEDS_DIR = Path("../shared/seeds")

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from features.segmentation import Segment, best_overlaps, split_document
 from storysplit.errors import StorysplitError
+from storysplit.features.segmentation import Segment, best_overlaps, split_document
 from storysplit.labels import SegmentKind, SegmentLabel
 
 SEEDS_SPEC = "seeds"
@@ -170,7 +170,7 @@ def _read_rows(spec: str, seeds_dir: Path) -> list[Mapping[str, Any]]:
     if spec == SEEDS_SPEC:
         if not (seeds_dir / "gold.jsonl").is_file():
             raise DataSpecError(f"no gold.jsonl in seeds folder {seeds_dir}; pass --seeds-dir")
-        from train.corpus.seeds import load_seed_rows
+        from storysplit.train.corpus.seeds import load_seed_rows
 
         return list(load_seed_rows(seeds_dir, SEED_SPAN_MAX_CHARS))
     if spec.endswith(".jsonl"):

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from evaluation.runner import MethodResult
-from evaluation.summary import Summary, ThresholdPoint
+from storysplit.evaluation.runner import MethodResult
+from storysplit.evaluation.summary import Summary, ThresholdPoint
 from storysplit.labels import SegmentLabel
 
 CALIBRATION_BINS = 10

@@ -15,9 +15,9 @@ from typing import Any
 
 import yaml
 
-from evaluation.runner import SetResult
-from evaluation.summary import summarize
 from storysplit.errors import StorysplitError
+from storysplit.evaluation.runner import SetResult
+from storysplit.evaluation.summary import summarize
 
 
 class FloorsError(StorysplitError):

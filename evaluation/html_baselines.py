@@ -9,7 +9,7 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
-from evaluation.methods import HtmlMethod
+from storysplit.evaluation.methods import HtmlMethod
 
 
 class TrafilaturaHtml:

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from evaluation.methods import SegmentDecisions, SegmentedText, line_texts
+from storysplit.evaluation.methods import SegmentDecisions, SegmentedText, line_texts
 
 C4_END_MARKS = (".", "?", "!", '"')
 C4_ELLIPSIS = "..."

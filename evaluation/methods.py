@@ -16,8 +16,8 @@ from typing import Protocol
 
 import numpy as np
 
-from features.segmentation import LINE_BREAK, Segment
 from storysplit.errors import StorysplitError
+from storysplit.features.segmentation import LINE_BREAK, Segment
 from storysplit.labels import SegmentLabel
 from storysplit.model import LabelledSegment
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evaluation.data import SegmentGold
-from features.words import words
+from storysplit.evaluation.data import SegmentGold
+from storysplit.features.words import words
 from storysplit.labels import SegmentKind, SegmentLabel
 
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evaluation.analysis import worst_documents
-from evaluation.figures import plot_calibration, plot_kind_recall, plot_threshold_curve
-from evaluation.runner import MethodKind, SetResult
-from evaluation.summary import (
+from storysplit.evaluation.analysis import worst_documents
+from storysplit.evaluation.figures import plot_calibration, plot_kind_recall, plot_threshold_curve
+from storysplit.evaluation.runner import MethodKind, SetResult
+from storysplit.evaluation.summary import (
     Summary,
     by_language,
     by_renderer,

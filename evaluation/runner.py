@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from evaluation.data import EvalDocument, EvalSet, SegmentGold, segment_gold, segments_of
-from evaluation.html_baselines import read_html
-from evaluation.methods import HtmlMethod, SegmentDecisions, SegmentedText, TextMethod
-from evaluation.metrics import (
+from storysplit.evaluation.data import EvalDocument, EvalSet, SegmentGold, segment_gold, segments_of
+from storysplit.evaluation.html_baselines import read_html
+from storysplit.evaluation.methods import HtmlMethod, SegmentDecisions, SegmentedText, TextMethod
+from storysplit.evaluation.metrics import (
     Counts,
     SegmentCounts,
     bag_of_words,

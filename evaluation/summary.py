@@ -12,8 +12,8 @@ from functools import reduce
 
 import numpy as np
 
-from evaluation.metrics import EMPTY_SEGMENT_COUNTS, Counts, segment_counts, token_counts
-from evaluation.runner import DocumentResult, MethodResult
+from storysplit.evaluation.metrics import EMPTY_SEGMENT_COUNTS, Counts, segment_counts, token_counts
+from storysplit.evaluation.runner import DocumentResult, MethodResult
 from storysplit.labels import SegmentKind, SegmentLabel
 
 GOOD_DOCUMENT_F1 = 0.9

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from evaluation.report import METRICS_FILE, headline_metrics
+from storysplit.evaluation.report import METRICS_FILE, headline_metrics
 
 ARTIFACT_PATH = "evaluation"
 

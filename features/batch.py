@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from features.context import SCALAR_WIDTH, document_features, repeat_key
-from features.encoders import SegmentEncoder
-from features.segmentation import Segment, split_document
-from features.shape import shape_features
+from storysplit.features.context import SCALAR_WIDTH, document_features, repeat_key
+from storysplit.features.encoders import SegmentEncoder
+from storysplit.features.segmentation import Segment, split_document
+from storysplit.features.shape import shape_features
 
 
 @dataclass(frozen=True)

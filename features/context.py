@@ -23,10 +23,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from features.repeats import contained_in_longer
-from features.segmentation import Segment
-from features.shape import SHAPE_FEATURES, shape_features
-from features.words import words
+from storysplit.features.repeats import contained_in_longer
+from storysplit.features.segmentation import Segment
+from storysplit.features.shape import SHAPE_FEATURES, shape_features
+from storysplit.features.words import words
 
 FEATURE_VERSION = "6"
 

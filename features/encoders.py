@@ -20,9 +20,9 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from features.model_folder import model_fingerprint
-from features.onnx_encoder import OnnxEncoder, is_onnx_folder
-from features.static_encoder import StaticEncoder, is_static_folder
+from storysplit.features.model_folder import model_fingerprint
+from storysplit.features.onnx_encoder import OnnxEncoder, is_onnx_folder
+from storysplit.features.static_encoder import StaticEncoder, is_static_folder
 
 BUNDLED_MINILM = "all-MiniLM-L6-v2"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

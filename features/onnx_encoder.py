@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from features.model_folder import model_fingerprint
+from storysplit.features.model_folder import model_fingerprint
 
 ONNX_MANIFEST = "onnx_encoder.json"
 ONNX_MODEL = "model.onnx"

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from features.words import CJK_RANGES, TOKEN
+from storysplit.features.words import CJK_RANGES, TOKEN
 
 _TERMINAL = re.compile(r"[.!?。！？…][\"'”’)\]]*$", re.MULTILINE)
 _BULLET = re.compile(r"^[•·\-*–—►▶|>»›■□◦○●✓✔]", re.MULTILINE)

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from features.model_folder import model_fingerprint
+from storysplit.features.model_folder import model_fingerprint
 
 STATIC_MODULE = "sentence_transformers.sentence_transformer.modules.static_embedding.StaticEmbedding"
 _LEGACY_STATIC_MODULE = "sentence_transformers.models.StaticEmbedding"

@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jobs.cleaning import CleanOptions
-from jobs.errors import JobError
-from jobs.local import WorkerSettings, clean_shards
-from jobs.readers import InputSource, ReadSettings, open_input, parquet_schema, read_documents
-from jobs.shards import OutputFolder, Shard, plan_shards
 from storysplit.artifact import manifest_digest, read_manifest
+from storysplit.jobs.cleaning import CleanOptions
+from storysplit.jobs.errors import JobError
+from storysplit.jobs.local import WorkerSettings, clean_shards
+from storysplit.jobs.readers import InputSource, ReadSettings, open_input, parquet_schema, read_documents
+from storysplit.jobs.shards import OutputFolder, Shard, plan_shards
 from storysplit.segment_cli import DEFAULT_MODEL, threshold_argument
 
 DEFAULT_SHARD_SIZE = 1000
@@ -94,7 +94,7 @@ class JobSummary:
 def main(argv: list[str] | None = None) -> int:
     job = _job_from_args(_parser().parse_args(argv))
     if job.engine == "ray":
-        from jobs.ray_clean import run_ray_job
+        from storysplit.jobs.ray_clean import run_ray_job
 
         summary = run_ray_job(job)
     else:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jobs.timeouts import TimeLimitExceeded, check_time_limit_possible, time_limit
+from storysplit.jobs.timeouts import TimeLimitExceeded, check_time_limit_possible, time_limit
 from storysplit.labels import SegmentLabel
 from storysplit.model import StorySplitModel, join_segments, load_model
 

@@ -3,7 +3,7 @@
     from datatrove.executor import LocalPipelineExecutor
     from datatrove.pipeline.readers import JsonlReader
     from datatrove.pipeline.writers import JsonlWriter
-    from jobs.datatrove_step import StorysplitCleaner
+    from storysplit.jobs.datatrove_step import StorysplitCleaner
 
     LocalPipelineExecutor(
         [JsonlReader("raw/"), StorysplitCleaner(), JsonlWriter("clean/")], tasks=8, workers=8
@@ -30,10 +30,16 @@ from datatrove.utils.batching import batched
 from datatrove.utils.typeshelper import StatHints
 from threadpoolctl import threadpool_limits
 
-from jobs.clean import CORPUS_MAX_BYTES, DEFAULT_BATCH_SIZE
-from jobs.cleaning import CleanedText, CleanFailure, CleanOptions, clean_documents, load_ready_model
 from storysplit.documents import check_text
 from storysplit.errors import InputError
+from storysplit.jobs.clean import CORPUS_MAX_BYTES, DEFAULT_BATCH_SIZE
+from storysplit.jobs.cleaning import (
+    CleanedText,
+    CleanFailure,
+    CleanOptions,
+    clean_documents,
+    load_ready_model,
+)
 from storysplit.model import StorySplitModel
 from storysplit.segment_cli import DEFAULT_MODEL
 

@@ -32,10 +32,10 @@ from typing import Any
 
 from threadpoolctl import threadpool_limits
 
-from jobs.cleaning import CleanFailure, CleanOptions, clean_documents, load_ready_model
-from jobs.errors import JobError
-from jobs.shards import OutputFolder, Shard, ShardResult
-from jobs.writers import open_shard_writer
+from storysplit.jobs.cleaning import CleanFailure, CleanOptions, clean_documents, load_ready_model
+from storysplit.jobs.errors import JobError
+from storysplit.jobs.shards import OutputFolder, Shard, ShardResult
+from storysplit.jobs.writers import open_shard_writer
 from storysplit.model import StorySplitModel
 
 SHARDS_IN_FLIGHT_PER_WORKER = 2

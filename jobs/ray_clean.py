@@ -32,10 +32,10 @@ from ray.data.block import Block
 from ray.data.datasource import Datasink, FileBasedDatasource
 from threadpoolctl import threadpool_limits
 
-from jobs.clean import CleanJob, JobSummary, check_output_is_outside_input, job_plan
-from jobs.cleaning import CleanFailure, CleanOptions, clean_documents, load_ready_model
-from jobs.errors import JobError
-from jobs.readers import (
+from storysplit.jobs.clean import CleanJob, JobSummary, check_output_is_outside_input, job_plan
+from storysplit.jobs.cleaning import CleanFailure, CleanOptions, clean_documents, load_ready_model
+from storysplit.jobs.errors import JobError
+from storysplit.jobs.readers import (
     InputSource,
     ReadSettings,
     SourceDocument,
@@ -47,8 +47,8 @@ from jobs.readers import (
     parse_jsonl_line,
     parse_record,
 )
-from jobs.shards import ERRORS_FILE, OutputFolder
-from jobs.writers import (
+from storysplit.jobs.shards import ERRORS_FILE, OutputFolder
+from storysplit.jobs.writers import (
     OUTPUT_SUFFIXES,
     JsonlShardWriter,
     ParquetShardWriter,

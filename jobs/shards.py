@@ -32,9 +32,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from jobs.errors import JobError
-from jobs.readers import SourceDocument
-from jobs.writers import OUTPUT_SUFFIXES
+from storysplit.jobs.errors import JobError
+from storysplit.jobs.readers import SourceDocument
+from storysplit.jobs.writers import OUTPUT_SUFFIXES
 
 JOB_DIR = ".storysplit"
 PLAN_FILE = "plan.json"

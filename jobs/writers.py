@@ -17,8 +17,8 @@ import shutil
 from pathlib import Path
 from typing import Any, Protocol
 
-from jobs.cleaning import REMOVED_FIELD, SEGMENTS_FIELD, CleanedText, CleanOptions
-from jobs.readers import SourceDocument
+from storysplit.jobs.cleaning import REMOVED_FIELD, SEGMENTS_FIELD, CleanedText, CleanOptions
+from storysplit.jobs.readers import SourceDocument
 
 OUTPUT_SUFFIXES = {"jsonl": ".jsonl", "jsonl.gz": ".jsonl.gz", "parquet": ".parquet", "txt": ""}
 PARQUET_ROW_GROUP = 1024

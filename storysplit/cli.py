@@ -15,14 +15,26 @@ from storysplit.errors import StorysplitError
 COMMANDS: dict[str, tuple[str, str]] = {
     "segment": ("storysplit.segment_cli", "label segments of documents and print or write the main text"),
     "serve": ("storysplit.server", "serve a model over HTTP: POST /segment, GET /health"),
-    "corpus": ("train.corpus.build", "build the labelled corpus from ../shared/data"),
-    "train": ("train.run", "train a model from a config, tracked in MLflow"),
-    "evaluate": ("evaluation.cli", "score a model and the baselines on labelled documents"),
-    "bench": ("evaluation.bench", "speed, memory and token F1 of each encoder backend and the baselines"),
-    "distill": ("train.distill", "distil a fast static encoder from a sentence-transformers model"),
-    "export-onnx": ("train.export_onnx", "export a transformer encoder to ONNX (optionally int8)"),
-    "export-heads": ("train.export_heads", "add numpy heads to model folders saved with skops heads only"),
-    "clean": ("jobs.clean", "clean a corpus (JSONL, Parquet, .txt) in resumable shards, locally or on Ray"),
+    "corpus": ("storysplit.train.corpus.build", "build the labelled corpus from ../shared/data"),
+    "train": ("storysplit.train.run", "train a model from a config, tracked in MLflow"),
+    "evaluate": ("storysplit.evaluation.cli", "score a model and the baselines on labelled documents"),
+    "bench": (
+        "storysplit.evaluation.bench",
+        "speed, memory and token F1 of each encoder backend and the baselines",
+    ),
+    "distill": (
+        "storysplit.train.distill",
+        "distil a fast static encoder from a sentence-transformers model",
+    ),
+    "export-onnx": ("storysplit.train.export_onnx", "export a transformer encoder to ONNX (optionally int8)"),
+    "export-heads": (
+        "storysplit.train.export_heads",
+        "add numpy heads to model folders saved with skops heads only",
+    ),
+    "clean": (
+        "storysplit.jobs.clean",
+        "clean a corpus (JSONL, Parquet, .txt) in resumable shards, locally or on Ray",
+    ),
 }
 
 
@@ -46,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     if command == "evaluate" and LOSO_FLAG in rest:
         # Leave-one-source-out trains a model per fold, so it lives with training (train.loso);
         # `evaluation` itself never imports `train`.
-        module_name = "train.loso"
+        module_name = "storysplit.train.loso"
     module = importlib.import_module(module_name)
     try:
         return int(module.main(rest))

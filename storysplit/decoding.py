@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from features.repeats import KeptTexts
+from storysplit.features.repeats import KeptTexts
 
 _EPS = 1e-6
 

@@ -16,11 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from features.batch import FeaturizedDocuments, featurize_documents
-from features.context import FEATURE_VERSION, SCALAR_WIDTH
-from features.encoders import SegmentEncoder, build_encoder
-from features.revision import revision_matrix
-from features.segmentation import LINE_BREAK, Segment, encodable_text
 from storysplit.artifact import load_head, manifest_digest, read_manifest
 from storysplit.config import (
     DecoderConfig,
@@ -30,6 +25,11 @@ from storysplit.config import (
 )
 from storysplit.decoding import TransitionModel, drop_repeats, posterior_main
 from storysplit.errors import ModelLoadError
+from storysplit.features.batch import FeaturizedDocuments, featurize_documents
+from storysplit.features.context import FEATURE_VERSION, SCALAR_WIDTH
+from storysplit.features.encoders import SegmentEncoder, build_encoder
+from storysplit.features.revision import revision_matrix
+from storysplit.features.segmentation import LINE_BREAK, Segment, encodable_text
 from storysplit.labels import SegmentLabel
 from storysplit.numpy_heads import NumpyHead
 

@@ -21,7 +21,7 @@ SEEDS_DIR = REPO.parent / "shared" / "seeds"
 
 @pytest.fixture(scope="session")
 def seed_rows() -> list[dict[str, Any]]:
-    from train.corpus.seeds import load_seed_rows
+    from storysplit.train.corpus.seeds import load_seed_rows
 
     return load_seed_rows(SEEDS_DIR, 1000)
 
@@ -29,11 +29,11 @@ def seed_rows() -> list[dict[str, Any]]:
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, seed_rows: list[dict[str, Any]]) -> Path:
     """A real model folder: hashing encoder + logistic regression fitted on the seeds (fast)."""
-    from features.batch import featurize_documents
-    from features.encoders import build_encoder
     from storysplit.config import load_config
-    from train.export import save_model
-    from train.fit import LabelledRows, fit_model, project_spans
+    from storysplit.features.batch import featurize_documents
+    from storysplit.features.encoders import build_encoder
+    from storysplit.train.export import save_model
+    from storysplit.train.fit import LabelledRows, fit_model, project_spans
 
     config = load_config(
         None,
@@ -57,7 +57,7 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, seed_rows: list[dic
 def gate_corpus() -> Path:
     """The quality gate's corpus (configs/gate.yaml), built once into data/corpus-gate (cached there)."""
     from storysplit.config import load_config
-    from train.corpus.build import load_or_build_corpus
+    from storysplit.train.corpus.build import load_or_build_corpus
 
     output = REPO / "data" / "corpus-gate"
     config = load_config(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from features.segmentation import split_document
 from storysplit import SegmentLabel, StorySplitModel
+from storysplit.features.segmentation import split_document
 from storysplit.model import LabelledSegment, join_segments
 
 

@@ -1,5 +1,5 @@
 import sys
 
-from train.run import main
+from storysplit.train.run import main
 
 sys.exit(main())

@@ -1,6 +1,6 @@
 """How good are extractor-agreement labels? Measure them on pages that do have gold.
 
-`python -m train.agreement_check ../shared/data/news-fixtures [--renderer html_text] [--limit N]`
+`python -m storysplit.train.agreement_check ../shared/data/news-fixtures [--renderer html_text] [--limit N]`
 
 The folder is laid out like `news-fixtures/`: `html/NNNN.html.gz`, `ground-truth/NNNN.json` with
 `ground_truth.main_content`, and optionally `metadata.json` naming each page's gold source. It
@@ -26,8 +26,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from evaluation.metrics import Counts, bag_of_words, token_counts
-from train.corpus.agreement import (
+from storysplit.evaluation.metrics import Counts, bag_of_words, token_counts
+from storysplit.train.corpus.agreement import (
     EXTRACTORS,
     MIN_AGREEING,
     AgreementLabels,
@@ -37,8 +37,8 @@ from train.corpus.agreement import (
     label_by_agreement,
     read_html,
 )
-from train.corpus.alignment import AlignmentRules, GoldInfo, LabelledSpan, align_document
-from train.corpus.renderers import render
+from storysplit.train.corpus.alignment import AlignmentRules, GoldInfo, LabelledSpan, align_document
+from storysplit.train.corpus.renderers import render
 
 AGREEMENT = "agreement main"
 REFERENCE = "agreement reference_text"
@@ -202,7 +202,7 @@ def report(results: list[PageScores]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Score agreement labels on every page of a folder with gold and print the report."""
     parser = argparse.ArgumentParser(
-        prog="python -m train.agreement_check", description=__doc__.splitlines()[0]
+        prog="python -m storysplit.train.agreement_check", description=__doc__.splitlines()[0]
     )
     parser.add_argument(
         "folder", type=Path, help="folder with html/ and ground-truth/ (news-fixtures layout)"

@@ -13,7 +13,7 @@ import argparse
 import os
 from pathlib import Path
 
-from features.encoders import BUNDLED_MINILM, resolve_model_path
+from storysplit.features.encoders import BUNDLED_MINILM, resolve_model_path
 
 DEFAULT_OUTPUT = Path("models/encoders/minilm-static")
 

@@ -14,7 +14,7 @@ vocabulary, which tokenises the corpus exactly as the full one does and anything
 kept pieces. The result is a sentence-transformers `StaticEmbedding` folder, so
 `encoder.model` can name it and `features.static_encoder` runs it in numpy.
 
-Usage: `python -m train.distill_e5 --output models/encoders/e5-static [--corpus data/corpus]`.
+Usage: `python -m storysplit.train.distill_e5 --output models/encoders/e5-static [--corpus data/corpus]`.
 """
 
 from __future__ import annotations
@@ -160,7 +160,7 @@ def write_static_folder(output: Path, tokenizer: dict[str, object], matrix: np.n
     """Save as a sentence-transformers folder holding one `StaticEmbedding` module."""
     from safetensors.numpy import save_file
 
-    from features.static_encoder import STATIC_MODULE
+    from storysplit.features.static_encoder import STATIC_MODULE
 
     output.mkdir(parents=True, exist_ok=True)
     (output / "tokenizer.json").write_text(json.dumps(tokenizer, ensure_ascii=False), encoding="utf-8")
@@ -199,7 +199,9 @@ def distill(output: Path, corpus_dir: Path, extra: int, dims: int, threads: int)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m train.distill_e5", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m storysplit.train.distill_e5", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     parser.add_argument(
         "--corpus", type=Path, default=Path("data/corpus"), help="saved corpus whose pieces to keep"

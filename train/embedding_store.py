@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from features.encoders import SegmentEncoder
+from storysplit.features.encoders import SegmentEncoder
 
 SHARD_SIZE = 8192
 

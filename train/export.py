@@ -8,9 +8,9 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from features.context import FEATURE_VERSION
 from storysplit.artifact import save_artifact
 from storysplit.config import Config, config_to_dict
+from storysplit.features.context import FEATURE_VERSION
 from storysplit.labels import SegmentLabel
 from storysplit.model import StorySplitModel
 

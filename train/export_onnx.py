@@ -25,9 +25,9 @@ from typing import Any
 
 import torch
 
-from features.encoders import BUNDLED_MINILM, model_fingerprint, resolve_model_path
-from features.onnx_encoder import ONNX_MANIFEST, ONNX_MODEL
 from storysplit.errors import StorysplitError
+from storysplit.features.encoders import BUNDLED_MINILM, model_fingerprint, resolve_model_path
+from storysplit.features.onnx_encoder import ONNX_MANIFEST, ONNX_MODEL
 
 OPSET = 17
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")

@@ -18,14 +18,14 @@ import numpy as np
 from datasets import Dataset
 from tqdm.auto import tqdm
 
-from features.batch import featurize_segmented
-from features.context import FEATURE_VERSION
-from features.encoders import SegmentEncoder
-from features.segmentation import split_document
 from storysplit.config import Config
 from storysplit.errors import StorysplitError
-from train.embedding_store import EmbeddingStore
-from train.fit import LabelledRows, project_spans
+from storysplit.features.batch import featurize_segmented
+from storysplit.features.context import FEATURE_VERSION
+from storysplit.features.encoders import SegmentEncoder
+from storysplit.features.segmentation import split_document
+from storysplit.train.embedding_store import EmbeddingStore
+from storysplit.train.fit import LabelledRows, project_spans
 
 FEATURE_CHUNK = 256
 

@@ -20,12 +20,12 @@ from sklearn.model_selection import GroupKFold, GroupShuffleSplit
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from features.context import SCALAR_WIDTH
-from features.encoders import SegmentEncoder
-from features.revision import revision_matrix
-from features.segmentation import Segment, best_overlaps
 from storysplit.config import ClassifierConfig, Config, ReviserConfig
 from storysplit.decoding import TransitionModel, fit_transitions
+from storysplit.features.context import SCALAR_WIDTH
+from storysplit.features.encoders import SegmentEncoder
+from storysplit.features.revision import revision_matrix
+from storysplit.features.segmentation import Segment, best_overlaps
 from storysplit.labels import SegmentLabel
 from storysplit.model import StorySplitModel
 

@@ -24,22 +24,22 @@ from pathlib import Path
 import numpy as np
 from datasets import Dataset, concatenate_datasets
 
-from evaluation.baselines import KeepAll
-from evaluation.data import EvalSet, document_from_row
-from evaluation.html_baselines import html_baselines
-from evaluation.line_rules import C4Lines
-from evaluation.methods import MODEL_METHOD_NAME, HtmlMethod, ModelMethod, TextMethod
-from evaluation.report import group_table
-from evaluation.runner import SetResult, evaluate_set
-from evaluation.summary import by_language, by_renderer, summarize
 from storysplit.config import Config, load_config
 from storysplit.errors import StorysplitError
+from storysplit.evaluation.baselines import KeepAll
+from storysplit.evaluation.data import EvalSet, document_from_row
+from storysplit.evaluation.html_baselines import html_baselines
+from storysplit.evaluation.line_rules import C4Lines
+from storysplit.evaluation.methods import MODEL_METHOD_NAME, HtmlMethod, ModelMethod, TextMethod
+from storysplit.evaluation.report import group_table
+from storysplit.evaluation.runner import SetResult, evaluate_set
+from storysplit.evaluation.summary import by_language, by_renderer, summarize
 from storysplit.model import encoder_from_config
-from train.corpus.build import load_or_build_corpus
-from train.export import save_model
-from train.featurize import featurize_split
-from train.fit import fit_model, weigh_sources
-from train.run import FEATURE_CACHE
+from storysplit.train.corpus.build import load_or_build_corpus
+from storysplit.train.export import save_model
+from storysplit.train.featurize import featurize_split
+from storysplit.train.fit import fit_model, weigh_sources
+from storysplit.train.run import FEATURE_CACHE
 
 EVALUATED_SPLITS = ("train", "validation")
 """Splits whose held-out-source documents a fold is scored on; `test` is never read here."""

@@ -1,6 +1,6 @@
 """Train a model from a config: corpus → features → head → decoder → scores → model folder → MLflow.
 
-Usage: `storysplit train CONFIG [--set key=value ...]` or `python -m train CONFIG`.
+Usage: `storysplit train CONFIG [--set key=value ...]` or `python -m storysplit.train CONFIG`.
 """
 
 from __future__ import annotations
@@ -12,18 +12,18 @@ from pathlib import Path
 
 from datasets import Dataset
 
-from evaluation.cli import evaluate_all
-from evaluation.data import SEEDS_SPEC
-from evaluation.report import results_tables, write_report
-from evaluation.tracking import log_report_to_mlflow
 from storysplit.config import Config, load_config
+from storysplit.evaluation.cli import evaluate_all
+from storysplit.evaluation.data import SEEDS_SPEC
+from storysplit.evaluation.report import results_tables, write_report
+from storysplit.evaluation.tracking import log_report_to_mlflow
 from storysplit.model import StorySplitModel, encoder_from_config
-from train import tracking
-from train.corpus.build import load_or_build_corpus, saved_fingerprint
-from train.export import save_model
-from train.featurize import featurize_split
-from train.fit import fit_model, weigh_sources
-from train.scoring import decoded_probabilities, segment_scores
+from storysplit.train import tracking
+from storysplit.train.corpus.build import load_or_build_corpus, saved_fingerprint
+from storysplit.train.export import save_model
+from storysplit.train.featurize import featurize_split
+from storysplit.train.fit import fit_model, weigh_sources
+from storysplit.train.scoring import decoded_probabilities, segment_scores
 
 FEATURE_CACHE = Path("data/cache")
 EVALUATION_SPLITS = ("validation", "seeds")

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
 from storysplit.model import StorySplitModel
-from train.fit import LabelledRows
+from storysplit.train.fit import LabelledRows
 
 
 def decoded_probabilities(model: StorySplitModel, rows: LabelledRows, decode: bool) -> np.ndarray:

@@ -16,12 +16,12 @@ import mlflow
 from datasets import Dataset
 from mlflow.data.huggingface_dataset import from_huggingface
 
-from features.encoders import HASHING, resolve_model_path
-from features.onnx_encoder import is_onnx_folder
-from features.static_encoder import is_static_folder
 from storysplit.artifact import read_manifest
 from storysplit.config import Config, config_to_dict
-from train.export import git_commit
+from storysplit.features.encoders import HASHING, resolve_model_path
+from storysplit.features.onnx_encoder import is_onnx_folder
+from storysplit.features.static_encoder import is_static_folder
+from storysplit.train.export import git_commit
 
 _REPO = Path(__file__).resolve().parent.parent
 PYFUNC_CODE = Path(__file__).resolve().parent / "pyfunc_model.py"
@@ -127,7 +127,7 @@ def log_pyfunc_model(model_dir: Path, input_example: list[str], threshold: float
         name="model",
         python_model=str(PYFUNC_CODE),
         artifacts={"model_dir": str(model_dir)},
-        code_paths=[str(_REPO / "storysplit"), str(_REPO / "features")],
+        code_paths=[str(_REPO / "storysplit")],
         pip_requirements=[_pinned(package) for package in served_packages(model_dir)],
         input_example=input_example,
         signature=signature,

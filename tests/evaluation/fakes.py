@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from features.segmentation import split_document
+from storysplit.features.segmentation import split_document
 from storysplit.labels import SegmentLabel
 from storysplit.model import LabelledSegment
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from evaluation.analysis import describe_errors, document_html, kind_confusion, worst_documents
-from evaluation.baselines import KeepAll
-from evaluation.data import EvalSet, document_from_row
-from evaluation.methods import ModelMethod
-from evaluation.runner import SetResult, evaluate_set
+from storysplit.evaluation.analysis import describe_errors, document_html, kind_confusion, worst_documents
+from storysplit.evaluation.baselines import KeepAll
+from storysplit.evaluation.data import EvalSet, document_from_row
+from storysplit.evaluation.methods import ModelMethod
+from storysplit.evaluation.runner import SetResult, evaluate_set
 from storysplit.labels import SegmentKind, SegmentLabel
 from tests.evaluation.fakes import FakeModel
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from evaluation.baselines import FirstLines, JustextLines, KeepAll, text_baselines
-from evaluation.methods import SegmentedText, line_groups
-from features.segmentation import split_document
+from storysplit.evaluation.baselines import FirstLines, JustextLines, KeepAll, text_baselines
+from storysplit.evaluation.methods import SegmentedText, line_groups
+from storysplit.features.segmentation import split_document
 
 
 def segmented(text: str, max_chars: int = 1000) -> SegmentedText:

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from evaluation.bench import _sample
-from evaluation.data import EvalDocument, EvalSet, load_eval_set
-from evaluation.methods import ModelMethod
-from evaluation.runner import COMPOSED_RENDERER, evaluate_set
-from evaluation.summary import summarize
-from features.segmentation import split_document
 from storysplit import load_model
 from storysplit.cli import main as storysplit_main
+from storysplit.evaluation.bench import _sample
+from storysplit.evaluation.data import EvalDocument, EvalSet, load_eval_set
+from storysplit.evaluation.methods import ModelMethod
+from storysplit.evaluation.runner import COMPOSED_RENDERER, evaluate_set
+from storysplit.evaluation.summary import summarize
+from storysplit.features.segmentation import split_document
 from tests.conftest import SEEDS_DIR
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from evaluation.data import (
+from storysplit.evaluation.data import (
     DataSpecError,
     document_from_row,
     fingerprint,
@@ -16,7 +16,7 @@ from evaluation.data import (
     sample_eval_set,
     segment_gold,
 )
-from features.segmentation import Segment
+from storysplit.features.segmentation import Segment
 from storysplit.labels import SegmentKind, SegmentLabel
 from tests.conftest import SEEDS_DIR
 

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 import yaml
 
-from evaluation.baselines import FirstLines, KeepAll
-from evaluation.cli import evaluate_all
-from evaluation.data import EvalSet, document_from_row, load_eval_set
-from evaluation.gate import FloorsError, check_floors, load_floors
-from evaluation.runner import SetResult, evaluate_set
-from evaluation.summary import summarize
+from storysplit.evaluation.baselines import FirstLines, KeepAll
+from storysplit.evaluation.cli import evaluate_all
+from storysplit.evaluation.data import EvalSet, document_from_row, load_eval_set
+from storysplit.evaluation.gate import FloorsError, check_floors, load_floors
+from storysplit.evaluation.runner import SetResult, evaluate_set
+from storysplit.evaluation.summary import summarize
 from tests.conftest import REPO, SEEDS_DIR
 
 FLOORS = REPO / "configs" / "floors.yaml"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from evaluation.html_baselines import html_baselines, read_html
-from evaluation.methods import HtmlMethod
-from evaluation.metrics import bag_of_words, token_counts
+from storysplit.evaluation.html_baselines import html_baselines, read_html
+from storysplit.evaluation.methods import HtmlMethod
+from storysplit.evaluation.metrics import bag_of_words, token_counts
 
 ARTICLE = (
     "The people who live in the valley said that they had been waiting for help for more than two "

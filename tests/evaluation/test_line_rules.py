@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from evaluation.line_rules import C4Lines, GopherLines, c4_keeps_line, gopher_keeps_line
-from evaluation.methods import SegmentedText
-from features.segmentation import split_document
+from storysplit.evaluation.line_rules import C4Lines, GopherLines, c4_keeps_line, gopher_keeps_line
+from storysplit.evaluation.methods import SegmentedText
+from storysplit.features.segmentation import split_document
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from evaluation.data import SegmentGold
-from evaluation.metrics import Counts, bag_of_words, kind_outcomes, segment_counts, token_counts
+from storysplit.evaluation.data import SegmentGold
+from storysplit.evaluation.metrics import Counts, bag_of_words, kind_outcomes, segment_counts, token_counts
 from storysplit.labels import SegmentKind, SegmentLabel
 
 MAIN, BOILER = SegmentLabel.MAIN, SegmentLabel.BOILERPLATE

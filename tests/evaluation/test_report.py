@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from evaluation.baselines import KeepAll
-from evaluation.data import EvalSet, document_from_row
-from evaluation.methods import ModelMethod
-from evaluation.report import headline_metrics, results_tables, slug, write_report
-from evaluation.runner import SetResult, evaluate_set
-from evaluation.tracking import log_report_to_mlflow
+from storysplit.evaluation.baselines import KeepAll
+from storysplit.evaluation.data import EvalSet, document_from_row
+from storysplit.evaluation.methods import ModelMethod
+from storysplit.evaluation.report import headline_metrics, results_tables, slug, write_report
+from storysplit.evaluation.runner import SetResult, evaluate_set
+from storysplit.evaluation.tracking import log_report_to_mlflow
 from tests.evaluation.fakes import FakeModel
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

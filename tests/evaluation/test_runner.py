@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
-from evaluation.baselines import KeepAll
-from evaluation.data import EvalSet, document_from_row
-from evaluation.methods import ModelMethod, SegmentMismatchError
-from evaluation.metrics import bag_of_words
-from evaluation.runner import SetResult, evaluate_set
-from evaluation.summary import by_source, summarize, summarize_by, threshold_sweep
+from storysplit.evaluation.baselines import KeepAll
+from storysplit.evaluation.data import EvalSet, document_from_row
+from storysplit.evaluation.methods import ModelMethod, SegmentMismatchError
+from storysplit.evaluation.metrics import bag_of_words
+from storysplit.evaluation.runner import SetResult, evaluate_set
+from storysplit.evaluation.summary import by_source, summarize, summarize_by, threshold_sweep
 from storysplit.labels import SegmentKind, SegmentLabel
 from tests.evaluation.fakes import FakeModel
 

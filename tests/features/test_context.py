@@ -2,14 +2,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from features.context import (
+from storysplit.features.context import (
     CONTEXT_FEATURES,
     SHAPE_FEATURES,
     document_features,
     feature_names,
 )
-from features.encoders import HashingEncoder
-from features.segmentation import split_document
+from storysplit.features.encoders import HashingEncoder
+from storysplit.features.segmentation import split_document
 
 DOC = """Big story headline
 

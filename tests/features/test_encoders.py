@@ -5,16 +5,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from features.encoders import (
+from storysplit.features.encoders import (
     BUNDLED_MINILM,
     CachingEncoder,
     HashingEncoder,
     build_encoder,
     resolve_model_path,
 )
-from features.onnx_encoder import OnnxEncoder
-from features.static_encoder import StaticEncoder
-from train.export_onnx import export_onnx
+from storysplit.features.onnx_encoder import OnnxEncoder
+from storysplit.features.static_encoder import StaticEncoder
+from storysplit.train.export_onnx import export_onnx
 
 STATIC_MODEL = "models/encoders/minilm-static"
 

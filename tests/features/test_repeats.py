@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from features import repeats
-from features.repeats import (
+from storysplit.features import repeats
+from storysplit.features.repeats import (
     SCAN_LIMIT,
     KeptTexts,
     ShingleIndex,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from features.revision import REVISION_FEATURES, revision_features, revision_matrix
+from storysplit.features.revision import REVISION_FEATURES, revision_features, revision_matrix
 
 
 def _features(p: np.ndarray) -> np.ndarray:

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from features.segmentation import best_overlaps, encodable_text, split_document
+from storysplit.features.segmentation import best_overlaps, encodable_text, split_document
 from tests.hostile import hostile_texts
 from tests.invariants import check_split
 

@@ -6,7 +6,7 @@ import blingfire
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from features.segmentation import _blingfire_sentences
+from storysplit.features.segmentation import _blingfire_sentences
 
 _PIECES = st.sampled_from(["Hello world.", " ", "ünïcödé", "😀", "Dr. Who?", "日本語。", "ā", "\t", "Yes!"])
 _LINES = st.lists(

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from features import shape
-from features.shape import MAX_HEADER_WORDS, SHAPE_FEATURES, SHORT_WORD_CHARS, shape_features
-from features.words import TOKEN
+from storysplit.features import shape
+from storysplit.features.shape import MAX_HEADER_WORDS, SHAPE_FEATURES, SHORT_WORD_CHARS, shape_features
+from storysplit.features.words import TOKEN
 
 
 def reference_shape(texts: list[str]) -> np.ndarray:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from features.encoders import CachingEncoder
-from features.static_encoder import StaticEncoder
+from storysplit.features.encoders import CachingEncoder
+from storysplit.features.static_encoder import StaticEncoder
 
 STATIC_MODEL = "models/encoders/minilm-static"
 # Whitespace the tokenizer and str.split agree or disagree on, controls it deletes, accents it

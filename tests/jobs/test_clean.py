@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from jobs.cleaning import CleanOptions, clean_texts
+from storysplit.jobs.cleaning import CleanOptions, clean_texts
 from storysplit.model import load_model
 from tests.jobs.corpus import make_records, read_errors, read_jsonl_folder, run_clean, write_jsonl
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from jobs.cleaning import CleanedText, CleanFailure, CleanOptions, clean_documents, clean_texts
 from storysplit.cli import main
+from storysplit.jobs.cleaning import CleanedText, CleanFailure, CleanOptions, clean_documents, clean_texts
 from storysplit.model import load_model
 from tests.jobs.corpus import make_records, write_jsonl
 

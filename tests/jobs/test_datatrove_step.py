@@ -20,7 +20,7 @@ def test_cleaned_text_in_a_datatrove_pipeline_is_the_clis_byte_for_byte(
     from datatrove.pipeline.readers import JsonlReader
     from datatrove.pipeline.writers import JsonlWriter
 
-    from jobs.datatrove_step import ERROR_METADATA, StorysplitCleaner
+    from storysplit.jobs.datatrove_step import ERROR_METADATA, StorysplitCleaner
 
     records = make_records(seed_rows, 15)
     source = write_jsonl(

@@ -8,8 +8,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from jobs.readers import ReadSettings, open_input, parquet_schema, read_documents
 from storysplit.errors import InputError
+from storysplit.jobs.readers import ReadSettings, open_input, parquet_schema, read_documents
 from tests.jobs.corpus import write_jsonl
 
 RECORDS = [

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jobs.errors import JobError
-from jobs.readers import SourceDocument
-from jobs.shards import OutputFolder, ShardResult, plan_shards
+from storysplit.jobs.errors import JobError
+from storysplit.jobs.readers import SourceDocument
+from storysplit.jobs.shards import OutputFolder, ShardResult, plan_shards
 
 PLAN = {"input": "/data/in.jsonl", "shard_size": 10, "threshold": None}
 

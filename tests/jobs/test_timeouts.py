@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from jobs.timeouts import TimeLimitExceeded, check_time_limit_possible, time_limit
+from storysplit.jobs.timeouts import TimeLimitExceeded, check_time_limit_possible, time_limit
 
 
 def test_a_busy_block_is_interrupted_and_the_alarm_is_cleared() -> None:

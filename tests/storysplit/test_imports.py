@@ -52,7 +52,7 @@ def _modules_after(code: str) -> set[str]:
 @pytest.mark.parametrize("code", [SEGMENT_ONE_PAGE, LOAD_AND_SERVE], ids=["storysplit-segment", "load_model"])
 def test_default_inference_imports_no_heavy_library(code: str) -> None:
     modules = _modules_after(code)
-    assert "storysplit.numpy_heads" in modules and "features.static_encoder" in modules
+    assert "storysplit.numpy_heads" in modules and "storysplit.features.static_encoder" in modules
     heavy = sorted(m for m in modules if m.split(".")[0] in HEAVY)
     assert heavy == []
 

@@ -13,11 +13,11 @@ import pytest
 import skops.io as sio
 from sklearn.preprocessing import FunctionTransformer
 
-from features.segmentation import split_document
 from storysplit import ModelLoadError, SegmentLabel, load_model
+from storysplit.features.segmentation import split_document
 from storysplit.model import LabelledSegment, join_segments
 from storysplit.numpy_heads import NumpyHead
-from train.export_heads import export_heads
+from storysplit.train.export_heads import export_heads
 
 
 @pytest.fixture()

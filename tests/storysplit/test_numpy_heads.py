@@ -21,10 +21,10 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from features.context import SCALAR_WIDTH
-from features.revision import revision_matrix
 from storysplit.artifact import load_head, load_skops_head, read_manifest
 from storysplit.errors import ModelLoadError
+from storysplit.features.context import SCALAR_WIDTH
+from storysplit.features.revision import revision_matrix
 from storysplit.numpy_heads import (
     TOLERANCE,
     NumpyHead,

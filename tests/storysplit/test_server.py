@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from benchmarks.load_test import local_server, run_load
-from features.context import FEATURE_VERSION
 from storysplit import load_model
+from storysplit.features.context import FEATURE_VERSION
 from storysplit.model import LabelledSegment, StorySplitModel
 from storysplit.server import Batcher, StorySplitServer, make_server
 

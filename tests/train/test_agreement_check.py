@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from train.agreement_check import main
+from storysplit.train.agreement_check import main
 
 FIXTURE = Path(__file__).parent / "fixtures" / "agreement_article.html"
 

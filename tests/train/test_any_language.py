@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from evaluation.metrics import bag_of_words, token_counts
 from storysplit import load_model
+from storysplit.evaluation.metrics import bag_of_words, token_counts
 from storysplit.labels import SegmentLabel
-from train.corpus.alignment import AlignmentRules, GoldInfo, align_document
-from train.corpus.renderers import render
-from train.corpus.sources import PageMeta, PageRef, read_page
-from train.corpus.splits import split_for_domain
+from storysplit.train.corpus.alignment import AlignmentRules, GoldInfo, align_document
+from storysplit.train.corpus.renderers import render
+from storysplit.train.corpus.sources import PageMeta, PageRef, read_page
+from storysplit.train.corpus.splits import split_for_domain
 
 REPO = Path(__file__).resolve().parents[2]
 DATA_DIR = REPO.parent / "shared" / "data"

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from datasets import Dataset
 
-from features.segmentation import split_document
+from storysplit.features.segmentation import split_document
 from storysplit.labels import SegmentKind, SegmentLabel
-from train.corpus import agreement
-from train.corpus.agreement import (
+from storysplit.train.corpus import agreement
+from storysplit.train.corpus.agreement import (
     EXTRACTORS,
     PageSource,
     agreement_reference,
@@ -21,8 +21,8 @@ from train.corpus.agreement import (
     extract_page,
     page_rows,
 )
-from train.corpus.alignment import AlignmentRules, LabelledSpan
-from train.corpus.schema import CORPUS_FEATURES
+from storysplit.train.corpus.alignment import AlignmentRules, LabelledSpan
+from storysplit.train.corpus.schema import CORPUS_FEATURES
 
 FIXTURE = Path(__file__).parent / "fixtures" / "agreement_article.html"
 RULES = AlignmentRules(max_chars=400, ambiguous_weight=0.0)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from features.segmentation import split_document
+from storysplit.features.segmentation import split_document
 from storysplit.labels import SegmentKind, SegmentLabel
-from train.corpus.alignment import AlignmentRules, GoldInfo, LabelledSpan, align_document, is_meta_line
+from storysplit.train.corpus.alignment import (
+    AlignmentRules,
+    GoldInfo,
+    LabelledSpan,
+    align_document,
+    is_meta_line,
+)
 
 RULES = AlignmentRules(max_chars=200, min_match_ratio=0.8, max_boilerplate_ratio=0.2, ambiguous_weight=0.0)
 PARAGRAPHS = [

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from datasets import DatasetDict
 
-from features.segmentation import split_document
 from storysplit.config import Config, load_config
+from storysplit.features.segmentation import split_document
 from storysplit.labels import SegmentKind, SegmentLabel
-from train.corpus import build
-from train.corpus.build import CorpusError, load_or_build_corpus, main
-from train.corpus.datacard import SPOTCHECK_END, write_data_card
-from train.corpus.schema import CORPUS_FEATURES, SPLITS
-from train.corpus.sources import SOURCE_SETS
+from storysplit.train.corpus import build
+from storysplit.train.corpus.build import CorpusError, load_or_build_corpus, main
+from storysplit.train.corpus.datacard import SPOTCHECK_END, write_data_card
+from storysplit.train.corpus.schema import CORPUS_FEATURES, SPLITS
+from storysplit.train.corpus.sources import SOURCE_SETS
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = ROOT.parent / "shared" / "data"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from features.segmentation import split_document
+from storysplit.features.segmentation import split_document
 from storysplit.labels import SegmentKind, SegmentLabel
-from train.corpus.mixer import BoilerplatePool, MixerSettings, Story, compose_mixture
+from storysplit.train.corpus.mixer import BoilerplatePool, MixerSettings, Story, compose_mixture
 
 
 def _story(number: int, domain: str) -> Story:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from train.corpus.renderers import RENDERERS, RenderError, render
+from storysplit.train.corpus.renderers import RENDERERS, RenderError, render
 
 FIXTURE = Path(__file__).parent / "fixtures" / "article.html"
 STORY = "Engineers replaced more than two hundred corroded bolts"

@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
-from train.corpus.sources import readability_domain, site_domain
-from train.corpus.splits import split_for_domain
+from storysplit.train.corpus.sources import readability_domain, site_domain
+from storysplit.train.corpus.splits import split_for_domain
 
 
 def test_split_is_a_pure_function_of_the_domain() -> None:

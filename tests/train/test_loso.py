@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from datasets import Dataset
 
-from train.fit import LabelledRows, weigh_sources
-from train.loso import plan_folds
+from storysplit.train.fit import LabelledRows, weigh_sources
+from storysplit.train.loso import plan_folds
 
 SOURCES = ["wcxb", "wcxb", "cleaneval", "news-fixtures", "news-fixtures", "cleaneval", "wcxb"]
 DOMAINS = ["a.com", "shared.com", "c.org", "shared.com", "d.jp", "e.net", "f.de"]

@@ -31,7 +31,7 @@ def _smoke_overrides(tmp: Path, uri: str) -> list[str]:
 def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     import mlflow
 
-    from train.run import train
+    from storysplit.train.run import train
 
     tmp = tmp_path_factory.mktemp("smoke")
     uri = f"sqlite:///{tmp / 'mlflow.db'}"
@@ -59,7 +59,7 @@ def test_run_logs_config_dataset_metrics_and_model(trained: dict[str, Any]) -> N
 def test_run_records_commit_package_versions_and_data_fingerprints(trained: dict[str, Any]) -> None:
     from importlib.metadata import version
 
-    from train.corpus.build import saved_fingerprint
+    from storysplit.train.corpus.build import saved_fingerprint
 
     tags = trained["run"].data.tags
     commit = tags["git_commit"].removesuffix("-dirty")
@@ -91,7 +91,7 @@ def test_pyfunc_predictions_equal_direct_inference(trained: dict[str, Any], seed
 def test_rerun_reproduces_metrics(trained: dict[str, Any], tmp_path: Path, seed_rows) -> None:
     import mlflow
 
-    from train.run import train
+    from storysplit.train.run import train
 
     uri = f"sqlite:///{tmp_path / 'again.db'}"
     config = load_config(
@@ -124,7 +124,7 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 def test_smoke_config_against_a_real_mlflow_server(tmp_path: Path, trained: dict[str, Any]) -> None:
-    from train.run import train
+    from storysplit.train.run import train
 
     port = _free_port()
     server = subprocess.Popen(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from datasets import Dataset, load_from_disk
 
-from train.tracking import (
+from storysplit.train.tracking import (
     ONNX_PACKAGES,
     SERVED_PACKAGES,
     TRANSFORMER_PACKAGES,

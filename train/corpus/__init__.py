@@ -1,1 +1,1 @@
-"""Build the labelled mixed-content corpus from real pages (`python -m train.corpus CONFIG`)."""
+"""Build the labelled mixed-content corpus from real pages (`python -m storysplit.train.corpus CONFIG`)."""

@@ -37,12 +37,12 @@ import html_text
 import trafilatura
 from trafilatura.utils import decode_file
 
-from features.segmentation import split_document
-from features.words import words
+from storysplit.features.segmentation import split_document
+from storysplit.features.words import words
 from storysplit.labels import SegmentKind, SegmentLabel
-from train.corpus.alignment import AlignmentRules, GoldInfo, LabelledSpan, align_document
-from train.corpus.renderers import render
-from train.corpus.sources import GoldOrigin, detect_language, readability_domain
+from storysplit.train.corpus.alignment import AlignmentRules, GoldInfo, LabelledSpan, align_document
+from storysplit.train.corpus.renderers import render
+from storysplit.train.corpus.sources import GoldOrigin, detect_language, readability_domain
 
 EXTRACTORS = ("trafilatura", "readability", "goose3")
 """Extractor names in the order their paragraphs go into `reference_text`."""

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Any
 
-from features.segmentation import Segment, split_document
-from features.words import TOKEN, words
+from storysplit.features.segmentation import Segment, split_document
+from storysplit.features.words import TOKEN, words
 from storysplit.labels import SegmentKind, SegmentLabel
 
 MONTHS = (

@@ -26,21 +26,21 @@ from tqdm import tqdm
 
 from storysplit.config import Config, CorpusConfig, config_to_dict, load_config
 from storysplit.errors import StorysplitError
-from train.corpus.agreement import agreement_rows, list_html_files
-from train.corpus.alignment import AlignmentRules
-from train.corpus.datacard import write_data_card
-from train.corpus.mixer import BoilerplatePool, MixerSettings, Story, compose_mixture
-from train.corpus.pages import PageJob, PageResult, process_page
-from train.corpus.schema import CORPUS_FEATURES, SPLITS
-from train.corpus.seeds import load_seed_rows
-from train.corpus.sources import (
+from storysplit.train.corpus.agreement import agreement_rows, list_html_files
+from storysplit.train.corpus.alignment import AlignmentRules
+from storysplit.train.corpus.datacard import write_data_card
+from storysplit.train.corpus.mixer import BoilerplatePool, MixerSettings, Story, compose_mixture
+from storysplit.train.corpus.pages import PageJob, PageResult, process_page
+from storysplit.train.corpus.schema import CORPUS_FEATURES, SPLITS
+from storysplit.train.corpus.seeds import load_seed_rows
+from storysplit.train.corpus.sources import (
     SOURCE_SETS,
     PageMeta,
     input_files,
     list_pages,
     read_metadata,
 )
-from train.corpus.splits import DOMAIN_SPLITS, split_for_domain
+from storysplit.train.corpus.splits import DOMAIN_SPLITS, split_for_domain
 
 _CODE_FILES = [
     *sorted(path for path in Path(__file__).parent.glob("*.py") if path.name != "datacard.py"),

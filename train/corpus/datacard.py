@@ -14,7 +14,7 @@ from datasets import Dataset, DatasetDict
 
 from storysplit.config import Config
 from storysplit.labels import SegmentLabel
-from train.corpus.schema import SPLITS
+from storysplit.train.corpus.schema import SPLITS
 
 SPOTCHECK_START = "<!-- spotcheck:start (hand-written; kept when the card is regenerated) -->"
 SPOTCHECK_END = "<!-- spotcheck:end -->"

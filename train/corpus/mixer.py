@@ -23,10 +23,10 @@ from typing import Any
 
 import blingfire
 
-from features.segmentation import split_document
-from features.words import words
+from storysplit.features.segmentation import split_document
+from storysplit.features.words import words
 from storysplit.labels import SegmentKind, SegmentLabel
-from train.corpus.alignment import MONTHS, strip_site_name
+from storysplit.train.corpus.alignment import MONTHS, strip_site_name
 
 _HEADER_WORDS = re.compile(
     r"\b(related|more|latest|popular|recommended|trending|top|also|read|stories|news|headlines|next)\b",

@@ -13,10 +13,10 @@ from typing import Any
 
 from storysplit.errors import StorysplitError
 from storysplit.labels import SegmentKind
-from train.corpus.alignment import AlignmentRules, GoldInfo, align_document
-from train.corpus.mixer import Story
-from train.corpus.renderers import render
-from train.corpus.sources import PageMeta, PageRef, read_page
+from storysplit.train.corpus.alignment import AlignmentRules, GoldInfo, align_document
+from storysplit.train.corpus.mixer import Story
+from storysplit.train.corpus.renderers import render
+from storysplit.train.corpus.sources import PageMeta, PageRef, read_page
 
 HARVEST_RENDERERS = ("html_text", "dom_lines", "inscriptis", "lenient")
 """Boilerplate lines for mixtures come from the first of these renderings built (one line per block)."""

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from features.segmentation import best_overlaps, split_document
+from storysplit.features.segmentation import best_overlaps, split_document
 
 
 def load_seed_rows(seeds_dir: Path, max_chars: int) -> list[dict[str, Any]]:

@@ -1,0 +1,5 @@
+import sys
+
+from storysplit.cli import main
+
+sys.exit(main())

@@ -1,0 +1,96 @@
+"""The `storysplit` command: one entry point whose subcommands live in their own modules.
+
+Each subcommand module exposes `main(argv: list[str] | None) -> int`; it is imported only when
+used, so `storysplit segment` never loads training, tracking or dataset libraries.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+from storysplit.errors import StorysplitError
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "segment": ("storysplit.segment_cli", "label segments of documents and print or write the main text"),
+    "serve": ("storysplit.server", "serve a model over HTTP: POST /segment, GET /health"),
+    "corpus": ("storysplit.train.corpus.build", "build the labelled corpus from ../shared/data"),
+    "train": ("storysplit.train.run", "train a model from a config, tracked in MLflow"),
+    "evaluate": ("storysplit.evaluation.cli", "score a model and the baselines on labelled documents"),
+    "bench": (
+        "storysplit.evaluation.bench",
+        "speed, memory and token F1 of each encoder backend and the baselines",
+    ),
+    "distill": (
+        "storysplit.train.distill",
+        "distil a fast static encoder from a sentence-transformers model",
+    ),
+    "export-onnx": ("storysplit.train.export_onnx", "export a transformer encoder to ONNX (optionally int8)"),
+    "export-heads": (
+        "storysplit.train.export_heads",
+        "add numpy heads to model folders saved with skops heads only",
+    ),
+    "clean": (
+        "storysplit.jobs.clean",
+        "clean a corpus (JSONL, Parquet, .txt) in resumable shards, locally or on Ray",
+    ),
+}
+
+
+LOSO_FLAG = "--leave-one-source-out"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Dispatch `storysplit COMMAND ...`; user errors print one line and exit with 2."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(_usage())
+        return 0 if args else 2
+    if args[0] in ("-V", "--version"):
+        print(f"storysplit {package_version()}")
+        return 0
+    command, rest = args[0], args[1:]
+    if command not in COMMANDS:
+        print(f"storysplit: error: unknown command {command!r}\n{_usage()}", file=sys.stderr)
+        return 2
+    module_name = COMMANDS[command][0]
+    if command == "evaluate" and LOSO_FLAG in rest:
+        # Leave-one-source-out trains a model per fold, so it lives with training (train.loso);
+        # `evaluation` itself never imports `train`.
+        module_name = "storysplit.train.loso"
+    module = importlib.import_module(module_name)
+    try:
+        return int(module.main(rest))
+    except StorysplitError as error:
+        print(f"storysplit {command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"storysplit {command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`storysplit segment docs/ | head`): stop quietly, as Unix tools do;
+        # stdout goes to /dev/null so that the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+
+
+def package_version() -> str:
+    """The installed package's version, from its metadata (what `pip show storysplit` says)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("storysplit")
+    except PackageNotFoundError:
+        return "unknown (not installed; run from a source tree)"
+
+
+def _usage() -> str:
+    lines = ["usage: storysplit COMMAND [ARGS...]", "       storysplit --version", "", "commands:"]
+    lines += [f"  {name:<10} {help_text}" for name, (_, help_text) in COMMANDS.items()]
+    lines.append("\n`storysplit COMMAND --help` shows a command's options.")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

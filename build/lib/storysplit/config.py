@@ -1,0 +1,210 @@
+"""The one place where configuration is validated into typed, frozen objects.
+
+Every section rejects unknown keys and wrong types with an error that names the key, so a typo
+in a YAML file fails loudly instead of silently training with a default. `configs/default.yaml`
+documents every key; `load_config` reads a file and applies `--set key=value` overrides.
+The schema is plain data so that inference can read the `segmenter`/`encoder`/`features`/
+`decoder` sections from a model manifest without importing training code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from storysplit.errors import StorysplitError
+
+
+class ConfigError(StorysplitError):
+    """A configuration file or override is invalid; the message names the key and the fix."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CorpusConfig(_Section):
+    """How the labelled corpus is built from `../shared/data` (see `train/corpus`)."""
+
+    data_dir: Path = Path("../shared/data")
+    seeds_dir: Path = Path("../shared/seeds")
+    output_dir: Path = Path("data/corpus")
+    renderers: tuple[Literal["html_text", "inscriptis", "dom_lines", "single_line", "lenient"], ...] = (
+        "html_text",
+        "inscriptis",
+        "dom_lines",
+        "single_line",
+        "lenient",
+    )
+    split_fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
+    mixtures_per_story: int = Field(2, ge=0)
+    max_pages: int | None = Field(None, ge=1)
+    min_match_ratio: float = Field(0.8, gt=0.0, le=1.0)
+    max_boilerplate_ratio: float = Field(0.2, ge=0.0, lt=1.0)
+    ambiguous_weight: float = Field(0.0, ge=0.0, le=1.0)
+    min_gold_recall: float = Field(0.5, ge=0.0, le=1.0)
+    seed: int = 13
+    num_proc: int = Field(2, ge=1)
+    html_dirs: tuple[Path, ...] = ()
+    sources: tuple[str, ...] | None = None
+
+
+class SegmenterConfig(_Section):
+    """How text becomes segments (`features.segmentation.split_document`)."""
+
+    max_chars: int = Field(1000, ge=20)
+
+
+class EncoderConfig(_Section):
+    """Which sentence-transformers model embeds segments, and how."""
+
+    model: str = "models/encoders/e5-static"
+    backend: Literal["auto", "torch", "onnx"] = "auto"
+    max_seq_length: int = Field(128, ge=8)
+    batch_size: int = Field(64, ge=1)
+    normalize: bool = True
+    cache_size: int = Field(100_000, ge=0)
+
+
+class FeatureConfig(_Section):
+    """Context features computed around each segment's embedding (`features.context`)."""
+
+    window: int = Field(2, ge=0)
+    lead_segments: int = Field(3, ge=1)
+
+
+class ClassifierConfig(_Section):
+    """The first-stage scikit-learn head, and the calibration of the final stage's output."""
+
+    kind: Literal["logistic_regression", "hist_gradient_boosting"] = "logistic_regression"
+    C: float = Field(1.0, gt=0.0)
+    max_iter: int = Field(1000, ge=1)
+    learning_rate: float = Field(0.1, gt=0.0)
+    max_leaf_nodes: int = Field(31, ge=2)
+    calibration: Literal["isotonic", "sigmoid", "none"] = "sigmoid"
+    class_weight: Literal["balanced", "none"] = "none"
+
+
+class ReviserConfig(_Section):
+    """Second stage: revises each segment from its document's first-stage probabilities."""
+
+    enabled: bool = True
+    folds: int = Field(4, ge=2)
+    max_iter: int = Field(200, ge=1)
+    learning_rate: float = Field(0.1, gt=0.0)
+    max_leaf_nodes: int = Field(31, ge=2)
+
+
+class DecoderConfig(_Section):
+    """Document-level decoding of per-segment probabilities."""
+
+    kind: Literal["hmm", "none"] = "none"
+    threshold: float = Field(0.5, gt=0.0, lt=1.0)
+    emission_weight: float = Field(1.0, gt=0.0, le=1.0)
+    drop_repeats: bool = True
+
+
+class TrainingConfig(_Section):
+    """What the head is trained on and where the model goes."""
+
+    seed: int = 13
+    renderers: tuple[str, ...] | None = None
+    max_train_documents: int | None = Field(None, ge=1)
+    source_weights: dict[str, Annotated[float, Field(ge=0)]] = {}
+    output_dir: Path = Path("models/default")
+
+
+class TrackingConfig(_Section):
+    """Where MLflow records runs: `uri` if set, else `$MLFLOW_TRACKING_URI`, else `./mlflow.db`."""
+
+    uri: str | None = None
+    experiment: str = "storysplit"
+    log_model: bool = True
+
+
+class Config(_Section):
+    """A whole training run: data, features, head, decoding and tracking."""
+
+    corpus: CorpusConfig = CorpusConfig()
+    segmenter: SegmenterConfig = SegmenterConfig()
+    encoder: EncoderConfig = EncoderConfig()
+    features: FeatureConfig = FeatureConfig()
+    classifier: ClassifierConfig = ClassifierConfig()
+    reviser: ReviserConfig = ReviserConfig()
+    decoder: DecoderConfig = DecoderConfig()
+    training: TrainingConfig = TrainingConfig()
+    tracking: TrackingConfig = TrackingConfig()
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Read a YAML config (or the defaults when `path` is None) and apply `key.sub=value` overrides.
+
+    Raises:
+        ConfigError: unreadable file, invalid YAML, unknown key, wrong type or bad override.
+    """
+    raw: dict[str, Any] = {}
+    if path is not None:
+        raw = _read_yaml(Path(path))
+    for override in overrides:
+        _apply_override(raw, override)
+    return config_from_dict(raw, source=str(path) if path else "defaults")
+
+
+def config_from_dict(raw: dict[str, Any], source: str = "config") -> Config:
+    """Validate a plain dict (e.g. a manifest's `config`) into a `Config`."""
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(f"{source}: {_describe(error)}") from None
+
+
+def config_to_dict(config: Config) -> dict[str, Any]:
+    """The resolved config as YAML/JSON-safe data (paths as strings, tuples as lists)."""
+    return config.model_dump(mode="json")
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: not valid YAML ({error.__class__.__name__}: {error})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: top level must be a mapping of sections, got {type(data).__name__}")
+    return data
+
+
+def _apply_override(raw: dict[str, Any], override: str) -> None:
+    """Set `a.b.c=value` in `raw`; the value is parsed as YAML so numbers and lists keep their type."""
+    key, sep, value = override.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"override {override!r} must look like section.key=value")
+    parts = key.strip().split(".")
+    node = raw
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"override {override!r}: {part!r} is not a section")
+        node = child
+    try:
+        node[parts[-1]] = yaml.safe_load(value)
+    except yaml.YAMLError:
+        raise ConfigError(f"override {override!r}: value is not valid YAML") from None
+
+
+def _describe(error: ValidationError) -> str:
+    """One line per problem, each naming the dotted key, e.g. `classifier.kidn: unknown key`."""
+    problems = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "<root>"
+        if item["type"] == "extra_forbidden":
+            problems.append(f"{key}: unknown key (check the spelling against configs/default.yaml)")
+        else:
+            problems.append(f"{key}: {item['msg']} (got {item.get('input')!r})")
+    return "; ".join(problems)

@@ -1,0 +1,1 @@
+"""Text → segments → numbers: everything both training and inference compute from a document."""

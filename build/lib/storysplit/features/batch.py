@@ -1,0 +1,88 @@
+"""Featurise many documents at once: the step training and inference share.
+
+All segments of all documents go to the encoder in one call (it batches and caches), so the
+transformer sees full batches even when documents are short.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from storysplit.features.context import SCALAR_WIDTH, document_features, repeat_key
+from storysplit.features.encoders import SegmentEncoder
+from storysplit.features.segmentation import Segment, split_document
+from storysplit.features.shape import shape_features
+
+
+@dataclass(frozen=True)
+class FeaturizedDocuments:
+    """Segments and feature rows of a batch of documents.
+
+    Attributes:
+        segments: Per document, its segments in order.
+        features: (total_segments, n_features) rows, documents concatenated in order.
+        offsets: (n_documents + 1,) row `offsets[i]:offsets[i + 1]` belong to document i.
+        repeat_keys: Per document, each segment's `features.context.repeat_key` (features and
+            repeat dropping both compare segments by it).
+    """
+
+    segments: list[list[Segment]]
+    features: np.ndarray
+    offsets: np.ndarray
+    repeat_keys: list[list[str]]
+
+    def rows(self, document: int) -> slice:
+        return slice(int(self.offsets[document]), int(self.offsets[document + 1]))
+
+
+def featurize_documents(
+    texts: Sequence[str],
+    encoder: SegmentEncoder,
+    max_chars: int,
+    window: int,
+    lead_segments: int,
+) -> FeaturizedDocuments:
+    """Segment, embed and featurise `texts`; see `features.context.document_features`."""
+    segments = [split_document(text, max_chars) for text in texts]
+    embeddings = encoder.encode([seg.text for doc in segments for seg in doc])
+    return featurize_segmented(texts, segments, embeddings, window, lead_segments)
+
+
+def featurize_segmented(
+    texts: Sequence[str],
+    segments: list[list[Segment]],
+    embeddings: np.ndarray,
+    window: int,
+    lead_segments: int,
+) -> FeaturizedDocuments:
+    """Feature rows for already segmented and embedded documents.
+
+    Args:
+        texts: The documents.
+        segments: Per document, its segments.
+        embeddings: (total_segments, dim) rows for all segments, documents concatenated in order.
+        window: Neighbours on each side for context features.
+        lead_segments: Long segments that define each document's lead.
+    """
+    counts = np.array([len(s) for s in segments], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    shape = shape_features([seg.text for doc in segments for seg in doc])
+    keys = [[repeat_key(seg.text) for seg in doc] for doc in segments]
+    blocks = [
+        document_features(
+            text,
+            doc_segments,
+            embeddings[offsets[i] : offsets[i + 1]],
+            window,
+            lead_segments,
+            shape[offsets[i] : offsets[i + 1]],
+            keys[i],
+        )
+        for i, (text, doc_segments) in enumerate(zip(texts, segments, strict=True))
+    ]
+    width = 2 * embeddings.shape[1] + SCALAR_WIDTH
+    features = np.vstack(blocks) if int(counts.sum()) else np.zeros((0, width), dtype=np.float32)
+    return FeaturizedDocuments(segments=segments, features=features, offsets=offsets, repeat_keys=keys)

@@ -1,0 +1,283 @@
+"""Per-segment feature rows that carry document context a single line cannot show.
+
+One line of a menu, a teaser or another story's headline looks like prose on its own; what gives
+it away is its surroundings: short neighbours, no blank-line rhythm, little similarity to the
+document's own story, a repeat of an earlier line. Each row therefore holds:
+
+- the segment's embedding and the mean embedding of its neighbours (`window` on each side);
+- similarity to neighbours, to the document centroid, to the lead, and to the "story" (the
+  length-weighted mean of the document's long prose segments);
+- repeats: exact and near duplicates of earlier/later segments, containment in a longer one;
+- position, length and layout (blank lines around the segment);
+- surface shape: punctuation, casing, digits, short words, separators, bullets, dates, bylines,
+  comment cues;
+- whether a comment-section header ("12 Comments", "Leave a Reply") came before;
+- window averages of the main shape features.
+
+Bump `FEATURE_VERSION` whenever a row's meaning changes: models record it and refuse a mismatch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from storysplit.features.repeats import contained_in_longer
+from storysplit.features.segmentation import Segment
+from storysplit.features.shape import SHAPE_FEATURES, shape_features
+from storysplit.features.words import words
+
+FEATURE_VERSION = "6"
+
+_WINDOWED = (
+    "log_words",
+    "ends_terminal",
+    "short_word_ratio",
+    "title_ratio",
+    "log_widget_terms",
+    "comment_cue",
+)
+CONTEXT_FEATURES = (
+    "position",
+    "char_position",
+    "log_index",
+    "log_index_from_end",
+    "log_segments",
+    "log_gap_before",
+    "log_gap_after",
+    "cos_prev",
+    "cos_next",
+    "cos_centroid",
+    "cos_lead",
+    "cos_story",
+    "max_cos_other",
+    "max_cos_earlier",
+    "exact_repeat_earlier",
+    "exact_repeat_later",
+    "contained_in_other",
+    "log_short_run",
+    "story_share_before",
+    "story_share_after",
+    "after_comment_header",
+    *(f"window_{name}" for name in _WINDOWED),
+)
+
+SCALAR_WIDTH = len(SHAPE_FEATURES) + len(CONTEXT_FEATURES)
+
+_SIMILARITY_BLOCK = 1024
+_BELOW = np.tri(_SIMILARITY_BLOCK, k=-1, dtype=bool)  # column before row, within one block
+
+
+def feature_names(embedding_dim: int) -> list[str]:
+    """Column names of `document_features` rows, in order."""
+    return (
+        [f"emb_{i}" for i in range(embedding_dim)]
+        + [f"ctx_emb_{i}" for i in range(embedding_dim)]
+        + list(SHAPE_FEATURES)
+        + list(CONTEXT_FEATURES)
+    )
+
+
+def document_features(
+    text: str,
+    segments: Sequence[Segment],
+    embeddings: np.ndarray,
+    window: int = 2,
+    lead_segments: int = 3,
+    shape: np.ndarray | None = None,
+    keys: Sequence[str] | None = None,
+) -> np.ndarray:
+    """Feature rows for one document's segments.
+
+    Args:
+        text: The document; segment offsets index it.
+        segments: `split_document(text)` output, in order.
+        embeddings: (n_segments, dim) unit-norm rows for the segments.
+        window: Neighbours on each side for context embeddings and window averages.
+        lead_segments: How many of the first long segments define the lead.
+        shape: (n_segments, len(SHAPE_FEATURES)) `shape_features` of the segments, when the
+            caller computed them for many documents at once (faster than per document).
+        keys: `repeat_key` of each segment, when the caller has them already.
+
+    Returns:
+        float32 array of shape (n_segments, 2 * dim + SCALAR_WIDTH).
+    """
+    n, dim = len(segments), embeddings.shape[1]
+    if embeddings.shape[0] != n:
+        raise ValueError(f"{n} segments but {embeddings.shape[0]} embeddings")
+    width = 2 * dim + SCALAR_WIDTH
+    if n == 0:
+        return np.zeros((0, width), dtype=np.float32)
+    if shape is None:
+        shape = shape_features([s.text for s in segments])
+    if keys is None:
+        keys = [repeat_key(s.text) for s in segments]
+    context = _context_features(text, segments, embeddings, shape, keys, window, lead_segments)
+    neighbour_mean = _window_mean(embeddings, window, include_self=False)
+    return np.hstack([embeddings, neighbour_mean, shape, context]).astype(np.float32, copy=False)
+
+
+def _context_features(
+    text: str,
+    segments: Sequence[Segment],
+    embeddings: np.ndarray,
+    shape: np.ndarray,
+    keys: Sequence[str],
+    window: int,
+    lead_segments: int,
+) -> np.ndarray:
+    n = len(segments)
+    index = np.arange(n, dtype=np.float64)
+    starts = np.array([s.start for s in segments], dtype=np.float64)
+    ends = np.array([s.end for s in segments], dtype=np.float64)
+    lengths = ends - starts
+    log_words = shape[:, SHAPE_FEATURES.index("log_words")]
+    n_words = np.expm1(log_words)
+
+    gap_before, after_last = _newline_gaps(text, segments)
+    gap_after = np.append(gap_before[1:], after_last)
+
+    adjacent = np.einsum("ij,ij->i", embeddings[1:], embeddings[:-1])
+    cos_prev = np.append(0.0, adjacent)
+    cos_next = np.append(adjacent, 0.0)
+    centroid = _unit(lengths @ embeddings)
+    long_mask = n_words >= 12
+    lead_rows = np.flatnonzero(long_mask)[:lead_segments]
+    if lead_rows.size == 0:
+        lead_rows = np.arange(min(lead_segments, n))
+    lead = _unit(embeddings[lead_rows].mean(axis=0))
+    story_weights = lengths * long_mask
+    story = _unit(story_weights @ embeddings) if story_weights.sum() > 0 else centroid
+    max_cos_other, max_cos_earlier = _max_similarities(embeddings)
+
+    repeat_earlier, repeat_later = _exact_repeats(keys)
+    contained = np.array(contained_in_longer(keys, min_words=5), dtype=float)
+
+    story_chars = lengths * long_mask
+    cumulative = np.cumsum(story_chars)
+    total_story = max(cumulative[-1], 1.0)
+    story_before = (cumulative - story_chars) / total_story
+    story_after = (total_story - cumulative) / total_story
+
+    windowed = _window_mean(shape[:, [SHAPE_FEATURES.index(name) for name in _WINDOWED]], window, True)
+    columns = [
+        index / max(n - 1, 1),
+        starts / max(len(text), 1),
+        np.log1p(index),
+        np.log1p(n - 1 - index),
+        np.full(n, np.log1p(n)),
+        np.log1p(gap_before),
+        np.log1p(gap_after),
+        cos_prev,
+        cos_next,
+        embeddings @ centroid,
+        embeddings @ lead,
+        embeddings @ story,
+        max_cos_other,
+        max_cos_earlier,
+        repeat_earlier,
+        repeat_later,
+        contained,
+        np.log1p(_short_run_lengths(n_words < 7)),
+        story_before,
+        story_after,
+        _after_any(shape[:, SHAPE_FEATURES.index("comment_header")] > 0),
+        *windowed.T,
+    ]
+    return np.column_stack(columns)
+
+
+def repeat_key(text: str) -> str:
+    """A segment's words, lowercased and single-spaced: what two copies of a paragraph share."""
+    return " ".join(words(text))
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector
+
+
+def _window_mean(values: np.ndarray, window: int, include_self: bool) -> np.ndarray:
+    """Mean of rows i-window..i+window (clipped at the edges), optionally without row i."""
+    n = values.shape[0]
+    if window == 0:
+        return values.copy() if include_self else np.zeros_like(values)
+    padded = np.vstack([np.zeros((1, values.shape[1])), np.cumsum(values, axis=0)])
+    lo = np.clip(np.arange(n) - window, 0, n)
+    hi = np.clip(np.arange(n) + window + 1, 0, n)
+    sums = padded[hi] - padded[lo]
+    counts = (hi - lo).astype(np.float64)
+    if not include_self:
+        sums = sums - values
+        counts = counts - 1
+    return sums / np.maximum(counts, 1)[:, None]
+
+
+def _newline_gaps(text: str, segments: Sequence[Segment]) -> tuple[np.ndarray, float]:
+    """Line breaks (LF, CR or CRLF) before each segment and after the last one.
+
+    Returns:
+        (n,) breaks between each segment and the previous one (the first: from the start), and
+        the breaks after the last segment.
+    """
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    breaks = (codes == 10) | (codes == 13)
+    breaks[1:] &= ~((codes[1:] == 10) & (codes[:-1] == 13))  # CRLF counts once
+    totals = np.concatenate([[0], np.cumsum(breaks)])
+    starts = np.fromiter((s.start for s in segments), dtype=np.int64, count=len(segments))
+    ends = np.fromiter((s.end for s in segments), dtype=np.int64, count=len(segments))
+    previous_ends = np.concatenate([[0], ends[:-1]])
+    gaps = (totals[starts] - totals[previous_ends]).astype(np.float64)
+    return gaps, float(totals[-1] - totals[ends[-1]])
+
+
+def _exact_repeats(keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each normalised text occurred before / occurs again later in the document."""
+    first_seen: dict[str, int] = {}
+    last_seen: dict[str, int] = {}
+    for i, key in enumerate(keys):
+        first_seen.setdefault(key, i)
+        last_seen[key] = i
+    index = np.arange(len(keys))
+    first = np.array([first_seen[k] for k in keys])
+    last = np.array([last_seen[k] for k in keys])
+    has_words = np.array([bool(k) for k in keys])
+    return ((first < index) & has_words).astype(float), ((last > index) & has_words).astype(float)
+
+
+def _max_similarities(embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the highest cosine to any other row and to any earlier row (-1 if none).
+
+    Computed in blocks of rows so memory stays O(block * n), not O(n^2): a page flattened into one
+    line has thousands of sentences. Within a block, "earlier" is a fixed lower-triangle mask.
+    """
+    n = embeddings.shape[0]
+    other, earlier = np.full(n, -1.0), np.full(n, -1.0)
+    for start in range(0, n, _SIMILARITY_BLOCK):
+        stop = min(start + _SIMILARITY_BLOCK, n)
+        sims = embeddings[start:stop] @ embeddings.T
+        within = sims[:, start:stop]
+        np.fill_diagonal(within, -np.inf)
+        if n > 1:
+            other[start:stop] = sims.max(axis=1)
+        size = stop - start
+        best = np.where(_BELOW[:size, :size], within, -np.inf).max(axis=1)
+        if start:
+            best = np.maximum(best, sims[:, :start].max(axis=1))
+        earlier[start:stop] = np.maximum(best, -1.0)
+    other[np.isinf(other)] = -1.0
+    return other, earlier
+
+
+def _after_any(flags: np.ndarray) -> np.ndarray:
+    """1.0 for segments after the first flagged one (comments follow their section's header)."""
+    seen = np.maximum.accumulate(flags.astype(np.float64))
+    return np.concatenate([[0.0], seen[:-1]])
+
+
+def _short_run_lengths(short: np.ndarray) -> np.ndarray:
+    """For each segment, the length of the run of consecutive short segments it belongs to (0 if long)."""
+    bounds = np.concatenate([[0], np.flatnonzero(short[1:] != short[:-1]) + 1, [len(short)]])
+    lengths = np.diff(bounds)
+    return np.where(short, np.repeat(lengths, lengths), 0).astype(np.float64)

@@ -1,0 +1,112 @@
+"""Find segments whose words sit inside other segments, in about linear time.
+
+Scrapers repeat text: a teaser quotes the story's first paragraph, a second copy of the page
+follows the first. Checking every pair of segments is quadratic (a 1 MB line has ~10k sentences),
+so candidates come from an index of word shingles: a key of at least `size` words can only sit
+inside a text that contains every shingle of the key, so its rarest shingle's texts are the only
+candidates (its first shingle alone is shared by thousands of lines such as "posted by ... on").
+A typical page has a few hundred segments; for those, `str.find` over the joined keys (C speed)
+is several times faster than building the index, so the index serves only documents whose keys
+exceed `SCAN_LIMIT` characters, where scanning would grow quadratically.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+
+SCAN_LIMIT = 50_000
+
+
+class ShingleIndex:
+    """Texts indexed by their word shingles of `size` words (keys are single-spaced word strings)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.texts: list[str] = []
+        self._by_shingle: defaultdict[str, list[int]] = defaultdict(list)
+
+    def add(self, text: str) -> int:
+        """Index `text`; returns its id."""
+        number = len(self.texts)
+        self.texts.append(text)
+        for shingle in dict.fromkeys(self._shingles(text.split(" "))):
+            self._by_shingle[shingle].append(number)
+        return number
+
+    def containers(self, key: str) -> list[int]:
+        """Ids of indexed texts that contain `key` as a run of whole words (`key` needs >= size words)."""
+        words = key.split(" ")
+        if len(words) < self.size:
+            raise ValueError(f"key has {len(words)} words, the index needs at least {self.size}")
+        candidates: list[int] | None = None
+        for shingle in self._shingles(words):
+            texts = self._by_shingle.get(shingle)
+            if texts is None:
+                return []
+            if candidates is None or len(texts) < len(candidates):
+                candidates = texts
+        padded = f" {key} "
+        return [i for i in candidates or [] if padded in f" {self.texts[i]} "]
+
+    def _shingles(self, words: list[str]) -> Iterator[str]:
+        return (" ".join(words[i : i + self.size]) for i in range(len(words) - self.size + 1))
+
+
+class KeptTexts:
+    """Texts kept so far, asked whether a key sits inside one of them as a run of whole words.
+
+    Args:
+        min_words: Shortest key that will be asked about.
+        expected_chars: Total length of the texts that may be added; above `SCAN_LIMIT` they are
+            indexed by shingles, below it scanned.
+    """
+
+    def __init__(self, min_words: int, expected_chars: int) -> None:
+        self._index = ShingleIndex(min_words) if expected_chars > SCAN_LIMIT else None
+        self._joined = "\n"
+
+    def add(self, text: str) -> None:
+        if self._index is not None:
+            self._index.add(text)
+        else:
+            self._joined += f" {text} \n"
+
+    def contains(self, key: str) -> bool:
+        """Whether `key` (at least `min_words` words) is a run of whole words of an added text."""
+        if self._index is not None:
+            return bool(self._index.containers(key))
+        return f" {key} " in self._joined
+
+
+def contained_in_longer(keys: Sequence[str], min_words: int) -> list[bool]:
+    """Per key, whether its words appear inside a longer key (keys with fewer words: False)."""
+    unique = list(dict.fromkeys(k for k in keys if k.count(" ") + 1 >= min_words))
+    if sum(map(len, unique)) > SCAN_LIMIT:
+        inside = _contained_by_index(unique, min_words)
+    else:
+        inside = _contained_by_scan(unique)
+    return [key in inside for key in keys]
+
+
+def _contained_by_index(unique: list[str], min_words: int) -> set[str]:
+    index = ShingleIndex(min_words)
+    for key in unique:
+        index.add(key)
+    return {key for key in unique if any(len(index.texts[i]) > len(key) for i in index.containers(key))}
+
+
+def _contained_by_scan(unique: list[str]) -> set[str]:
+    """Keys found inside another key: at most two `str.find` calls each over the joined keys."""
+    padded = [f" {key} " for key in unique]
+    joined = "\n".join(padded)
+    inside: set[str] = set()
+    position = 0
+    for key, entry in zip(unique, padded, strict=True):
+        hit = joined.find(entry)
+        if hit == position:  # its own entry; look past it
+            hit = joined.find(entry, position + 1)
+        if hit != -1:
+            inside.add(key)
+        position += len(entry) + 1
+    return inside

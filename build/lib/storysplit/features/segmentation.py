@@ -1,0 +1,183 @@
+"""Split a plain-text document into segments with character offsets into the original text.
+
+A segment is a non-blank line with its surrounding whitespace trimmed. A line longer than
+`max_chars` (which includes a whole document with no newlines) is split into sentences with
+blingfire, and a sentence still longer than `max_chars` is cut at whitespace. Offsets always
+index the text exactly as given (CRLF, CR, tabs, non-ASCII and emoji included), so
+`text[s.start:s.end] == s.text` holds for every segment.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import blingfire
+import numpy as np
+
+DEFAULT_MAX_CHARS = 1000
+# The characters `str.splitlines` breaks lines at: two segments with one between are on two lines.
+LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A span of the document: `text == document[start:end]`, never blank."""
+
+    start: int
+    end: int
+    text: str
+
+
+def split_document(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[Segment]:
+    """Segments of `text` in document order.
+
+    Args:
+        text: The document as a `str` (decoding is the caller's job).
+        max_chars: Lines longer than this are split into sentences, then at whitespace.
+
+    Returns:
+        Non-overlapping, ordered segments whose offsets index `text`.
+    """
+    if max_chars < 1:
+        raise ValueError(f"max_chars must be >= 1, got {max_chars}")
+    segments: list[Segment] = []
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        start, end = _trimmed_bounds(text, offset, offset + len(line))
+        offset += len(line)
+        if start == end:
+            continue
+        if end - start <= max_chars:
+            segments.append(Segment(start, end, text[start:end]))
+        else:
+            segments.extend(_split_long_line(text, start, end, max_chars))
+    return segments
+
+
+def encodable_text(text: str) -> str:
+    """`text` with lone surrogates replaced by U+FFFD, so that it encodes to UTF-8.
+
+    A Python string can hold them (JSON `"\\ud800"` decodes to one); the sentence splitter and the
+    encoders work on UTF-8 and would fail. One character for one, so offsets into `text` hold.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
+
+
+def best_overlaps(spans: Sequence[tuple[int, int]], segments: Sequence[Segment]) -> list[int | None]:
+    """For each segment, the index of the span it overlaps most (None if it overlaps none).
+
+    Gold is labelled on one segmentation (whole lines, or another `max_chars`); this projects it
+    onto any other. `spans` are (start, end) pairs in document order, not overlapping each other.
+    """
+    best_of: list[int | None] = []
+    first = 0
+    for segment in segments:
+        while first < len(spans) and spans[first][1] <= segment.start:
+            first += 1
+        best, best_overlap = None, 0
+        index = first
+        while index < len(spans) and spans[index][0] < segment.end:
+            overlap = min(spans[index][1], segment.end) - max(spans[index][0], segment.start)
+            if overlap > best_overlap:
+                best, best_overlap = index, overlap
+            index += 1
+        best_of.append(best)
+    return best_of
+
+
+def _trimmed_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """Shrink [start, end) so that it neither starts nor ends with whitespace (`str.isspace`)."""
+    chunk = text[start:end]
+    stripped = chunk.lstrip()
+    start += len(chunk) - len(stripped)
+    return start, start + len(stripped.rstrip())
+
+
+def _split_long_line(text: str, start: int, end: int, max_chars: int) -> list[Segment]:
+    """Sentences of text[start:end], each cut further at whitespace if still too long."""
+    segments: list[Segment] = []
+    for s_start, s_end in _sentence_bounds(text, start, end):
+        s_start, s_end = _trimmed_bounds(text, s_start, s_end)
+        for c_start, c_end in _cut_at_whitespace(text, s_start, s_end, max_chars):
+            segments.append(Segment(c_start, c_end, text[c_start:c_end]))
+    return segments
+
+
+def _sentence_bounds(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """blingfire's sentence spans of text[start:end], plus any text they leave out as spans of its own.
+
+    blingfire reads NUL-terminated UTF-8: a NUL can end its output early (`"\\x00\\x00"` came back
+    as one 1-character span) or merge sentences, so NULs go to it as spaces (same length) and any
+    text its spans still leave out is kept as a span of its own rather than silently dropped.
+    """
+    line = encodable_text(text[start:end]).replace("\x00", " ")
+    offsets = _blingfire_sentences(line)
+    bounds: list[tuple[int, int]] = []
+    position = start
+    for a, b in offsets:
+        s_start, s_end = max(start + a, position), min(start + b, end)
+        if s_start >= s_end:
+            continue
+        if s_start > position:
+            bounds.append((position, s_start))
+        bounds.append((s_start, s_end))
+        position = s_end
+    if position < end:
+        bounds.append((position, end))
+    return bounds
+
+
+def _blingfire_sentences(line: str) -> list[tuple[int, int]]:
+    """blingfire's sentence spans of `line` as character offsets.
+
+    `blingfire.text_to_sentences_and_offsets` maps its UTF-8 byte offsets back to characters with
+    a Python loop over every byte (most of the segmenter's time on a flattened page); here one
+    cumulative count of UTF-8 lead bytes maps them all at once, with the same result.
+    """
+    data = line.encode("utf-8")
+    capacity = 2 * len(data)
+    output = ctypes.create_string_buffer(capacity)
+    begins, ends = (ctypes.c_int32 * capacity)(), (ctypes.c_int32 * capacity)()
+    written = blingfire.blingfire.TextToSentencesWithOffsets(
+        ctypes.c_char_p(data),
+        ctypes.c_int(len(data)),
+        ctypes.byref(output),
+        ctypes.byref(begins),
+        ctypes.byref(ends),
+        ctypes.c_int(capacity),
+    )
+    if written <= 0 or written > capacity:
+        return []
+    count = output.value.count(b"\n") + 1
+    lead = (np.frombuffer(data, dtype=np.uint8) & 0xC0) != 0x80
+    chars_before = np.concatenate([[0], np.cumsum(lead)])  # characters in data[:k]
+    begin_bytes = np.ctypeslib.as_array(begins)[:count]
+    end_bytes = np.ctypeslib.as_array(ends)[:count] + 1
+    return list(zip(chars_before[begin_bytes].tolist(), chars_before[end_bytes].tolist(), strict=True))
+
+
+def _cut_at_whitespace(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:
+    """Pieces of at most `max_chars`, cut at the last whitespace before the limit when there is one."""
+    pieces: list[tuple[int, int]] = []
+    while end - start > max_chars:
+        limit = start + max_chars
+        cut = limit
+        while cut > start + max_chars // 2 and not text[cut].isspace():
+            cut -= 1
+        if not text[cut].isspace():
+            cut = limit
+        piece_start, piece_end = _trimmed_bounds(text, start, cut)
+        if piece_start < piece_end:
+            pieces.append((piece_start, piece_end))
+        start, end = _trimmed_bounds(text, cut, end)
+    if start < end:
+        pieces.append((start, end))
+    return pieces

@@ -1,0 +1,315 @@
+"""Surface shape of segments: length, punctuation, casing, digits, word lengths and line patterns.
+
+Menus, bylines, timestamps, widget lines and comment threads give themselves away by their shape.
+Nothing here assumes English: words are counted in any script (`features.words`: a Chinese or
+Japanese character is a word), the prose signal is the share of short words (function words are
+short in every space-separated language) instead of an English stopword list, and the cue patterns
+(widgets, bylines, dates, comments) carry the common forms of the languages the data holds. The features are
+computed for all segments of a batch at once: the texts are joined into one string, characters
+are classified through a code-point table, and each pattern runs once over the joined string with
+its matches counted per segment. A Python loop per character or per segment cost more than the
+encoder on the static path (profiled: ~40% of inference time).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from storysplit.features.words import CJK_RANGES, TOKEN
+
+_TERMINAL = re.compile(r"[.!?。！？…][\"'”’)\]]*$", re.MULTILINE)
+_BULLET = re.compile(r"^[•·\-*–—►▶|>»›■□◦○●✓✔]", re.MULTILINE)
+_SEPARATORS = re.compile(r"[|•·›»/]")
+_URL = re.compile(r"https?://|www\.|\.(com|org|net|co\.uk)\b", re.IGNORECASE)
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b")
+_TIME = re.compile(
+    r"\b\d{1,2}:\d{2}\b|\b\d{1,2} ?h ?\d{2}\b|\b(ago|am|pm|gmt|utc|edt|est|ist|uhr|hace)\b|\d{1,2}時",
+    re.IGNORECASE,
+)
+_DATE = re.compile(
+    r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b|\b\d{1,2}\s+"
+    r"(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b|\b\d{4}-\d{2}-\d{2}\b|"
+    r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b(19|20)\d{2}\b|\b\d{1,2}\.\d{1,2}\.(\d{2,4})?(?!\d)|\d{1,2}月\d{1,2}日",
+    re.IGNORECASE,
+)
+_BYLINE = re.compile(
+    r"^(by|written by|posted by|posted on|published|updated|last updated|photo|image|credit|source|"
+    r"von|par|por|di|door|av|autor|auteur|autore|foto|quelle|aktualisiert|veröffentlicht|publié|"
+    r"publicado|actualizado|mis à jour)\b",
+    re.IGNORECASE | re.MULTILINE,
+)
+_CJK_WIDGETS = (
+    "シェア|ツイート|コメント|関連記事|ランキング|広告|ログイン|新着|おすすめ|人気記事|"
+    "分享|评论|相关|广告|登录|热门|推荐|공유|댓글|관련|광고|로그인"
+)
+_WIDGET_TERMS = re.compile(
+    r"\b(share|shares|tweet|subscribe|subscription|newsletter|sign ?up|log ?in|sign ?in|register|"
+    r"cookies?|privacy|terms|advertis\w*|sponsored|follow|read more|more stories|comments?|related|"
+    r"copyright|rights reserved|click|download|app|menu|search|home|trending|popular|latest|"
+    r"most (read|viewed)|listen|watch|video|podcast|skip|contact|about us|careers|faq|help|"
+    r"teilen|kommentare?|abonnieren|anmelden|werbung|anzeige|datenschutz|impressum|mehr zum thema|"
+    r"partager|commentaires?|connexion|publicité|s'abonner|lire aussi|compartir|comentarios?|"
+    r"suscríbete|publicidad|condividi|commenti|pubblicità|delen|reacties|udostępnij|komentarze?|"
+    r"reklama|dela|kommentarer|annons|paylaş|yorumlar|reklam)\b|©|" + _CJK_WIDGETS,
+    re.IGNORECASE,
+)
+_SENTENCE_ENDS = re.compile(r"[.!?。！？](\s|$)")
+_COMMENT_CUE = re.compile(
+    r"\b(says|said|wrote|writes|schrieb|a écrit|escribió|ha scritto|napisał)[ \t]*:[ \t]*$|"
+    r"^(reply|antworten|répondre|responder|rispondi|odpowiedz|svara|svar|beantworten)$|"
+    r"\b\d+[ \t]+(votes?|likes?|replies|points|stimmen)\b|\b(rating|bewertung)[ \t]*:|"
+    r"^(report|report abuse|melden|signaler|flag)$|\b(commented|kommentierte|reply to)\b|"
+    r"^@ ?\w|返信|いいね|通報|回复|답글",
+    re.IGNORECASE | re.MULTILINE,
+)
+_COMMENT_HEADER = re.compile(
+    r"^[^\w\n]*(\d+[ \t]+)?(\w+[ \t]+)?(comments?|responses?|replies|discussion|kommentare?|leserkommentare|"
+    r"commentaires?|"
+    r"comentarios?|commenti|komentarze?|kommentarer|reacties|yorumlar)\b|"
+    r"^[^\w\n]*(leave a (comment|reply)|post a comment|add a comment|join the (discussion|conversation)|"
+    r"show comments|view comments|schreiben sie einen kommentar|laisser un commentaire|"
+    r"deja un comentario|lascia un commento|vous désirez commenter|what do you think)\b|"
+    r"^[^\w\n]*(\d+[ \t]*)?(コメント|评论|評論|댓글)",
+    re.IGNORECASE | re.MULTILINE,
+)
+MAX_HEADER_WORDS = 6
+"""A comment-section header is a short line: "12 Comments", "Leave a Reply", "コメント (3)"."""
+SHORT_WORD_CHARS = 3
+"""Words of at most this many characters count as short: function words in most languages."""
+SHAPE_FEATURES = (
+    "log_chars",
+    "log_words",
+    "mean_word_len",
+    "ends_terminal",
+    "ends_colon",
+    "starts_bullet",
+    "upper_ratio",
+    "title_ratio",
+    "digit_ratio",
+    "punct_ratio",
+    "log_separators",
+    "has_url",
+    "has_email",
+    "has_time",
+    "has_date",
+    "byline_start",
+    "log_widget_terms",
+    "short_word_ratio",
+    "log_terminals",
+    "comment_cue",
+    "comment_header",
+)
+
+# Prefilters: a text can match the costly patterns only if it holds one of these words (lowered).
+_WIDGET_WORDS = frozenset(
+    """
+    share shares tweet subscribe subscription newsletter sign signup log login signin register cookie
+    cookies privacy terms sponsored follow read more comment comments related copyright rights click
+    download app menu search home trending popular latest most listen watch video podcast skip contact
+    about careers faq help
+    """.split()  # noqa: SIM905 (a word list reads better as text)
+)
+_WIDGET_LITERALS = re.compile(
+    r"advertis|©|kommentar|abonn|anmelden|werbung|anzeige|datenschutz|impressum|teilen|mehr zum|"
+    r"partager|comment|connexion|publicit|s'abonner|lire aussi|compartir|comentario|suscr|condividi|"
+    r"pubblicit|delen|reacties|udostępnij|komentarz|reklam|dela|annons|paylaş|yorum|" + _CJK_WIDGETS,
+    re.IGNORECASE,
+)
+_TIME_WORDS = frozenset(["ago", "am", "pm", "gmt", "utc", "edt", "est", "ist", "uhr", "hace"])
+_AT = re.compile("@")
+# Characters that re.IGNORECASE matches to ASCII letters while str.lower() does not map them there.
+_EXOTIC_CASE = re.compile("[\u0130\u0131\u017f]")
+
+# Character classes as bits of a code-point table filled on first sight of each code point.
+_KNOWN, _ALPHA, _UPPER, _DIGIT, _WORDCHAR, _PUNCT, _CJK = 1, 2, 4, 8, 16, 32, 64
+_CJK_CHAR = re.compile(f"[{CJK_RANGES}]")
+_CHAR_CLASSES = np.zeros(0x110000, dtype=np.uint8)
+
+
+def shape_features(texts: Sequence[str]) -> np.ndarray:
+    """Surface shape of each text; columns follow `SHAPE_FEATURES`.
+
+    Equal, value for value, to running each pattern and `str` predicate on each text on its own
+    (a test holds it to a per-text reference). The costly patterns run only on the texts that can
+    match them: a date needs a digit, an e-mail an `@`, a widget term one of its words.
+
+    Args:
+        texts: Single-line texts (segments never hold a line feed; one in a text would let the
+            line-anchored patterns see two lines).
+
+    Returns:
+        float64 array of shape (len(texts), len(SHAPE_FEATURES)).
+    """
+    n = len(texts)
+    rows = np.zeros((n, len(SHAPE_FEATURES)), dtype=np.float64)
+    if n == 0:
+        return rows
+    joined = _Joined(texts)
+    classes = _classify(joined.text)
+    cjk = classes & _CJK != 0
+    word_starts = np.flatnonzero(_run_starts((classes & _WORDCHAR != 0) & ~cjk) | cjk)
+    word_segment = joined.segment_of(word_starts)
+    lowered_words = _lowered_words(joined)
+
+    def per_segment(mask: np.ndarray) -> np.ndarray:
+        totals = np.concatenate([[0], np.cumsum(mask, dtype=np.int64)])
+        return (totals[joined.ends] - totals[joined.starts]).astype(np.float64)
+
+    def per_word(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(word_segment, weights=mask.astype(np.float64), minlength=n)
+
+    def has_word(vocabulary: frozenset[str]) -> np.ndarray:
+        return per_word(np.fromiter(map(vocabulary.__contains__, lowered_words), dtype=bool)) > 0
+
+    exotic_case = joined.exotic_case
+    digits = per_segment(classes & _DIGIT != 0)
+    has_digit = digits > 0
+    widget_candidates = has_word(_WIDGET_WORDS) | (joined.count(_WIDGET_LITERALS) > 0) | exotic_case
+    n_words = per_word(np.ones(len(word_starts), dtype=bool))
+    letters = per_segment(classes & _ALPHA != 0)
+    chars = np.maximum(joined.lengths, 1).astype(np.float64)
+    columns = (
+        np.log1p(joined.lengths),
+        np.log1p(n_words),
+        _ratio(per_segment(classes & _WORDCHAR != 0), n_words),
+        joined.count(_TERMINAL) > 0,
+        np.fromiter((text.endswith(":") for text in texts), dtype=bool, count=n),
+        joined.count(_BULLET) > 0,
+        _ratio(per_segment(classes & _UPPER != 0), letters),
+        _ratio(per_word(classes[word_starts] & _UPPER != 0), n_words),
+        digits / chars,
+        per_segment(classes & _PUNCT != 0) / chars,
+        np.log1p(joined.count(_SEPARATORS)),
+        joined.count(_URL) > 0,
+        joined.count(_EMAIL, joined.count(_AT) > 0) > 0,
+        joined.count(_TIME, has_digit | has_word(_TIME_WORDS) | exotic_case) > 0,
+        # `\s+` in a date could run across a line feed; NUL separators keep matches inside one text.
+        joined.count(_DATE, has_digit, separator="\0") > 0,
+        joined.count(_BYLINE) > 0,
+        np.log1p(joined.count(_WIDGET_TERMS, widget_candidates)),
+        _ratio(per_word(np.fromiter((len(w) <= SHORT_WORD_CHARS for w in lowered_words), bool)), n_words),
+        np.log1p(joined.count(_SENTENCE_ENDS)),
+        joined.count(_COMMENT_CUE) > 0,
+        (joined.count(_COMMENT_HEADER) > 0) & (n_words <= MAX_HEADER_WORDS),
+    )
+    for column, values in enumerate(columns):
+        rows[:, column] = values
+    return rows
+
+
+class _Joined:
+    """Texts joined by line feeds, with each text's bounds, for running patterns over all at once."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self.texts = texts
+        self.lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+        self.starts = _starts(self.lengths)
+        self.ends = self.starts + self.lengths
+        self.text = "\n".join(texts)
+        self.lowered_texts = [text.lower() for text in texts]
+        self.lowered = "\n".join(self.lowered_texts)
+        self.exotic_case = self.count(_EXOTIC_CASE) > 0
+
+    def segment_of(self, positions: np.ndarray) -> np.ndarray:
+        """Index of the text each position of the joined string falls in."""
+        return np.searchsorted(self.starts, positions, side="right") - 1
+
+    def count(
+        self, pattern: re.Pattern[str], candidates: np.ndarray | None = None, separator: str = "\n"
+    ) -> np.ndarray:
+        """Per text, the matches `pattern.findall` finds in it; texts not in `candidates` get 0.
+
+        No pattern here can match a separator, so no match runs from one text into the next. A
+        case-insensitive pattern runs case-sensitively on lowered texts (several times faster in
+        `re`), except on texts with characters that lowering does not fold as `re` does.
+        """
+        counts = np.zeros(len(self.texts))
+        chosen = np.ones(len(self.texts), dtype=bool) if candidates is None else candidates
+        if pattern.flags & re.IGNORECASE:
+            self._count_into(counts, pattern, chosen & self.exotic_case, separator, lowered=False)
+            sensitive = _case_sensitive(pattern.pattern, pattern.flags & ~re.IGNORECASE)
+            self._count_into(counts, sensitive, chosen & ~self.exotic_case, separator, lowered=True)
+        else:
+            self._count_into(counts, pattern, chosen, separator, lowered=False)
+        return counts
+
+    def _count_into(
+        self, counts: np.ndarray, pattern: re.Pattern[str], chosen: np.ndarray, separator: str, lowered: bool
+    ) -> None:
+        subset = np.flatnonzero(chosen)
+        if subset.size == 0:
+            return
+        if subset.size == len(self.texts) and separator == "\n":
+            text, starts = (self.lowered if lowered else self.text), self.starts
+        else:
+            source = self.lowered_texts if lowered else self.texts
+            picked = [source[i] for i in subset.tolist()]
+            text = separator.join(picked)
+            starts = _starts(np.fromiter(map(len, picked), dtype=np.int64, count=len(picked)))
+        positions = np.fromiter((m.start() for m in pattern.finditer(text)), dtype=np.int64)
+        counts[subset] = np.bincount(
+            np.searchsorted(starts, positions, side="right") - 1, minlength=subset.size
+        )
+
+
+@functools.cache
+def _case_sensitive(pattern: str, flags: int) -> re.Pattern[str]:
+    return re.compile(pattern, flags)
+
+
+def _starts(lengths: np.ndarray) -> np.ndarray:
+    """Start offsets of texts of `lengths` joined by one-character separators."""
+    return np.concatenate([[0], np.cumsum(lengths[:-1] + 1)]).astype(np.int64)
+
+
+def _lowered_words(joined: _Joined) -> list[str]:
+    """`w.lower()` for each word (`features.words.TOKEN`) of the joined texts, in order.
+
+    Taking the words of the lowered text is one C call instead of one per word; they stay
+    aligned because no character changes its word-ness when lowered, and only U+0130 (İ) changes
+    length.
+    """
+    if "\u0130" in joined.text:
+        return [word.lower() for word in TOKEN.findall(joined.text)]
+    return TOKEN.findall(joined.lowered)
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator / denominator, 0 where the denominator is 0."""
+    out = np.zeros_like(numerator, dtype=np.float64)
+    np.divide(numerator, denominator, out=out, where=denominator > 0)
+    return out
+
+
+def _run_starts(flags: np.ndarray) -> np.ndarray:
+    """True where a run of non-zero `flags` begins."""
+    on = flags != 0
+    return on & ~np.concatenate([[False], on[:-1]])
+
+
+def _classify(text: str) -> np.ndarray:
+    """Class bits of every character of `text` (uint8 array, one entry per character)."""
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    classes = _CHAR_CLASSES[codes]
+    unknown = (classes & _KNOWN) == 0
+    if unknown.any():
+        for code in np.unique(codes[unknown]).tolist():
+            _CHAR_CLASSES[code] = _char_class(chr(code))
+        classes = _CHAR_CLASSES[codes]
+    return classes
+
+
+def _char_class(ch: str) -> int:
+    """The class bits of one character, by Python's own `str` predicates (as `re`'s `\\w` uses)."""
+    bits = _KNOWN
+    bits |= _ALPHA if ch.isalpha() else 0
+    bits |= _UPPER if ch.isupper() else 0
+    bits |= _DIGIT if ch.isdigit() else 0
+    bits |= _WORDCHAR if ch.isalnum() or ch == "_" else 0
+    bits |= _PUNCT if not ch.isalnum() and not ch.isspace() else 0
+    bits |= _CJK if _CJK_CHAR.match(ch) else 0
+    return bits

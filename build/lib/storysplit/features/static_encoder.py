@@ -1,0 +1,162 @@
+"""Static (model2vec-style) embeddings computed with numpy: a token lookup and a mean, no torch.
+
+A static sentence-transformers folder holds one `StaticEmbedding` module: a tokenizer and a
+(vocabulary, dimension) matrix. sentence-transformers runs it through torch in small batches,
+which costs torch's import (~2 s, ~300 MB) and a Python flattening step per batch; here the
+tokenizer's ids go straight into a sparse (texts × vocabulary) count matrix whose product with
+the embedding matrix gives every text's sum at once. Results equal sentence-transformers' to
+float32 rounding (~1e-7).
+
+Tokenising is most of the encoder's time, and a corpus repeats its words endlessly, so the ids
+of each whitespace-separated word are cached: a BERT-style tokenizer never joins tokens across
+whitespace, so a text's ids are its words' ids in order. Texts holding a character that Python
+splits on but the tokenizer deletes go to the tokenizer whole.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+
+from storysplit.features.model_folder import model_fingerprint
+
+STATIC_MODULE = "sentence_transformers.sentence_transformer.modules.static_embedding.StaticEmbedding"
+_LEGACY_STATIC_MODULE = "sentence_transformers.models.StaticEmbedding"
+# Control characters `str.split` treats as whitespace; BERT's normaliser deletes them instead.
+_SPLIT_DISAGREES = re.compile("[\x0b\x0c\x1c-\x1f\x85]")
+# Word-level normalisers and pre-tokenisers, under which whitespace always ends a token.
+_WORD_LEVEL = {("BertNormalizer", "BertPreTokenizer")}
+
+
+def is_static_folder(path: str | Path) -> bool:
+    """True for a sentence-transformers folder whose only module is a `StaticEmbedding`."""
+    modules_file = Path(path) / "modules.json"
+    if not modules_file.is_file():
+        return False
+    try:
+        modules = json.loads(modules_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (
+        isinstance(modules, list)
+        and len(modules) == 1
+        and isinstance(modules[0], dict)
+        and modules[0].get("type") in (STATIC_MODULE, _LEGACY_STATIC_MODULE)
+    )
+
+
+class StaticEncoder:
+    """Mean of token vectors per text, optionally L2-normalised.
+
+    Args:
+        model_path: A static sentence-transformers folder (`is_static_folder`).
+        batch_size: Texts tokenised and summed per step; bounds the count matrix's memory.
+        normalize: L2-normalise the means (rows of zeros stay zero).
+        word_cache_size: Words whose ids are kept (200,000 take about 80 MB); the cache is emptied
+            when it outgrows this.
+    """
+
+    def __init__(
+        self, model_path: str, batch_size: int = 4096, normalize: bool = True, word_cache_size: int = 200_000
+    ) -> None:
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        self.model_path = model_path
+        folder = Path(model_path)
+        weights = load_file(str(folder / "model.safetensors"))
+        if len(weights) != 1:
+            raise ValueError(f"{folder}/model.safetensors holds {sorted(weights)}, expected one embedding")
+        self.embedding = next(iter(weights.values())).astype(np.float32, copy=False)
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.batch_size = batch_size
+        self.normalize = normalize
+        self.word_cache_size = word_cache_size
+        self._word_ids: dict[str, list[int]] = {}
+        self._max_tokens = _right_truncation(self.tokenizer)
+        self._by_word = self._max_tokens is not None and _is_word_level(self.tokenizer)
+
+    @property
+    def fingerprint(self) -> str:
+        return model_fingerprint(self.model_path)
+
+    @property
+    def dimension(self) -> int:
+        return int(self.embedding.shape[1])
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Returns: float32 array of shape (len(texts), dimension)."""
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for first in range(0, len(texts), self.batch_size):
+            batch = list(texts[first : first + self.batch_size])
+            out[first : first + len(batch)] = self._means(batch)
+        if self.normalize:
+            norms = np.linalg.norm(out, axis=1, keepdims=True)
+            np.divide(out, norms, out=out, where=norms > 0)
+        return out
+
+    def clear(self) -> None:
+        """Forget the cached ids of words."""
+        self._word_ids.clear()
+
+    def token_ids(self, texts: list[str]) -> list[list[int]]:
+        """Each text's token ids, without special tokens, as the tokenizer gives them."""
+        if not self._by_word:
+            return self._tokenized(texts)
+        ids = self._ids_by_word(texts)
+        whole = [i for i, text in enumerate(texts) if _SPLIT_DISAGREES.search(text)]
+        for i, encoded in zip(whole, self._tokenized([texts[i] for i in whole]), strict=True):
+            ids[i] = encoded
+        return ids
+
+    def _ids_by_word(self, texts: list[str]) -> list[list[int]]:
+        words = [text.split() for text in texts]
+        if len(self._word_ids) > self.word_cache_size:
+            self._word_ids.clear()
+        cached = self._word_ids
+        unseen = list({word for line in words for word in line if word not in cached})
+        cached.update(zip(unseen, self._tokenized(unseen), strict=True))
+        limit = self._max_tokens
+        return [list(itertools.chain.from_iterable(map(cached.__getitem__, line)))[:limit] for line in words]
+
+    def _tokenized(self, texts: list[str]) -> list[list[int]]:
+        encodings = self.tokenizer.encode_batch_fast(texts, add_special_tokens=False)
+        return [encoding.ids for encoding in encodings]
+
+    def _means(self, texts: list[str]) -> np.ndarray:
+        ids = self.token_ids(texts)
+        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        pointers = np.concatenate([[0], np.cumsum(lengths)])
+        columns = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int64, count=int(pointers[-1]))
+        counts = sparse.csr_matrix(
+            (np.ones(columns.size, dtype=np.float32), columns, pointers),
+            shape=(len(texts), self.embedding.shape[0]),
+        )
+        sums = np.asarray(counts @ self.embedding, dtype=np.float32)
+        return sums / np.maximum(lengths, 1)[:, None].astype(np.float32)
+
+
+def _right_truncation(tokenizer: Any) -> int | None:
+    """The token limit of a tokenizer that truncates at the right with no stride (None otherwise)."""
+    truncation = tokenizer.truncation
+    if truncation is None:
+        return sys.maxsize
+    if truncation.get("direction") == "right" and not truncation.get("stride"):
+        return int(truncation["max_length"])
+    return None
+
+
+def _is_word_level(tokenizer: Any) -> bool:
+    """Whether the tokenizer's normaliser and pre-tokeniser are ones whose tokens never span whitespace."""
+    kinds = (type(tokenizer.normalizer).__name__, type(tokenizer.pre_tokenizer).__name__)
+    added = [token.content for token in tokenizer.get_added_tokens_decoder().values()]
+    return kinds in _WORD_LEVEL and not any(any(c.isspace() for c in token) for token in added)

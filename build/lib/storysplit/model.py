@@ -1,0 +1,294 @@
+"""Load a trained model folder and label the segments of documents.
+
+The inference path is: segment → embed (one batch across all documents) → context features →
+first-stage head → reviser over each document's first-stage probabilities (calibrated) →
+optional HMM posterior → repeats of kept segments dropped → threshold. `StorySplitModel` holds
+only what that path needs; training code builds the same object from the same pieces.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from storysplit.artifact import load_head, manifest_digest, read_manifest
+from storysplit.config import (
+    DecoderConfig,
+    EncoderConfig,
+    FeatureConfig,
+    SegmenterConfig,
+)
+from storysplit.decoding import TransitionModel, drop_repeats, posterior_main
+from storysplit.errors import ModelLoadError
+from storysplit.features.batch import FeaturizedDocuments, featurize_documents
+from storysplit.features.context import FEATURE_VERSION, SCALAR_WIDTH
+from storysplit.features.encoders import SegmentEncoder, build_encoder
+from storysplit.features.revision import revision_matrix
+from storysplit.features.segmentation import LINE_BREAK, Segment, encodable_text
+from storysplit.labels import SegmentLabel
+from storysplit.numpy_heads import NumpyHead
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledSegment:
+    """A segment of the input with its label and posterior probability of being main text."""
+
+    start: int
+    end: int
+    label: SegmentLabel
+    probability: float
+
+
+class StorySplitModel:
+    """A segment classifier with document-level decoding.
+
+    Args:
+        head: Fitted classifier with `predict_proba`, class 1 main: a `NumpyHead` when loaded from a
+            folder, the scikit-learn estimator during training.
+        reviser: Optional second-stage classifier over `features.revision.revision_matrix` rows.
+        encoder: Embeds segment texts.
+        segmenter: How documents are split.
+        features: Context feature settings.
+        decoder: Decoding settings (kind, threshold).
+        transitions: HMM parameters; required when `decoder.kind == "hmm"`.
+        manifest: What the model folder says about itself (empty for an unsaved model).
+        manifest_sha256: SHA-256 of the folder's manifest.json, which names the model (None for an
+            unsaved model); `storysplit serve` reports it on /health.
+    """
+
+    def __init__(
+        self,
+        head: Any,
+        reviser: Any | None,
+        encoder: SegmentEncoder,
+        segmenter: SegmenterConfig,
+        features: FeatureConfig,
+        decoder: DecoderConfig,
+        transitions: TransitionModel | None,
+        manifest: dict[str, Any] | None = None,
+        manifest_sha256: str | None = None,
+    ) -> None:
+        if decoder.kind == "hmm" and transitions is None:
+            raise ValueError("decoder kind 'hmm' needs fitted transitions")
+        self.head = head
+        self.reviser = reviser
+        self.encoder = encoder
+        self.segmenter = segmenter
+        self.features = features
+        self.decoder = decoder
+        self.transitions = transitions
+        self.manifest = manifest or {}
+        self.manifest_sha256 = manifest_sha256
+
+    @property
+    def max_chars(self) -> int:
+        return self.segmenter.max_chars
+
+    @property
+    def threshold(self) -> float:
+        return self.decoder.threshold
+
+    def featurize(self, texts: Sequence[str]) -> FeaturizedDocuments:
+        """Segments and feature rows for `texts` (exposed for training and analysis).
+
+        Raises:
+            TypeError: `texts` is one string, or holds something other than strings (bytes: decode
+                them first, e.g. with `storysplit.documents.decode_document`).
+        """
+        if isinstance(texts, str):
+            raise TypeError("expected a list of documents, got one str; use segment(text) or extract(text)")
+        for number, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"document {number} is {type(text).__name__}, not str; decode it first")
+        return featurize_documents(
+            [encodable_text(text) for text in texts],
+            self.encoder,
+            self.max_chars,
+            self.features.window,
+            self.features.lead_segments,
+        )
+
+    def head_probabilities(self, features: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """p(main) per feature row after both stages, before decoding. Shape (n_rows,).
+
+        Args:
+            features: (n_rows, n_features) rows of many documents, concatenated.
+            offsets: (n_documents + 1,) rows `offsets[i]:offsets[i + 1]` belong to document i.
+        """
+        if features.shape[0] == 0:
+            return np.zeros(0)
+        with self._one_openmp_thread():
+            first = np.asarray(self.head.predict_proba(features)[:, 1], dtype=np.float64)
+            if self.reviser is None:
+                return first
+            revised = revision_matrix(features, first, offsets, SCALAR_WIDTH)
+            return np.asarray(self.reviser.predict_proba(revised)[:, 1], dtype=np.float64)
+
+    def _one_openmp_thread(self) -> contextlib.AbstractContextManager[Any]:
+        """One OpenMP thread for scikit-learn heads (numpy heads use none, and need no threadpoolctl).
+
+        Each of a scikit-learn reviser's trees opens a parallel region, which costs more than it
+        saves (under 16 clients the server answered 4.9 requests/s with two threads and 106 with
+        one, docs/reliability.md); parallelism comes from worker processes instead.
+        """
+        if all(isinstance(h, NumpyHead | None) for h in (self.head, self.reviser)):
+            return contextlib.nullcontext()
+        from threadpoolctl import threadpool_limits
+
+        return threadpool_limits(limits=1, user_api="openmp")
+
+    def decode(self, probabilities: np.ndarray) -> np.ndarray:
+        """One document's head probabilities → posterior p(main) (unchanged if the HMM is off)."""
+        if self.decoder.kind == "hmm" and self.transitions is not None:
+            return posterior_main(probabilities, self.transitions)
+        return probabilities
+
+    def predict_proba(self, texts: Sequence[str], threshold: float | None = None) -> list[np.ndarray]:
+        """Per document, the final p(main) of each segment, shape (n_segments,).
+
+        `threshold` matters only for repeat dropping: a repeat of a segment kept at that threshold
+        gets probability 0.
+        """
+        cut = self.threshold if threshold is None else threshold
+        return self._probabilities(self.featurize(texts), cut)[1]
+
+    def predict(self, texts: Sequence[str], threshold: float | None = None) -> list[list[SegmentLabel]]:
+        """Per document, the label of each segment."""
+        cut = self.threshold if threshold is None else threshold
+        return [[_label(p, cut) for p in doc] for doc in self.predict_proba(texts, cut)]
+
+    def segment_many(
+        self, texts: Sequence[str], threshold: float | None = None
+    ) -> list[list[LabelledSegment]]:
+        """Per document, its segments with labels and probabilities, all documents in one batch."""
+        cut = self.threshold if threshold is None else threshold
+        segments, probabilities = self._probabilities(self.featurize(texts), cut)
+        return [
+            [
+                LabelledSegment(seg.start, seg.end, _label(p, cut), p)
+                for seg, p in zip(doc_segments, doc_probs.tolist(), strict=True)
+            ]
+            for doc_segments, doc_probs in zip(segments, probabilities, strict=True)
+        ]
+
+    def segment(self, text: str, threshold: float | None = None) -> list[LabelledSegment]:
+        """One document's segments with labels and probabilities."""
+        return self.segment_many([text], threshold)[0]
+
+    def extract_many(self, texts: Sequence[str], threshold: float | None = None) -> list[str]:
+        """Per document, the kept segments' text joined with newlines."""
+        return [
+            join_segments(text, [s for s in doc if s.label is SegmentLabel.MAIN])
+            for text, doc in zip(texts, self.segment_many(texts, threshold), strict=True)
+        ]
+
+    def extract(self, text: str, threshold: float | None = None) -> str:
+        """The main story of one document as text: one kept segment per line, paragraphs apart."""
+        return self.extract_many([text], threshold)[0]
+
+    def _probabilities(
+        self, batch: FeaturizedDocuments, threshold: float
+    ) -> tuple[list[list[Segment]], list[np.ndarray]]:
+        raw = self.head_probabilities(batch.features, batch.offsets)
+        decoded = [self.decode(raw[batch.rows(i)]) for i in range(len(batch.segments))]
+        if self.decoder.drop_repeats:
+            decoded = [
+                drop_repeats(keys, probabilities, threshold)
+                for keys, probabilities in zip(batch.repeat_keys, decoded, strict=True)
+            ]
+        return batch.segments, decoded
+
+
+def join_segments(text: str, segments: Sequence[LabelledSegment]) -> str:
+    """The text of `segments`, one per line, with a blank line where the input has one between them.
+
+    Sentences of one source line stay on one line. Two segments get a blank line between them when
+    the input between them holds a blank (whitespace-only) line, so paragraphs stay paragraphs;
+    lines that were merely adjacent stay adjacent.
+    """
+    parts: list[str] = []
+    previous_end: int | None = None
+    for segment in segments:
+        piece = text[segment.start : segment.end]
+        if previous_end is None or not parts:
+            parts.append(piece)
+        elif not LINE_BREAK.search(text, previous_end, segment.start):
+            parts[-1] = f"{parts[-1]} {piece}"
+        else:
+            if _has_blank_line(text[previous_end : segment.start]):
+                parts.append("")
+            parts.append(piece)
+        previous_end = segment.end
+    return "\n".join(parts)
+
+
+def _has_blank_line(gap: str) -> bool:
+    """Whether `gap` (text from one segment's end to a later one's start) holds a whole blank line.
+
+    `str.splitlines` breaks where `LINE_BREAK` matches; the first piece is the end of the earlier
+    segment's line and a last piece without a break is the start of the later one's, so only the
+    pieces in between are whole lines.
+    """
+    lines = gap.splitlines(keepends=True)[1:]
+    return any(not line.strip() and LINE_BREAK.match(line[-1]) for line in lines)
+
+
+def load_model(path: str | Path) -> StorySplitModel:
+    """Load a model folder written by training; refuses tampered, foreign or mismatched folders.
+
+    Raises:
+        ModelLoadError: missing folder or files, bad checksums, heads that are not plain numeric
+            arrays of the expected layout, a feature version or encoder other than the one the
+            head was trained with, or a folder from before numpy heads (`storysplit export-heads`
+            converts it).
+    """
+    folder = Path(path)
+    manifest = read_manifest(folder)
+    if manifest.get("feature_version") != FEATURE_VERSION:
+        raise ModelLoadError(
+            f"{folder} was trained on feature version {manifest.get('feature_version')!r}, this "
+            f"storysplit computes version {FEATURE_VERSION!r}; retrain the model"
+        )
+    try:
+        segmenter = SegmenterConfig.model_validate(manifest["segmenter"])
+        encoder_config = EncoderConfig.model_validate(manifest["encoder"]["config"])
+        features = FeatureConfig.model_validate(manifest["features"])
+        decoder = DecoderConfig.model_validate(manifest["decoder"]["config"])
+        transitions_data = manifest["decoder"].get("transitions")
+        transitions = TransitionModel.from_dict(transitions_data) if transitions_data else None
+        expected_fingerprint = manifest["encoder"]["fingerprint"]
+    except (KeyError, TypeError, ValueError) as error:
+        raise ModelLoadError(f"{folder}/manifest.json is incomplete or invalid: {error}") from None
+    encoder = encoder_from_config(encoder_config)
+    if encoder.fingerprint != expected_fingerprint:
+        raise ModelLoadError(
+            f"encoder {encoder_config.model!r} is not the one this head was trained with "
+            f"(fingerprint {encoder.fingerprint[:12]} != {str(expected_fingerprint)[:12]}); "
+            "install the matching encoder or retrain"
+        )
+    head = load_head(folder, "head", manifest)
+    reviser = load_head(folder, "reviser", manifest) if manifest.get("reviser") else None
+    return StorySplitModel(
+        head, reviser, encoder, segmenter, features, decoder, transitions, manifest, manifest_digest(folder)
+    )
+
+
+def encoder_from_config(config: EncoderConfig) -> SegmentEncoder:
+    """The encoder an `EncoderConfig` describes."""
+    return build_encoder(
+        config.model,
+        backend=config.backend,
+        max_seq_length=config.max_seq_length,
+        batch_size=config.batch_size,
+        normalize=config.normalize,
+        cache_size=config.cache_size,
+    )
+
+
+def _label(probability: float, threshold: float) -> SegmentLabel:
+    return SegmentLabel.MAIN if probability >= threshold else SegmentLabel.BOILERPLATE

