@@ -8,9 +8,13 @@ the embedding matrix gives every text's sum at once. Results equal sentence-tran
 float32 rounding (~1e-7).
 
 Tokenising is most of the encoder's time, and a corpus repeats its words endlessly, so the ids
-of each whitespace-separated word are cached: a BERT-style tokenizer never joins tokens across
-whitespace, so a text's ids are its words' ids in order. Texts holding a character that Python
-splits on but the tokenizer deletes go to the tokenizer whole.
+of each word are cached and a text's ids are its words' ids in order. That holds for two kinds of
+tokenizer: BERT-style ones never join tokens across whitespace (texts holding a character that
+Python splits on but the tokenizer deletes go to the tokenizer whole), and SentencePiece-style
+ones (NFKC, runs of spaces made one, Metaspace splitting on spaces: XLM-R, multilingual-e5)
+tokenise each space-separated piece on its own. For the latter a text takes the word path only
+where normalising cannot move a word boundary: it is NFKC already, holds no `▁` and does not end
+in a space; any other text goes to the tokenizer whole.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ import itertools
 import json
 import re
 import sys
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +37,7 @@ STATIC_MODULE = "sentence_transformers.sentence_transformer.modules.static_embed
 _LEGACY_STATIC_MODULE = "sentence_transformers.models.StaticEmbedding"
 # Control characters `str.split` treats as whitespace; BERT's normaliser deletes them instead.
 _SPLIT_DISAGREES = re.compile("[\x0b\x0c\x1c-\x1f\x85]")
-# Word-level normalisers and pre-tokenisers, under which whitespace always ends a token.
-_WORD_LEVEL = {("BertNormalizer", "BertPreTokenizer")}
+_METASPACE = "\u2581"
 
 
 def is_static_folder(path: str | Path) -> bool:
@@ -83,7 +87,7 @@ class StaticEncoder:
         self.word_cache_size = word_cache_size
         self._word_ids: dict[str, list[int]] = {}
         self._max_tokens = _right_truncation(self.tokenizer)
-        self._by_word = self._max_tokens is not None and _is_word_level(self.tokenizer)
+        self._word_path = _word_path(self.tokenizer) if self._max_tokens is not None else None
 
     @property
     def fingerprint(self) -> str:
@@ -110,16 +114,17 @@ class StaticEncoder:
 
     def token_ids(self, texts: list[str]) -> list[list[int]]:
         """Each text's token ids, without special tokens, as the tokenizer gives them."""
-        if not self._by_word:
+        if self._word_path is None:
             return self._tokenized(texts)
-        ids = self._ids_by_word(texts)
-        whole = [i for i, text in enumerate(texts) if _SPLIT_DISAGREES.search(text)]
+        split_words, by_word = self._word_path
+        ids = self._ids_by_word(texts, split_words)
+        whole = [i for i, text in enumerate(texts) if not by_word(text)]
         for i, encoded in zip(whole, self._tokenized([texts[i] for i in whole]), strict=True):
             ids[i] = encoded
         return ids
 
-    def _ids_by_word(self, texts: list[str]) -> list[list[int]]:
-        words = [text.split() for text in texts]
+    def _ids_by_word(self, texts: list[str], split_words: Callable[[str], list[str]]) -> list[list[int]]:
+        words = [split_words(text) for text in texts]
         if len(self._word_ids) > self.word_cache_size:
             self._word_ids.clear()
         cached = self._word_ids
@@ -155,8 +160,44 @@ def _right_truncation(tokenizer: Any) -> int | None:
     return None
 
 
-def _is_word_level(tokenizer: Any) -> bool:
-    """Whether the tokenizer's normaliser and pre-tokeniser are ones whose tokens never span whitespace."""
-    kinds = (type(tokenizer.normalizer).__name__, type(tokenizer.pre_tokenizer).__name__)
+def _word_path(tokenizer: Any) -> tuple[Callable[[str], list[str]], Callable[[str], bool]] | None:
+    """How to split texts into independently tokenised words, and which texts may be split so.
+
+    None when the tokenizer is of neither known kind (every text then goes to it whole).
+    """
     added = [token.content for token in tokenizer.get_added_tokens_decoder().values()]
-    return kinds in _WORD_LEVEL and not any(any(c.isspace() for c in token) for token in added)
+    if any(any(c.isspace() for c in token) for token in added):
+        return None
+    normalizer, pre_tokenizer = tokenizer.normalizer, tokenizer.pre_tokenizer
+    if (type(normalizer).__name__, type(pre_tokenizer).__name__) == ("BertNormalizer", "BertPreTokenizer"):
+        return str.split, _bert_splits_alike
+    if _is_sentencepiece(json.loads(tokenizer.to_str())) and not added:
+        return _space_separated, _sentencepiece_splits_alike
+    return None
+
+
+def _is_sentencepiece(config: dict[str, Any]) -> bool:
+    """NFKC (optionally then runs of spaces made one) and a Metaspace pre-tokeniser splitting on `▁`."""
+    normalizer, pre_tokenizer = config.get("normalizer") or {}, config.get("pre_tokenizer") or {}
+    steps = normalizer.get("normalizers") if normalizer.get("type") == "Sequence" else [normalizer]
+    collapse = {"type": "Replace", "pattern": {"Regex": " {2,}"}, "content": " "}
+    return (
+        steps in ([{"type": "NFKC"}], [{"type": "NFKC"}, collapse])
+        and pre_tokenizer.get("type") == "Metaspace"
+        and pre_tokenizer.get("replacement") == _METASPACE
+        and pre_tokenizer.get("split") is True
+        and pre_tokenizer.get("prepend_scheme") == "always"
+    )
+
+
+def _bert_splits_alike(text: str) -> bool:
+    return not _SPLIT_DISAGREES.search(text)
+
+
+def _space_separated(text: str) -> list[str]:
+    return [word for word in text.split(" ") if word]
+
+
+def _sentencepiece_splits_alike(text: str) -> bool:
+    # NFKC text stays as it is (a trailing space would add a lone `▁` token; an own `▁` splits).
+    return _METASPACE not in text and not text.endswith(" ") and unicodedata.is_normalized("NFKC", text)
