@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import resource
 import statistics
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -29,6 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from storysplit.errors import StorysplitError
+from storysplit.evaluation.bench_commands import (
+    DEFAULT_PAGE_SETS,
+    command_table,
+    prepare_pages,
+    time_commands,
+)
 from storysplit.evaluation.data import EvalDocument, EvalSet, load_eval_set, sample_eval_set
 from storysplit.evaluation.html_baselines import TrafilaturaHtml, read_html
 from storysplit.evaluation.line_rules import C4Lines
@@ -101,9 +108,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-html", action="store_true", help="skip trafilatura on the pages' HTML")
     parser.add_argument("--output", type=Path, help="also write the measurements as JSON here")
+    parser.add_argument(
+        "--page-sets",
+        default=",".join(DEFAULT_PAGE_SETS),
+        help="sets under --data-dir whose full pages the whole-command rows use (comma-separated)",
+    )
+    parser.add_argument("--pages", type=int, default=400, help="full pages for the whole-command rows")
+    parser.add_argument("--no-commands", action="store_true", help="skip the whole-command rows")
+    parser.add_argument(
+        "--commands-only", action="store_true", help="only the whole-command rows (first --model)"
+    )
     args = parser.parse_args(argv)
-    if args.docs < 1 or args.runs < 1:
-        raise StorysplitError("--docs and --runs must be at least 1")
+    if args.docs < 1 or args.runs < 1 or args.pages < 1:
+        raise StorysplitError("--docs, --runs and --pages must be at least 1")
+    if args.commands_only:
+        model = Path(args.model[0]) if args.model else Path(DEFAULT_MODELS[0])
+        print(_command_rows(args, model))
+        return 0
     prepared = prepare(_sample(load_eval_set(args.data, args.seeds_dir), args.docs), MAX_CHARS)
     models = (
         [Path(m) for m in args.model] if args.model else [Path(m) for m in DEFAULT_MODELS if Path(m).is_dir()]
@@ -121,11 +142,23 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{len(prepared)} documents from {args.data}, median of {args.runs} passes\n")
     print(TABLE_HEADER)
     print("\n".join(m.row() for m in measurements))
+    if not args.no_commands:
+        print(_command_rows(args, models[0]))
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         records = [asdict(m) | {"median_seconds": m.seconds} for m in measurements]
         args.output.write_text(json.dumps(records, indent=2) + "\n", encoding="utf-8")
     return 0
+
+
+def _command_rows(args: argparse.Namespace, model: Path) -> str:
+    """Whole commands on full pages, side by side (`evaluation.bench_commands`)."""
+    if not model.is_dir():
+        raise StorysplitError(f"no model folder {model}")
+    with tempfile.TemporaryDirectory(prefix="storysplit-bench-") as folder:
+        pages = prepare_pages(args.data_dir, args.page_sets.split(","), args.pages, Path(folder))
+        print(f"\nwhole commands on {len(pages)} full pages, {args.runs} interleaved runs", flush=True)
+        return "\n" + command_table(time_commands(Path(folder), pages, model, args.runs))
 
 
 def bench_model(

@@ -116,3 +116,37 @@ def test_inference_imports_only_what_the_plain_install_brings() -> None:
     }
     assert missing == {}
     assert "numpy" in imported and "tokenizers" in imported  # the check sees third-party imports
+
+
+SEGMENT_THREADS = f"""
+import contextlib, io, json, os, sys
+import storysplit.cli
+assert "numpy" not in sys.modules  # so the variables below still reach numpy's BLAS
+with contextlib.redirect_stdout(io.StringIO()):
+    storysplit.cli.main(["segment", {str(SEED)!r}])
+print(json.dumps({{name: os.environ.get(name) for name in storysplit.cli.THREAD_VARIABLES}}))
+"""
+
+
+@pytest.mark.parametrize("user_value", [None, "2"])
+def test_segment_runs_one_blas_thread_unless_told(user_value: str | None) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.pop(name, None)
+    if user_value:
+        env["OPENBLAS_NUM_THREADS"] = user_value
+    result = subprocess.run(
+        [sys.executable, "-c", SEGMENT_THREADS],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    threads = json.loads(result.stdout.splitlines()[-1])
+    assert threads == {
+        "OPENBLAS_NUM_THREADS": user_value or "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
