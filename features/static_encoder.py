@@ -78,7 +78,13 @@ class StaticEncoder:
         weights = load_file(str(folder / "model.safetensors"))
         if len(weights) != 1:
             raise ValueError(f"{folder}/model.safetensors holds {sorted(weights)}, expected one embedding")
-        self.embedding = next(iter(weights.values())).astype(np.float32, copy=False)
+        # Kept as stored (float16 for the distilled encoders): each gathered row is widened to
+        # float32 exactly as it is added, so sums are the same bits as from a float32 copy, without
+        # the copy's time (~0.1 s) and memory (90 MB for e5-static).
+        embedding = next(iter(weights.values()))
+        self.embedding = (
+            embedding if embedding.dtype == np.float16 else embedding.astype(np.float32, copy=False)
+        )
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.batch_size = batch_size
