@@ -71,6 +71,8 @@ def render_data_card(
         _document_tables(stats, renderers),
         _label_tables(stats, renderers),
         _label_rules(config),
+        _alignment_rules(config),
+        _mixture_rules(config),
         _skipped(report.get("skipped", [])),
         ["## Spot check (hand-written)", "", SPOTCHECK_START, spotcheck.strip(), SPOTCHECK_END, ""],
     ]
@@ -188,7 +190,7 @@ def _label_tables(stats: dict[str, Any], renderers: list[str]) -> list[str]:
 
 
 def _label_rules(config: Config) -> list[str]:
-    """How rendered pages and mixtures are labelled, with the thresholds of `config`."""
+    """What `main`, `boilerplate`, `kind` and `weight` mean."""
     return [
         "## What the labels mean",
         "",
@@ -205,6 +207,12 @@ def _label_rules(config: Config) -> list[str]:
         f"(= {config.corpus.ambiguous_weight}) for an ambiguous one: training skips weight-0 segments and",
         "  segment-level metrics ignore them.",
         "",
+    ]
+
+
+def _alignment_rules(config: Config) -> list[str]:
+    """How a rendered page's segments are labelled against the gold."""
+    return [
         "### Rendered pages: labels by alignment",
         "",
         "Each page is rendered by every renderer in `corpus.renderers` (`html_text`, `inscriptis`,",
@@ -228,6 +236,12 @@ def _label_rules(config: Config) -> list[str]:
         f"- a rendering holding less than `min_gold_recall` (= {config.corpus.min_gold_recall}) of the",
         "  gold's words lost the story (empty SPA shell, extractor picked the wrong block): skipped.",
         "",
+    ]
+
+
+def _mixture_rules(config: Config) -> list[str]:
+    """How seed-like documents are composed from stories and harvested boilerplate."""
+    return [
         "### Mixtures: seed-like composed documents",
         "",
         f"`mixtures_per_story` (= {config.corpus.mixtures_per_story}) documents per story, renderer",
