@@ -127,39 +127,15 @@ def _context_features(
     window: int,
     lead_segments: int,
 ) -> np.ndarray:
+    """(n_segments, len(CONTEXT_FEATURES)) float64 columns, in `CONTEXT_FEATURES` order."""
     n = len(segments)
     index = np.arange(n, dtype=np.float64)
     starts = np.array([s.start for s in segments], dtype=np.float64)
     ends = np.array([s.end for s in segments], dtype=np.float64)
     lengths = ends - starts
-    log_words = shape[:, SHAPE_FEATURES.index("log_words")]
-    n_words = np.expm1(log_words)
-
-    gap_before, after_last = _newline_gaps(text, segments)
-    gap_after = np.append(gap_before[1:], after_last)
-
-    adjacent = np.einsum("ij,ij->i", embeddings[1:], embeddings[:-1])
-    cos_prev = np.append(0.0, adjacent)
-    cos_next = np.append(adjacent, 0.0)
-    centroid = _unit(lengths @ embeddings)
+    n_words = np.expm1(shape[:, SHAPE_FEATURES.index("log_words")])
     long_mask = n_words >= 12
-    lead_rows = np.flatnonzero(long_mask)[:lead_segments]
-    if lead_rows.size == 0:
-        lead_rows = np.arange(min(lead_segments, n))
-    lead = _unit(embeddings[lead_rows].mean(axis=0))
-    story_weights = lengths * long_mask
-    story = _unit(story_weights @ embeddings) if story_weights.sum() > 0 else centroid
-    max_cos_other, max_cos_earlier = _max_similarities(embeddings)
-
-    repeat_earlier, repeat_later = _exact_repeats(keys)
-    contained = np.array(contained_in_longer(keys, min_words=5), dtype=float)
-
-    story_chars = lengths * long_mask
-    cumulative = np.cumsum(story_chars)
-    total_story = max(cumulative[-1], 1.0)
-    story_before = (cumulative - story_chars) / total_story
-    story_after = (total_story - cumulative) / total_story
-
+    gap_before, after_last = _newline_gaps(text, segments)
     windowed = _window_mean(shape[:, [SHAPE_FEATURES.index(name) for name in _WINDOWED]], window, True)
     columns = [
         index / max(n - 1, 1),
@@ -168,24 +144,54 @@ def _context_features(
         np.log1p(n - 1 - index),
         np.full(n, np.log1p(n)),
         np.log1p(gap_before),
-        np.log1p(gap_after),
-        cos_prev,
-        cos_next,
-        embeddings @ centroid,
-        embeddings @ lead,
-        embeddings @ story,
-        max_cos_other,
-        max_cos_earlier,
-        repeat_earlier,
-        repeat_later,
-        contained,
+        np.log1p(np.append(gap_before[1:], after_last)),
+        *_similarities(embeddings, lengths, long_mask, lead_segments),
+        *_exact_repeats(keys),
+        np.array(contained_in_longer(keys, min_words=5), dtype=float),
         np.log1p(_short_run_lengths(n_words < 7)),
-        story_before,
-        story_after,
+        *_story_shares(lengths * long_mask),
         _after_any(shape[:, SHAPE_FEATURES.index("comment_header")] > 0),
         *windowed.T,
     ]
     return np.column_stack(columns)
+
+
+def _similarities(
+    embeddings: np.ndarray, lengths: np.ndarray, long_mask: np.ndarray, lead_segments: int
+) -> tuple[np.ndarray, ...]:
+    """Each segment's cosine to its previous and next segment, to the document centroid, the lead
+    and the story, and its highest cosine to any other and to any earlier segment.
+
+    The centroid weighs segments by length; the lead is the first `lead_segments` long segments
+    (the first segments if none is long); the story is the length-weighted mean of long segments.
+
+    Returns:
+        Seven (n,) arrays in `CONTEXT_FEATURES` order, `cos_prev` to `max_cos_earlier`.
+    """
+    n = embeddings.shape[0]
+    adjacent = np.einsum("ij,ij->i", embeddings[1:], embeddings[:-1])
+    centroid = _unit(lengths @ embeddings)
+    lead_rows = np.flatnonzero(long_mask)[:lead_segments]
+    if lead_rows.size == 0:
+        lead_rows = np.arange(min(lead_segments, n))
+    lead = _unit(embeddings[lead_rows].mean(axis=0))
+    story_weights = lengths * long_mask
+    story = _unit(story_weights @ embeddings) if story_weights.sum() > 0 else centroid
+    return (
+        np.append(0.0, adjacent),
+        np.append(adjacent, 0.0),
+        embeddings @ centroid,
+        embeddings @ lead,
+        embeddings @ story,
+        *_max_similarities(embeddings),
+    )
+
+
+def _story_shares(story_chars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Share of the story's characters (long segments) before and after each segment."""
+    cumulative = np.cumsum(story_chars)
+    total_story = max(cumulative[-1], 1.0)
+    return (cumulative - story_chars) / total_story, (total_story - cumulative) / total_story
 
 
 def repeat_key(text: str) -> str:

@@ -144,61 +144,75 @@ def shape_features(texts: Sequence[str]) -> np.ndarray:
     Returns:
         float64 array of shape (len(texts), len(SHAPE_FEATURES)).
     """
-    n = len(texts)
-    rows = np.zeros((n, len(SHAPE_FEATURES)), dtype=np.float64)
-    if n == 0:
+    rows = np.zeros((len(texts), len(SHAPE_FEATURES)), dtype=np.float64)
+    if len(texts) == 0:
         return rows
-    joined = _Joined(texts)
-    classes = _classify(joined.text)
-    cjk = classes & _CJK != 0
-    word_starts = np.flatnonzero(_run_starts((classes & _WORDCHAR != 0) & ~cjk) | cjk)
-    word_segment = joined.segment_of(word_starts)
-    lowered_words = _lowered_words(joined)
+    for column, values in enumerate(_shape_columns(_Counts(texts))):
+        rows[:, column] = values
+    return rows
 
-    def per_segment(mask: np.ndarray) -> np.ndarray:
-        totals = np.concatenate([[0], np.cumsum(mask, dtype=np.int64)])
-        return (totals[joined.ends] - totals[joined.starts]).astype(np.float64)
 
-    def per_word(mask: np.ndarray) -> np.ndarray:
-        return np.bincount(word_segment, weights=mask.astype(np.float64), minlength=n)
-
-    def has_word(vocabulary: frozenset[str]) -> np.ndarray:
-        return per_word(np.fromiter(map(vocabulary.__contains__, lowered_words), dtype=bool)) > 0
-
+def _shape_columns(counts: _Counts) -> tuple[np.ndarray, ...]:
+    """One (n_texts,) array per entry of `SHAPE_FEATURES`, in order."""
+    joined = counts.joined
     exotic_case = joined.exotic_case
-    digits = per_segment(classes & _DIGIT != 0)
+    digits = counts.per_segment(_DIGIT)
     has_digit = digits > 0
-    widget_candidates = has_word(_WIDGET_WORDS) | (joined.count(_WIDGET_LITERALS) > 0) | exotic_case
-    n_words = per_word(np.ones(len(word_starts), dtype=bool))
-    letters = per_segment(classes & _ALPHA != 0)
+    widget_candidates = counts.has_word(_WIDGET_WORDS) | (joined.count(_WIDGET_LITERALS) > 0) | exotic_case
+    n_words = counts.per_word(np.ones(len(counts.word_starts), dtype=bool))
     chars = np.maximum(joined.lengths, 1).astype(np.float64)
-    columns = (
+    short_words = np.fromiter((len(w) <= SHORT_WORD_CHARS for w in counts.lowered_words), bool)
+    return (
         np.log1p(joined.lengths),
         np.log1p(n_words),
-        _ratio(per_segment(classes & _WORDCHAR != 0), n_words),
+        _ratio(counts.per_segment(_WORDCHAR), n_words),
         joined.count(_TERMINAL) > 0,
-        np.fromiter((text.endswith(":") for text in texts), dtype=bool, count=n),
+        np.fromiter((text.endswith(":") for text in joined.texts), dtype=bool, count=len(joined.texts)),
         joined.count(_BULLET) > 0,
-        _ratio(per_segment(classes & _UPPER != 0), letters),
-        _ratio(per_word(classes[word_starts] & _UPPER != 0), n_words),
+        _ratio(counts.per_segment(_UPPER), counts.per_segment(_ALPHA)),
+        _ratio(counts.per_word(counts.classes[counts.word_starts] & _UPPER != 0), n_words),
         digits / chars,
-        per_segment(classes & _PUNCT != 0) / chars,
+        counts.per_segment(_PUNCT) / chars,
         np.log1p(joined.count(_SEPARATORS)),
         joined.count(_URL) > 0,
         joined.count(_EMAIL, joined.count(_AT) > 0) > 0,
-        joined.count(_TIME, has_digit | has_word(_TIME_WORDS) | exotic_case) > 0,
+        joined.count(_TIME, has_digit | counts.has_word(_TIME_WORDS) | exotic_case) > 0,
         # `\s+` in a date could run across a line feed; NUL separators keep matches inside one text.
         joined.count(_DATE, has_digit, separator="\0") > 0,
         joined.count(_BYLINE) > 0,
         np.log1p(joined.count(_WIDGET_TERMS, widget_candidates)),
-        _ratio(per_word(np.fromiter((len(w) <= SHORT_WORD_CHARS for w in lowered_words), bool)), n_words),
+        _ratio(counts.per_word(short_words), n_words),
         np.log1p(joined.count(_SENTENCE_ENDS)),
         joined.count(_COMMENT_CUE) > 0,
         (joined.count(_COMMENT_HEADER) > 0) & (n_words <= MAX_HEADER_WORDS),
     )
-    for column, values in enumerate(columns):
-        rows[:, column] = values
-    return rows
+
+
+class _Counts:
+    """The joined texts' character classes and words, counted per text."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self.joined = _Joined(texts)
+        self.classes = _classify(self.joined.text)
+        cjk = self.classes & _CJK != 0
+        self.word_starts = np.flatnonzero(_run_starts((self.classes & _WORDCHAR != 0) & ~cjk) | cjk)
+        self.word_segment = self.joined.segment_of(self.word_starts)
+        self.lowered_words = _lowered_words(self.joined)
+
+    def per_segment(self, char_class: int) -> np.ndarray:
+        """Per text, its characters of `char_class` (one of the class bits)."""
+        totals = np.concatenate([[0], np.cumsum(self.classes & char_class != 0, dtype=np.int64)])
+        return (totals[self.joined.ends] - totals[self.joined.starts]).astype(np.float64)
+
+    def per_word(self, mask: np.ndarray) -> np.ndarray:
+        """Per text, its words where `mask` (one entry per word) is true."""
+        return np.bincount(
+            self.word_segment, weights=mask.astype(np.float64), minlength=len(self.joined.texts)
+        )
+
+    def has_word(self, vocabulary: frozenset[str]) -> np.ndarray:
+        """Per text, whether one of its lowered words is in `vocabulary`."""
+        return self.per_word(np.fromiter(map(vocabulary.__contains__, self.lowered_words), dtype=bool)) > 0
 
 
 class _Joined:

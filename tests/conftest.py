@@ -10,10 +10,14 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+from typing import TYPE_CHECKING, Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+
+if TYPE_CHECKING:
+    from storysplit.config import Config
+    from storysplit.model import StorySplitModel
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS_DIR = REPO.parent / "shared" / "seeds"
@@ -27,18 +31,23 @@ def seed_rows() -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, seed_rows: list[dict[str, Any]]) -> Path:
-    """A real model folder: hashing encoder + logistic regression fitted on the seeds (fast)."""
+def tiny_config() -> Config:
+    """The tiny model's config: hashing encoder, logistic regression, a small reviser."""
     from storysplit.config import load_config
-    from storysplit.features.batch import featurize_documents
-    from storysplit.features.encoders import build_encoder
-    from storysplit.train.export import save_model
-    from storysplit.train.fit import LabelledRows, fit_model, project_spans
 
-    config = load_config(
+    return load_config(
         None,
         ["encoder.model=hashing", "classifier.calibration=none", "reviser.folds=2", "reviser.max_iter=20"],
     )
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_config: Config, seed_rows: list[dict[str, Any]]) -> StorySplitModel:
+    """An in-memory model (sklearn heads) fitted on the seeds with the hashing encoder (fast)."""
+    from storysplit.features.batch import featurize_documents
+    from storysplit.features.encoders import build_encoder
+    from storysplit.train.fit import LabelledRows, fit_model, project_spans
+
     encoder = build_encoder("hashing")
     batch = featurize_documents([r["text"] for r in seed_rows], encoder, 1000, 2, 3)
     projected = [project_spans(r["spans"], s) for r, s in zip(seed_rows, batch.segments, strict=True)]
@@ -49,8 +58,17 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, seed_rows: list[dic
         groups=np.repeat([r["domain"] for r in seed_rows], [len(s) for s in batch.segments]),
         offsets=batch.offsets,
     )
-    model = fit_model(rows, encoder, config)
-    return save_model(model, tmp_path_factory.mktemp("model") / "tiny", config, {"seeds.fit": 1.0})
+    return fit_model(rows, encoder, tiny_config)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(
+    tmp_path_factory: pytest.TempPathFactory, tiny_model: StorySplitModel, tiny_config: Config
+) -> Path:
+    """`tiny_model` saved as a real model folder (numpy and skops heads, signed manifest)."""
+    from storysplit.train.export import save_model
+
+    return save_model(tiny_model, tmp_path_factory.mktemp("model") / "tiny", tiny_config, {"seeds.fit": 1.0})
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,8 @@ class EmbeddingStore:
         self._index: dict[bytes, tuple[int, int]] = {}
         self._shards: list[np.ndarray] = []
         for path in sorted(folder.glob("shard-*.npz")):
+            if path.name.endswith(".partial.npz"):
+                continue  # an interrupted run's half-written shard; its texts are encoded again
             with np.load(path, allow_pickle=False) as shard:
                 self._add_shard(shard["keys"], shard["vectors"])
 

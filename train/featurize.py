@@ -2,14 +2,15 @@
 
 Encoding is the expensive step (minutes with a transformer), so each split's unique segment texts
 are encoded once and kept in a content-addressed `EmbeddingStore` per encoder configuration.
-Feature rows are cached under a key of the split's data fingerprint, the encoder, the segmenter
-and the feature settings, so changing features re-uses embeddings and changing only the head or
-the decoder re-uses everything.
+Feature rows are cached under `rows_cache_key`: a digest of the rows' content, the encoder, the
+segmenter, the feature settings and the source of the code that computes rows, so changing features
+re-uses embeddings and changing only the head or the decoder re-uses everything.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,19 @@ from storysplit.train.embedding_store import EmbeddingStore
 from storysplit.train.fit import LabelledRows, project_spans
 
 FEATURE_CHUNK = 256
+ROW_COLUMNS = ("text", "spans", "domain")
+"""The dataset columns a split's feature rows are computed from."""
+FEATURE_MODULES = (
+    "storysplit.features.batch",
+    "storysplit.features.context",
+    "storysplit.features.repeats",
+    "storysplit.features.segmentation",
+    "storysplit.features.shape",
+    "storysplit.features.words",
+    "storysplit.train.featurize",
+)
+"""Modules whose code shapes a feature row: an edit to one invalidates cached rows even when
+`FEATURE_VERSION` (which saved models check) was not bumped."""
 
 
 def featurize_split(
@@ -40,9 +54,11 @@ def featurize_split(
     """Training arrays for every document of `dataset`, from the caches when possible."""
     if len(dataset) == 0:
         raise StorysplitError(f"{description}: the split has no documents")
-    identity = _identity(dataset, encoder, config)
-    rows_key = _cache_path(cache_dir, "features", {**identity, "features": _feature_identity(config)})
-    rows_path = rows_key.with_suffix(".npz") if rows_key is not None else None
+    rows_path = (
+        cache_dir / "features" / f"{rows_cache_key(dataset, encoder, config)}.npz"
+        if cache_dir is not None
+        else None
+    )
     if rows_path is not None and rows_path.is_file():
         with np.load(rows_path, allow_pickle=False) as cached:
             return LabelledRows(**{name: cached[name] for name in cached.files})
@@ -115,24 +131,47 @@ def _encoder_identity(encoder: SegmentEncoder, config: Config) -> dict[str, Any]
     }
 
 
-def _identity(dataset: Dataset, encoder: SegmentEncoder, config: Config) -> dict[str, Any]:
-    """What a split's feature rows depend on besides the feature settings."""
-    return {
-        "data": dataset._fingerprint,
+def rows_cache_key(dataset: Dataset, encoder: SegmentEncoder, config: Config) -> str:
+    """The cache key of a split's feature rows: equal exactly when the rows would be equal.
+
+    It covers the rows' content (`ROW_COLUMNS`; not `datasets`' private `_fingerprint`, which also
+    changes with columns the rows do not read), the encoder, the segmenter, the feature settings,
+    `FEATURE_VERSION` and the source of `FEATURE_MODULES`.
+    """
+    identity = {
+        "data": data_digest(dataset),
         **_encoder_identity(encoder, config),
         "segmenter": config.segmenter.model_dump(),
+        "features": {"version": FEATURE_VERSION, **config.features.model_dump()},
+        "code": feature_code_digest(),
     }
+    return _digest(identity)
 
 
-def _feature_identity(config: Config) -> dict[str, Any]:
-    return {"version": FEATURE_VERSION, **config.features.model_dump()}
+def data_digest(dataset: Dataset) -> str:
+    """SHA-256 of the split's `ROW_COLUMNS`, row by row in order."""
+    digest = hashlib.sha256(str(len(dataset)).encode())
+    for batch in dataset.select_columns(list(ROW_COLUMNS)).iter(batch_size=1024):
+        # One JSON value per batch (ASCII: lone surrogates escaped), so batches cannot run together.
+        digest.update(json.dumps([batch[name] for name in ROW_COLUMNS], sort_keys=True).encode("ascii"))
+    return digest.hexdigest()
+
+
+def feature_code_digest() -> str:
+    """SHA-256 of the source files of `FEATURE_MODULES`."""
+    digest = hashlib.sha256()
+    for name in FEATURE_MODULES:
+        source = importlib.import_module(name).__file__
+        digest.update(name.encode() + b"\0" + Path(str(source)).read_bytes())
+    return digest.hexdigest()
 
 
 def _cache_path(cache_dir: Path | None, kind: str, identity: dict[str, Any]) -> Path | None:
-    if cache_dir is None:
-        return None
-    key = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:24]
-    return cache_dir / kind / key
+    return None if cache_dir is None else cache_dir / kind / _digest(identity)
+
+
+def _digest(identity: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 
 def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:

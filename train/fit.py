@@ -146,23 +146,34 @@ def fit_heads(rows: LabelledRows, config: Config) -> Heads:
         return Heads(
             _fit_calibrated(build_head(config.classifier, seed), rows.features, rows, config, seed), None
         )
+    out_of_fold = out_of_fold_probabilities(rows, config)
+    usable = rows.weights > 0
+    head = _fit_weighted(
+        build_head(config.classifier, seed), rows.features[usable], rows.labels[usable], rows.weights[usable]
+    )
+    revised = revision_matrix(rows.features, out_of_fold, rows.offsets, SCALAR_WIDTH)
+    return Heads(head, _fit_calibrated(build_reviser(config.reviser, seed), revised, rows, config, seed))
+
+
+def out_of_fold_probabilities(rows: LabelledRows, config: Config) -> np.ndarray:
+    """(n_rows,) first-stage p(main) of every row from a head fitted without the row's domain.
+
+    Domain-grouped folds (`reviser.folds`, fewer when there are fewer domains); each fold's head is
+    fitted on the other folds' usable (weight > 0) rows and scores every row of its own fold.
+    """
     usable = rows.weights > 0
     out_of_fold = np.zeros(len(rows.labels))
     folds = GroupKFold(n_splits=min(config.reviser.folds, len(np.unique(rows.groups))))
     for fit_idx, held_idx in folds.split(rows.features, rows.labels, rows.groups):
         fit_idx = fit_idx[usable[fit_idx]]
         stage = _fit_weighted(
-            build_head(config.classifier, seed),
+            build_head(config.classifier, config.training.seed),
             rows.features[fit_idx],
             rows.labels[fit_idx],
             rows.weights[fit_idx],
         )
         out_of_fold[held_idx] = stage.predict_proba(rows.features[held_idx])[:, 1]
-    head = _fit_weighted(
-        build_head(config.classifier, seed), rows.features[usable], rows.labels[usable], rows.weights[usable]
-    )
-    revised = revision_matrix(rows.features, out_of_fold, rows.offsets, SCALAR_WIDTH)
-    return Heads(head, _fit_calibrated(build_reviser(config.reviser, seed), revised, rows, config, seed))
+    return out_of_fold
 
 
 def build_reviser(config: ReviserConfig, seed: int) -> HistGradientBoostingClassifier:

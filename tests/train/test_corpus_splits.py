@@ -33,6 +33,15 @@ def test_zero_fractions_are_never_chosen() -> None:
         ("WWW.NYTimes.com.", "nytimes.com"),
         ("localhost", "localhost"),
         ("news.example.com.au", "example.com.au"),
+        # The Public Suffix List knows registrations under third levels the two-label rule missed.
+        ("sect.iij.ad.jp", "iij.ad.jp"),
+        ("www.bcbudget.gov.bc.ca", "gov.bc.ca"),
+        ("www.dec.state.ny.us", "state.ny.us"),
+        ("www.treasury.govt.nz", "treasury.govt.nz"),
+        ("user@www.Example.co.uk:8080", "example.co.uk"),
+        ("216.31.193.173", "216.31.193.173"),
+        ("intranet.team.internal", "team.internal"),
+        ("co.uk", "co.uk"),
     ],
 )
 def test_site_domain_folds_subdomains(host: str, domain: str) -> None:

@@ -36,6 +36,7 @@ from storysplit.train.corpus.seeds import load_seed_rows
 from storysplit.train.corpus.sources import (
     SOURCE_SETS,
     PageMeta,
+    PageRef,
     input_files,
     list_pages,
     read_metadata,
@@ -118,51 +119,19 @@ def build_corpus(config: Config, progress: bool = True) -> tuple[DatasetDict, Bu
     """
     started = time.perf_counter()
     corpus_config = config.corpus
-    if not corpus_config.data_dir.is_dir():
-        raise CorpusError(f"data dir not found: {corpus_config.data_dir} (set corpus.data_dir)")
-    if not (corpus_config.seeds_dir / "gold.jsonl").is_file():
-        raise CorpusError(f"seeds not found: {corpus_config.seeds_dir}/gold.jsonl (set corpus.seeds_dir)")
-    refs = list_pages(corpus_config.data_dir, corpus_config.max_pages, corpus_config.sources)
-    if not refs:
-        folders = ", ".join(f"{source.folder}/" for source in SOURCE_SETS)
-        raise CorpusError(f"no pages under {corpus_config.data_dir} (expected one of {folders})")
-    metadata = read_metadata(corpus_config.data_dir)
+    refs = _source_pages(corpus_config)
     rules = AlignmentRules(
         max_chars=config.segmenter.max_chars,
         min_match_ratio=corpus_config.min_match_ratio,
         max_boilerplate_ratio=corpus_config.max_boilerplate_ratio,
         ambiguous_weight=corpus_config.ambiguous_weight,
     )
-    jobs = [
-        PageJob(
-            data_dir=corpus_config.data_dir,
-            ref=ref,
-            meta=metadata.get((ref.source, ref.page_id), PageMeta()),
-            renderers=tuple(corpus_config.renderers),
-            rules=rules,
-            min_gold_recall=corpus_config.min_gold_recall,
-        )
-        for ref in refs
-    ]
     report = BuildReport(pages=len(refs))
-    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in DOMAIN_SPLITS}
-    stories: dict[tuple[str, str], list[Story]] = defaultdict(list)
-    pools: dict[tuple[str, str], BoilerplatePool] = defaultdict(BoilerplatePool)
     order = {ref: index for index, ref in enumerate(refs)}
+    jobs = _run_jobs(_page_jobs(refs, corpus_config, rules), corpus_config.num_proc, progress)
     # Workers finish out of order; rows are stored in page-listing order so builds are identical.
-    results = sorted(_run_jobs(jobs, corpus_config.num_proc, progress), key=lambda r: order[r.ref])
-    for result in results:
-        report.skipped += result.skipped
-        if result.story is None:
-            continue
-        split = split_for_domain(result.story.domain, corpus_config.split_fractions)
-        rows[split] += result.rows
-        group = (split, result.story.source)
-        if result.rows:
-            stories[group].append(result.story)
-        for line in result.harvest:
-            pools[group].add_line(result.story.domain, line)
-        pools[group].add_tail(result.story.domain, result.tail)
+    results = sorted(jobs, key=lambda r: order[r.ref])
+    rows, stories, pools = _split_pages(results, corpus_config.split_fractions, report)
     for folder in corpus_config.html_dirs:
         for row in _agreement_rows(folder, corpus_config, rules, report):
             rows[split_for_domain(row["domain"], corpus_config.split_fractions)].append(row)
@@ -184,6 +153,69 @@ def build_corpus(config: Config, progress: bool = True) -> tuple[DatasetDict, Bu
     )
     report.seconds = time.perf_counter() - started
     return corpus, report
+
+
+def _source_pages(corpus_config: CorpusConfig) -> list[PageRef]:
+    """The pages to read, once the data and the seeds are known to be there.
+
+    Raises:
+        CorpusError: the data dir or the seeds are missing, or the data dir holds no page.
+    """
+    if not corpus_config.data_dir.is_dir():
+        raise CorpusError(f"data dir not found: {corpus_config.data_dir} (set corpus.data_dir)")
+    if not (corpus_config.seeds_dir / "gold.jsonl").is_file():
+        raise CorpusError(f"seeds not found: {corpus_config.seeds_dir}/gold.jsonl (set corpus.seeds_dir)")
+    refs = list_pages(corpus_config.data_dir, corpus_config.max_pages, corpus_config.sources)
+    if not refs:
+        folders = ", ".join(f"{source.folder}/" for source in SOURCE_SETS)
+        raise CorpusError(f"no pages under {corpus_config.data_dir} (expected one of {folders})")
+    return refs
+
+
+def _page_jobs(refs: list[PageRef], corpus_config: CorpusConfig, rules: AlignmentRules) -> list[PageJob]:
+    metadata = read_metadata(corpus_config.data_dir)
+    return [
+        PageJob(
+            data_dir=corpus_config.data_dir,
+            ref=ref,
+            meta=metadata.get((ref.source, ref.page_id), PageMeta()),
+            renderers=tuple(corpus_config.renderers),
+            rules=rules,
+            min_gold_recall=corpus_config.min_gold_recall,
+        )
+        for ref in refs
+    ]
+
+
+def _split_pages(
+    results: list[PageResult], fractions: tuple[float, float, float], report: BuildReport
+) -> tuple[
+    dict[str, list[dict[str, Any]]],
+    dict[tuple[str, str], list[Story]],
+    dict[tuple[str, str], BoilerplatePool],
+]:
+    """Each page's rows into its domain's split, and its story and boilerplate by (split, source).
+
+    Returns:
+        (rows by split, stories by (split, source), boilerplate pools by (split, source)); the
+        pages' skipped renderings are added to `report`.
+    """
+    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in DOMAIN_SPLITS}
+    stories: dict[tuple[str, str], list[Story]] = defaultdict(list)
+    pools: dict[tuple[str, str], BoilerplatePool] = defaultdict(BoilerplatePool)
+    for result in results:
+        report.skipped += result.skipped
+        if result.story is None:
+            continue
+        split = split_for_domain(result.story.domain, fractions)
+        rows[split] += result.rows
+        group = (split, result.story.source)
+        if result.rows:
+            stories[group].append(result.story)
+        for line in result.harvest:
+            pools[group].add_line(result.story.domain, line)
+        pools[group].add_tail(result.story.domain, result.tail)
+    return rows, stories, pools
 
 
 def _agreement_rows(

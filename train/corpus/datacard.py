@@ -65,10 +65,23 @@ def render_data_card(
     """The whole card as Markdown."""
     stats = corpus_statistics(corpus)
     renderers = sorted({renderer for _, renderer in stats["documents"]})
-    states = [SegmentLabel.MAIN.value, SegmentLabel.BOILERPLATE.value, "ambiguous"]
-    skipped = report.get("skipped", [])
-    reasons = Counter(_reason_kind(reason) for _, reason in skipped)
-    parts = [
+    sections = [
+        _introduction(report, config),
+        _SOURCES,
+        _document_tables(stats, renderers),
+        _label_tables(stats, renderers),
+        _label_rules(config),
+        _alignment_rules(config),
+        _mixture_rules(config),
+        _skipped(report.get("skipped", [])),
+        ["## Spot check (hand-written)", "", SPOTCHECK_START, spotcheck.strip(), SPOTCHECK_END, ""],
+    ]
+    return "\n".join(line for section in sections for line in section)
+
+
+def _introduction(report: dict[str, Any], config: Config) -> list[str]:
+    """What the card is, how it was made and when the corpus is rebuilt."""
+    return [
         "# storysplit training corpus",
         "",
         "Plain-text news and article pages with every segment labelled `main` or `boilerplate`, built by",
@@ -79,31 +92,41 @@ def render_data_card(
         f"it is saved under `{config.corpus.output_dir}`"
         " (git-ignored) and rebuilt only when the config, the corpus code or the input files change.",
         "",
-        "## Sources and licences",
-        "",
-        "| source | pages | gold | licence and attribution |",
-        "|---|---|---|---|",
-        "| `wcxb` | 711 article pages, `wcxb-articles-dev` |"
-        " `ground_truth.main_content` (plain text) + title, author, date |"
-        " CC-BY-4.0, WCXB by Murrough Foley (Murrough-Foley/web-content-extraction-benchmark) |",
-        "| `readability` | 130 test pages of Mozilla Readability |"
-        " `expected.html` rendered to text + `expected-metadata.json` |"
-        " Apache-2.0, mozilla/readability test suite |",
-        "| `news-fixtures` | 245 news/blog pages of extractors' test fixtures (186 sites, 9 languages) |"
-        " one extractor's output: @postlight/parser, goose3 or newspaper's expected text |"
-        " MIT (postlight/parser, codelucas/newspaper), Apache-2.0 (goose3) |",
-        "| `cleaneval` | 696 CleanEval 2007 pages of every kind (601 sites, English) |"
-        " hand-cleaned by CleanEval's annotators (keeps far more of a page than a news story) |"
-        " research use, Baroni et al. 2008; dalab/web2text (MIT) |",
-        "| `multilingual-news` | 154 European news pages (81 German) |"
-        " pseudo-gold: paragraphs two of trafilatura, readability and goose3 agree on |"
-        " MIT (fundus, mercury-parser, graby, metascraper) |",
-        "| `seeds` | 5 scraped documents | hand-labelled lines (`gold.jsonl`) |"
-        " project data; evaluation only |",
-        "",
-        "The source data are third-party material used for research; the corpus is derived from them and",
-        "is not redistributed with the project.",
-        "",
+    ]
+
+
+_SOURCES = (
+    "## Sources and licences",
+    "",
+    "| source | pages | gold | licence and attribution |",
+    "|---|---|---|---|",
+    "| `wcxb` | 711 article pages, `wcxb-articles-dev` |"
+    " `ground_truth.main_content` (plain text) + title, author, date |"
+    " CC-BY-4.0, WCXB by Murrough Foley (Murrough-Foley/web-content-extraction-benchmark) |",
+    "| `readability` | 130 test pages of Mozilla Readability |"
+    " `expected.html` rendered to text + `expected-metadata.json` |"
+    " Apache-2.0, mozilla/readability test suite |",
+    "| `news-fixtures` | 245 news/blog pages of extractors' test fixtures (186 sites, 9 languages) |"
+    " one extractor's output: @postlight/parser, goose3 or newspaper's expected text |"
+    " MIT (postlight/parser, codelucas/newspaper), Apache-2.0 (goose3) |",
+    "| `cleaneval` | 696 CleanEval 2007 pages of every kind (601 sites, English) |"
+    " hand-cleaned by CleanEval's annotators (keeps far more of a page than a news story) |"
+    " research use, Baroni et al. 2008; dalab/web2text (MIT) |",
+    "| `multilingual-news` | 154 European news pages (81 German) |"
+    " pseudo-gold: paragraphs two of trafilatura, readability and goose3 agree on |"
+    " MIT (fundus, mercury-parser, graby, metascraper) |",
+    "| `seeds` | 5 scraped documents | hand-labelled lines (`gold.jsonl`) | project data; evaluation only |",
+    "",
+    "The source data are third-party material used for research; the corpus is derived from them and",
+    "is not redistributed with the project.",
+    "",
+)
+"""The source sets, their gold and licences: written by hand, not computed from the corpus."""
+
+
+def _document_tables(stats: dict[str, Any], renderers: list[str]) -> list[str]:
+    """Documents per split × renderer, split × source, source × gold origin and source × language."""
+    return [
         "## Documents per split and renderer",
         "",
         _table("split", SPLITS, renderers, stats["documents"], total=True),
@@ -144,6 +167,13 @@ def render_data_card(
             total=False,
         ),
         "",
+    ]
+
+
+def _label_tables(stats: dict[str, Any], renderers: list[str]) -> list[str]:
+    """Segments per label by split and by renderer, and per label/kind."""
+    states = [SegmentLabel.MAIN.value, SegmentLabel.BOILERPLATE.value, "ambiguous"]
+    return [
         "## Label balance (segments)",
         "",
         _table("split", SPLITS, states, stats["labels"], total=True, shares=True),
@@ -156,6 +186,12 @@ def render_data_card(
             "kind", sorted({k for k, _ in stats["kinds"]}), ["rendered", "mixture", "seeds"], stats["kinds"]
         ),
         "",
+    ]
+
+
+def _label_rules(config: Config) -> list[str]:
+    """What `main`, `boilerplate`, `kind` and `weight` mean."""
+    return [
         "## What the labels mean",
         "",
         "Each row is one document (`train/corpus/schema.py`); its spans are exactly the segments of",
@@ -171,6 +207,12 @@ def render_data_card(
         f"(= {config.corpus.ambiguous_weight}) for an ambiguous one: training skips weight-0 segments and",
         "  segment-level metrics ignore them.",
         "",
+    ]
+
+
+def _alignment_rules(config: Config) -> list[str]:
+    """How a rendered page's segments are labelled against the gold."""
+    return [
         "### Rendered pages: labels by alignment",
         "",
         "Each page is rendered by every renderer in `corpus.renderers` (`html_text`, `inscriptis`,",
@@ -194,6 +236,12 @@ def render_data_card(
         f"- a rendering holding less than `min_gold_recall` (= {config.corpus.min_gold_recall}) of the",
         "  gold's words lost the story (empty SPA shell, extractor picked the wrong block): skipped.",
         "",
+    ]
+
+
+def _mixture_rules(config: Config) -> list[str]:
+    """How seed-like documents are composed from stories and harvested boilerplate."""
+    return [
         "### Mixtures: seed-like composed documents",
         "",
         f"`mixtures_per_story` (= {config.corpus.mixtures_per_story}) documents per story, renderer",
@@ -215,20 +263,20 @@ def render_data_card(
         "Lines are joined by a newline, a blank line or (10%) a space; a segment straddling two pieces",
         'of single-line text is ambiguous. Each mixture uses `random.Random(f"{seed}:{story}:{index}")`.',
         "",
+    ]
+
+
+def _skipped(skipped: list[Any]) -> list[str]:
+    """How many pages or renderings the build skipped, by reason."""
+    reasons = Counter(_reason_kind(reason) for _, reason in skipped)
+    return [
         "## Skipped pages and renderings",
         "",
         f"{len(skipped)} skipped, by reason: "
         + (", ".join(f"{reason} {count}" for reason, count in reasons.most_common()) or "none")
         + ". The build prints each with its id.",
         "",
-        "## Spot check (hand-written)",
-        "",
-        SPOTCHECK_START,
-        spotcheck.strip(),
-        SPOTCHECK_END,
-        "",
     ]
-    return "\n".join(parts)
 
 
 def write_data_card(corpus: DatasetDict, report: dict[str, Any], config: Config, path: Path) -> None:

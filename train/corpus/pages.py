@@ -13,10 +13,10 @@ from typing import Any
 
 from storysplit.errors import StorysplitError
 from storysplit.labels import SegmentKind
-from storysplit.train.corpus.alignment import AlignmentRules, GoldInfo, align_document
+from storysplit.train.corpus.alignment import Alignment, AlignmentRules, GoldInfo, align_document
 from storysplit.train.corpus.mixer import Story
 from storysplit.train.corpus.renderers import render
-from storysplit.train.corpus.sources import PageMeta, PageRef, read_page
+from storysplit.train.corpus.sources import PageMeta, PageRef, SourcePage, read_page
 
 HARVEST_RENDERERS = ("html_text", "dom_lines", "inscriptis", "lenient")
 """Boilerplate lines for mixtures come from the first of these renderings built (one line per block)."""
@@ -50,25 +50,50 @@ class PageResult:
 def process_page(job: PageJob) -> PageResult:
     """Read, render and label one page; never raises (problems land in `skipped`)."""
     result = PageResult(ref=job.ref)
+    page = _read_usable_page(job, result.skipped)
+    if page is None:
+        return result
+    gold = GoldInfo(page.gold_text, page.title, page.author, page.published, page.gold_without)
+    result.story = _story(page)
+    harvest_from = next((name for name in HARVEST_RENDERERS if name in job.renderers), None)
+    for renderer in job.renderers:
+        labelled = _render_and_align(page, renderer, gold, job, result.skipped)
+        if labelled is None:
+            continue
+        text, alignment = labelled
+        result.rows.append(_row(page, renderer, text, alignment))
+        if renderer == harvest_from:
+            result.harvest, tail = _boilerplate_lines(text, alignment)
+            if tail is not None:
+                result.tail = tail
+    return result
+
+
+def _read_usable_page(job: PageJob, skipped: list[tuple[str, str]]) -> SourcePage | None:
+    """The page, or None (with the reason added to `skipped`) when it cannot be read or is a fixture."""
     page_id = f"{job.ref.source}-{job.ref.page_id}"
     try:
         page = read_page(job.data_dir, job.ref, job.meta)
     except StorysplitError as error:
-        result.skipped.append((page_id, str(error)))
-        return result
+        skipped.append((page_id, str(error)))
+        return None
     except Exception as error:  # a page must never stop the build; the reason is reported
-        result.skipped.append((page_id, f"unexpected {error.__class__.__name__}: {error}"))
-        return result
+        skipped.append((page_id, f"unexpected {error.__class__.__name__}: {error}"))
+        return None
     if "lorem ipsum" in page.gold_text.lower():
         # Readability's unit-test fixtures: placeholder text, not a page anyone scrapes.
-        result.skipped.append((page_id, "synthetic test page (lorem ipsum gold)"))
-        return result
-    gold = GoldInfo(page.gold_text, page.title, page.author, page.published, page.gold_without)
-    result.story = Story(
+        skipped.append((page_id, "synthetic test page (lorem ipsum gold)"))
+        return None
+    return page
+
+
+def _story(page: SourcePage) -> Story:
+    """The page's gold story, for the mixer."""
+    return Story(
         doc_id=page.doc_id,
-        source=job.ref.source,
+        source=page.ref.source,
         domain=page.domain,
-        html_path=job.ref.html_path,
+        html_path=page.ref.html_path,
         title=page.title,
         author=page.author,
         published=page.published,
@@ -77,47 +102,61 @@ def process_page(job: PageJob) -> PageResult:
         language=page.language,
         gold_origin=page.gold_origin.value,
     )
-    harvest_from = next((name for name in HARVEST_RENDERERS if name in job.renderers), None)
-    for renderer in job.renderers:
-        doc_id = f"{page.doc_id}-{renderer}"
-        try:
-            text = render(page.html, renderer)
-            alignment = align_document(text, gold, job.rules)
-        except StorysplitError as error:
-            result.skipped.append((doc_id, str(error)))
-            continue
-        except Exception as error:  # same as above: report, skip, go on
-            result.skipped.append((doc_id, f"unexpected {error.__class__.__name__}: {error}"))
-            continue
-        if alignment.gold_recall < job.min_gold_recall:
-            reason = f"story not found in the {renderer} text (gold recall {alignment.gold_recall:.2f})"
-            result.skipped.append((doc_id, reason))
-            continue
-        result.rows.append(
-            {
-                "id": doc_id,
-                "text": text,
-                "source": job.ref.source,
-                "domain": page.domain,
-                "renderer": renderer,
-                "reference_text": page.gold_text,
-                "html_path": job.ref.html_path,
-                "language": page.language,
-                "gold_origin": page.gold_origin.value,
-                "spans": [span.to_row() for span in alignment.spans],
-            }
-        )
-        if renderer == harvest_from:
-            result.harvest = [
-                text[span.start : span.end]
-                for span in alignment.spans
-                if span.kind is SegmentKind.UNKNOWN and not span.ambiguous
-            ]
-            last_main = max((i for i, s in enumerate(alignment.spans) if s.label.is_main), default=None)
-            if last_main is not None:
-                result.tail = [
-                    text[span.start : span.end]
-                    for span in alignment.spans[last_main + 1 :]
-                    if not span.label.is_main and not span.ambiguous
-                ]
-    return result
+
+
+def _render_and_align(
+    page: SourcePage, renderer: str, gold: GoldInfo, job: PageJob, skipped: list[tuple[str, str]]
+) -> tuple[str, Alignment] | None:
+    """The page's text by `renderer` and its labels, or None (reason in `skipped`) when the
+    rendering fails or lost the story."""
+    doc_id = f"{page.doc_id}-{renderer}"
+    try:
+        text = render(page.html, renderer)
+        alignment = align_document(text, gold, job.rules)
+    except StorysplitError as error:
+        skipped.append((doc_id, str(error)))
+        return None
+    except Exception as error:  # same as above: report, skip, go on
+        skipped.append((doc_id, f"unexpected {error.__class__.__name__}: {error}"))
+        return None
+    if alignment.gold_recall < job.min_gold_recall:
+        reason = f"story not found in the {renderer} text (gold recall {alignment.gold_recall:.2f})"
+        skipped.append((doc_id, reason))
+        return None
+    return text, alignment
+
+
+def _row(page: SourcePage, renderer: str, text: str, alignment: Alignment) -> dict[str, Any]:
+    """One corpus row (`train.corpus.schema.CORPUS_FEATURES`)."""
+    return {
+        "id": f"{page.doc_id}-{renderer}",
+        "text": text,
+        "source": page.ref.source,
+        "domain": page.domain,
+        "renderer": renderer,
+        "reference_text": page.gold_text,
+        "html_path": page.ref.html_path,
+        "language": page.language,
+        "gold_origin": page.gold_origin.value,
+        "spans": [span.to_row() for span in alignment.spans],
+    }
+
+
+def _boilerplate_lines(text: str, alignment: Alignment) -> tuple[list[str], list[str] | None]:
+    """Confident boilerplate lines of unknown kind (to harvest), and those after the story's last
+    main line (the page's tail; None when no line is main)."""
+    spans = alignment.spans
+    harvest = [
+        text[span.start : span.end]
+        for span in spans
+        if span.kind is SegmentKind.UNKNOWN and not span.ambiguous
+    ]
+    last_main = max((i for i, s in enumerate(spans) if s.label.is_main), default=None)
+    if last_main is None:
+        return harvest, None
+    tail = [
+        text[span.start : span.end]
+        for span in spans[last_main + 1 :]
+        if not span.label.is_main and not span.ambiguous
+    ]
+    return harvest, tail

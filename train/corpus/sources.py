@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import html_text
 import py3langid
+import tldextract
 
 from storysplit.errors import StorysplitError
 
@@ -56,8 +57,8 @@ GOLD_JSON_SETS = (
 READABILITY_SET = SourceSet("readability", READABILITY_DIR, GoldOrigin.HAND)
 SOURCE_SETS = (*GOLD_JSON_SETS, READABILITY_SET)
 
-# Second-level labels under which registrations happen (example.co.uk is one site, not co.uk).
-_SECOND_LEVEL = {"co", "com", "net", "org", "gov", "ac", "edu", "ne", "or", "go"}
+# The Public Suffix List snapshot bundled with tldextract: never fetched, never cached on disk.
+_PUBLIC_SUFFIXES = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 _URL_META = re.compile(
     r"""<(?:link[^>]+rel=["']canonical["'][^>]*href|meta[^>]+property=["']og:url["'][^>]*content)"""
     r"""=["']([^"']+)["']""",
@@ -205,15 +206,18 @@ def detect_language(text: str) -> str:
 def site_domain(host: str) -> str:
     """The registrable part of a host name: `www.bbc.co.uk` → `bbc.co.uk`, `cloud.google.com` → `google.com`.
 
-    Splits are made by this, so subdomains of one site never land in two splits.
+    Splits are made by this, so subdomains of one site never land in two splits. The registrable
+    domain is the label under a public suffix (Public Suffix List, ICANN section); a host with no
+    known suffix keeps its last two labels, an IP address or a bare suffix stays whole.
     """
     host = host.strip().lower().rstrip(".")
-    host = host.split("@")[-1].split(":")[0]
-    labels = [label for label in host.split(".") if label]
-    if len(labels) <= 2:
-        return ".".join(labels)
-    keep = 3 if labels[-2] in _SECOND_LEVEL and len(labels[-1]) == 2 else 2
-    return ".".join(labels[-keep:])
+    host = ".".join(label for label in host.split("@")[-1].split(":")[0].split(".") if label)
+    parts = _PUBLIC_SUFFIXES(host)
+    if parts.suffix:
+        return f"{parts.domain}.{parts.suffix}" if parts.domain else host
+    if parts.ipv4 or parts.ipv6:
+        return host
+    return ".".join(host.split(".")[-2:])
 
 
 def readability_domain(html: str, folder: str) -> str:

@@ -1,0 +1,116 @@
+"""Saving a trained model: the manifest says how to rebuild it, and the folder rebuilds it exactly."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from storysplit import load_model
+from storysplit.config import Config, DecoderConfig, config_to_dict
+from storysplit.features.context import FEATURE_VERSION
+from storysplit.model import StorySplitModel
+from storysplit.numpy_heads import TOLERANCE
+from storysplit.train import export
+from storysplit.train.export import code_version, git_commit, save_model
+
+
+def _variant(model: StorySplitModel, **changes: Any) -> StorySplitModel:
+    parts = {
+        "head": model.head,
+        "reviser": model.reviser,
+        "encoder": model.encoder,
+        "segmenter": model.segmenter,
+        "features": model.features,
+        "decoder": model.decoder,
+        "transitions": model.transitions,
+    }
+    return StorySplitModel(**(parts | changes))
+
+
+def _texts(seed_rows: list[dict[str, Any]]) -> list[str]:
+    return [r["text"] for r in seed_rows]
+
+
+def test_the_manifest_records_what_rebuilds_the_model_and_where_it_came_from(
+    tiny_model: StorySplitModel, tiny_config: Config, tmp_path: Path
+) -> None:
+    folder = save_model(tiny_model, tmp_path / "model", tiny_config, {"seeds.f1": 0.5})
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["labels"] == ["boilerplate", "main"]
+    assert manifest["feature_version"] == FEATURE_VERSION
+    assert manifest["segmenter"] == tiny_model.segmenter.model_dump(mode="json")
+    assert manifest["features"] == tiny_model.features.model_dump(mode="json")
+    assert manifest["encoder"]["fingerprint"] == tiny_model.encoder.fingerprint
+    assert manifest["encoder"]["dimension"] == tiny_model.encoder.dimension
+    assert manifest["encoder"]["config"] == tiny_config.encoder.model_dump(mode="json")
+    assert manifest["decoder"]["config"] == tiny_model.decoder.model_dump(mode="json")
+    assert manifest["reviser"] is True
+    assert manifest["config"] == json.loads(json.dumps(config_to_dict(tiny_config)))
+    assert manifest["metrics"] == {"seeds.f1": 0.5}
+    assert set(manifest["code_version"]) == {*export.RECORDED_PACKAGES, "git_commit"}
+    assert datetime.fromisoformat(manifest["created"]).tzinfo is not None
+
+
+def test_a_model_without_reviser_and_with_the_hmm_decoder_round_trips(
+    tiny_model: StorySplitModel, tiny_config: Config, seed_rows: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    assert tiny_model.transitions is not None
+    model = _variant(tiny_model, reviser=None, decoder=DecoderConfig(kind="hmm", threshold=0.4))
+    folder = save_model(model, tmp_path / "model", tiny_config, {})
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["reviser"] is False and set(manifest["files"]) == {"head.npz", "head.skops"}
+    assert manifest["decoder"]["transitions"] == tiny_model.transitions.to_dict()
+    loaded = load_model(folder)
+    assert loaded.reviser is None and loaded.decoder == model.decoder
+    for got, want in zip(
+        loaded.predict_proba(_texts(seed_rows)), model.predict_proba(_texts(seed_rows)), strict=True
+    ):
+        # The linear head scores float32 rows in float32, summed in another order than scikit-learn's.
+        np.testing.assert_allclose(got, want, rtol=0, atol=TOLERANCE)
+    assert loaded.predict(_texts(seed_rows)) == model.predict(_texts(seed_rows))
+
+
+def test_saving_again_replaces_the_model_in_place(
+    tiny_model: StorySplitModel, tiny_config: Config, seed_rows: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    folder = save_model(_variant(tiny_model, reviser=None), tmp_path / "model", tiny_config, {})
+    save_model(tiny_model, folder, tiny_config, {"second": 1.0})
+    loaded = load_model(folder)
+    assert loaded.reviser is not None and loaded.manifest["metrics"] == {"second": 1.0}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_code_version_names_missing_packages(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(export, "RECORDED_PACKAGES", ("numpy", "surely-not-an-installed-package"))
+    versions = code_version()
+    assert versions["surely-not-an-installed-package"] == "not installed"
+    assert versions["numpy"] == np.__version__ and "git_commit" in versions
+
+
+def _fake_git(head: str, status: str) -> Any:
+    def run(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        output = head if args[1] == "rev-parse" else status
+        return subprocess.CompletedProcess(args, 0, stdout=output, stderr="")
+
+    return run
+
+
+def test_git_commit_marks_a_dirty_checkout_and_is_unknown_outside_git(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(subprocess, "run", _fake_git("abc123\n", ""))
+    assert git_commit() == "abc123"
+    monkeypatch.setattr(subprocess, "run", _fake_git("abc123\n", " M train/fit.py\n"))
+    assert git_commit() == "abc123-dirty"
+
+    def no_git(args: list[str], **kwargs: Any) -> Any:
+        raise subprocess.CalledProcessError(128, args)
+
+    monkeypatch.setattr(subprocess, "run", no_git)
+    assert git_commit() == "unknown"
