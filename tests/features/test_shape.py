@@ -72,11 +72,47 @@ HOSTILE = [
     "Rating: 36 Votes",
     "Teilen Sie diesen Artikel · Kommentare · 19.11.2019 um 14:30 Uhr",
     "関連記事：ランキング 11月19日 6時",
+    "Reply",
+    "REPORT ABUSE",
+    "@maria you are right",
+    "he commented on it",
+    "返信する",
+    "ſays:",
 ]
 
 _LINE_CHARS = st.characters(blacklist_characters="\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+_CUES = [
+    "says",
+    ":",
+    "Reply",
+    "votes",
+    "rating",
+    "Report abuse",
+    "commented",
+    "reply to",
+    "返信",
+    "답글",
+    "flag",
+]
 _WORDISH = st.sampled_from(
-    ["share", "Jan", "12", "10:30", "am", "by", "@", "www.", ".com", "İ", "ſ", "K", "|", ".", "read more"]
+    [
+        "share",
+        "Jan",
+        "12",
+        "10:30",
+        "am",
+        "by",
+        "@",
+        "www.",
+        ".com",
+        "İ",
+        "ſ",
+        "K",
+        "|",
+        ".",
+        "read more",
+        *_CUES,
+    ]
 )
 _LINES = st.lists(st.one_of(_WORDISH, st.text(_LINE_CHARS, max_size=6)), max_size=12).map(" ".join)
 
