@@ -98,6 +98,7 @@ def create_app(model: StorySplitModel, max_bytes: int, max_batch: int) -> FastAP
 
 
 def _response(text: str, segments: list[LabelledSegment], keep_removed: bool) -> dict[str, Any]:
+    """The `SegmentResponse` of one document: the same fields as `storysplit segment`'s JSONL."""
     kept = [s for s in segments if s.label is SegmentLabel.MAIN]
     body: dict[str, Any] = {
         "main_text": join_segments(text, kept),
