@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e ".[train,transformer,dev,onnx,clean,ray,datatrove]"
+	$(PY) -m pip install -q -e ".[train,transformer,serve,dev,onnx,clean,ray,datatrove]"
 	touch $@
 
 setup: $(VENV)/.installed

@@ -1,14 +1,18 @@
 """`storysplit evaluate MODEL`: score a model and every baseline on labelled documents.
 
 Prints the results tables, writes the report folder and, with `--gate`, fails (exit 1) when a
-token-F1 floor kept in git is not met or the eval data no longer matches the floors.
+token-F1 floor kept in git is not met or the eval data no longer matches the floors. Progress goes
+to stderr, one line per method and set; what the libraries warn about or log (boilerpy3 on nested
+links, scikit-learn, ...) goes to `library-warnings.log` in the report folder, not the terminal.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -25,6 +29,7 @@ from storysplit.evaluation.runner import SetResult, evaluate_set
 DEFAULT_DATA = ("data/corpus:validation", SEEDS_SPEC)
 DEFAULT_SEEDS_DIR = Path("../shared/seeds")
 DEFAULT_DATA_DIR = Path("../shared/data")
+LIBRARY_LOG = "library-warnings.log"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,9 +70,14 @@ def main(argv: list[str] | None = None) -> int:
     floors = load_floors(args.gate) if args.gate else None
     specs = args.data or (list(floors.data) if floors else list(DEFAULT_DATA))
     html_methods = [] if args.no_html else html_baselines()
-    results = evaluate_all(model, specs, args.seeds_dir, args.data_dir, args.first_lines, html_methods)
-    print(results_tables(results))
     output = args.output or Path("runs/eval") / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    with _library_noise_to(output / LIBRARY_LOG) as noise:
+        results = evaluate_all(
+            model, specs, args.seeds_dir, args.data_dir, args.first_lines, html_methods, _progress
+        )
+    if noise.records:
+        _progress(f"{noise.records} library warning(s) in {output / LIBRARY_LOG}")
+    print(results_tables(results))
     context = {
         "model": str(args.model),
         "max_chars": str(model.max_chars),
@@ -98,16 +108,54 @@ def evaluate_all(
     data_dir: Path,
     first_lines: int = 20,
     html_methods: Sequence[HtmlMethod] = (),
+    progress: Callable[[str], None] | None = None,
 ) -> list[SetResult]:
     """The model and every plain-text baseline (and the HTML extractors) on each data spec."""
     methods: list[TextMethod] = [ModelMethod(model), *text_baselines(first_lines)]
     return [
         evaluate_set(
-            load_eval_set(spec, seeds_dir),
-            model.max_chars,
-            methods,
-            html_methods,
-            data_dir,
+            load_eval_set(spec, seeds_dir), model.max_chars, methods, html_methods, data_dir, progress
         )
         for spec in specs
     ]
+
+
+def _progress(line: str) -> None:
+    print(f"storysplit evaluate: {line}", file=sys.stderr, flush=True)
+
+
+class _Counter(logging.Handler):
+    """Counts the records written beside it."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records += 1
+
+
+@contextlib.contextmanager
+def _library_noise_to(path: Path) -> Iterator[_Counter]:
+    """Warnings and log records of WARNING or above go to `path` (created on the first), not stderr.
+
+    Python prints both to stderr by default (warnings, and log records of loggers with no handler),
+    where they would bury the progress lines and the results; in the report folder they stay
+    available. `-W` or PYTHONWARNINGS still decide which warnings are issued at all.
+    """
+    root = logging.getLogger()
+    file_handler = logging.FileHandler(path, encoding="utf-8", delay=True)
+    file_handler.setLevel(logging.WARNING)
+    file_handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    counter = _Counter()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root.addHandler(file_handler)
+    root.addHandler(counter)
+    logging.captureWarnings(True)
+    try:
+        yield counter
+    finally:
+        logging.captureWarnings(False)
+        root.removeHandler(counter)
+        root.removeHandler(file_handler)
+        file_handler.close()

@@ -27,26 +27,55 @@ def _pyplot() -> Any:
     return plt
 
 
-def plot_threshold_curve(curves: Mapping[str, Sequence[ThresholdPoint]], path: Path) -> Path:
-    """Precision against recall as the threshold on p(main) moves, token-level and segment-level."""
+def plot_threshold_curve(
+    curves: Mapping[str, Sequence[ThresholdPoint]], baselines: Mapping[str, ThresholdPoint], path: Path
+) -> Path:
+    """Precision against recall as the threshold on p(main) moves, token-level and segment-level.
+
+    Methods without a threshold (`baselines`: rules, HTML extractors, the oracle) are points. The
+    axes are zoomed to the points drawn: on a 0-1 square the curves of good methods crowd into one
+    corner, where the differences that matter are.
+    """
     plt = _pyplot()
     figure, axes = plt.subplots(1, 2, figsize=(10, 4.5))
-    for name, points in curves.items():
-        for axis, level in zip(axes, ("token", "segment"), strict=True):
+    markers = dict(zip(baselines, "sDP^vX*o", strict=False))  # one marker per baseline, both panels
+    for axis, level in zip(axes, ("token", "segment"), strict=True):
+        xs: list[float] = []
+        ys: list[float] = []
+        for name, points in curves.items():
             recall = [getattr(p, f"{level}_recall") for p in points]
             precision = [getattr(p, f"{level}_precision") for p in points]
             (line,) = axis.plot(recall, precision, marker=".", label=name)
             for point, x, y in zip(points, recall, precision, strict=True):
                 if round(point.threshold * 100) % 20 == 10:
                     axis.annotate(f"{point.threshold:.1f}", (x, y), fontsize=7, color=line.get_color())
-    for axis, title in zip(axes, ("tokens (macro over documents)", "main segments (pooled)"), strict=True):
-        axis.set(xlabel="recall", ylabel="precision", title=title, xlim=(0, 1.02), ylim=(0, 1.02))
+            xs += recall
+            ys += precision
+        for name, point in baselines.items():
+            x, y = getattr(point, f"{level}_recall"), getattr(point, f"{level}_precision")
+            if np.isfinite(x) and np.isfinite(y):
+                axis.scatter(
+                    [x], [y], marker=markers.get(name, "o"), s=40, color="dimgrey", label=name, zorder=3
+                )
+                xs.append(x)
+                ys.append(y)
+        axis.set(xlabel="recall", ylabel="precision", xlim=_zoomed(xs), ylim=_zoomed(ys))
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)
+    axes[0].set_title("tokens (macro over documents)")
+    axes[1].set_title("main segments (pooled)")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return path
+
+
+def _zoomed(values: Sequence[float], margin: float = 0.03) -> tuple[float, float]:
+    """Axis limits around `values` (with a margin), inside [0, 1] plus room for points at 1."""
+    finite = [v for v in values if np.isfinite(v)] or [0.0, 1.0]
+    low, high = min(finite), max(finite)
+    pad = max(margin, 0.05 * (high - low))
+    return max(0.0, low - pad), min(1.0 + margin, high + pad)
 
 
 def plot_calibration(results: Sequence[MethodResult], path: Path, bins: int = CALIBRATION_BINS) -> Path:

@@ -15,12 +15,13 @@ from typing import Any
 
 from storysplit.evaluation.analysis import worst_documents
 from storysplit.evaluation.figures import plot_calibration, plot_kind_recall, plot_threshold_curve
-from storysplit.evaluation.runner import MethodKind, SetResult
+from storysplit.evaluation.runner import ORACLE_METHOD_NAME, MethodKind, SetResult
 from storysplit.evaluation.summary import (
     Summary,
     by_language,
     by_renderer,
     by_source,
+    operating_point,
     summarize,
     summarize_by,
     threshold_sweep,
@@ -30,6 +31,9 @@ from storysplit.labels import SegmentLabel
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.md"
 SWEEP_THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(1, 20))
+# Methods drawn as points beside the threshold curves, where the set has them: the floor (keep
+# everything), the usual line filter, the usual HTML extractor, and the ceiling of our segments.
+CURVE_BASELINES = ("keep_all", "c4_lines", "trafilatura_html", ORACLE_METHOD_NAME)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +208,10 @@ def _set_figures(result: SetResult, folder: Path) -> list[Path]:
     figures = []
     if graded:
         curves = {m.name: threshold_sweep(m, SWEEP_THRESHOLDS) for m in graded}
-        figures.append(plot_threshold_curve(curves, folder / f"{name}-threshold-curve.png"))
+        baselines = {
+            m.name: operating_point(m) for m in result.methods if m.name in CURVE_BASELINES and m.documents
+        }
+        figures.append(plot_threshold_curve(curves, baselines, folder / f"{name}-threshold-curve.png"))
         figures.append(plot_calibration(graded, folder / f"{name}-calibration.png"))
     if text_methods:
         summaries: dict[str, Summary] = {m.name: summarize(m.documents) for m in text_methods}

@@ -6,8 +6,9 @@ model and the baselines are scored by exactly the same code.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -123,17 +124,36 @@ def evaluate_set(
     text_methods: Sequence[TextMethod],
     html_methods: Sequence[HtmlMethod] = (),
     data_dir: Path | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> SetResult:
     """Score every method on every document of `eval_set`, and the oracle beside them.
 
     HTML methods run only on documents with an `html_path`, and only when `data_dir` is given.
+    `progress` is told each method's name, documents and seconds as it finishes: an HTML
+    extractor can take minutes on a large set.
     """
     prepared = prepare(eval_set, max_chars)
-    results = [run_text_method(method, prepared) for method in text_methods]
-    results.append(run_text_method(GoldOracle(prepared), prepared))
-    with_html = [p for p in prepared if p.document.html_path]
+    with_html = [p for p in prepared if p.document.html_path] if data_dir is not None else []
+    scored: list[TextMethod] = [*text_methods, GoldOracle(prepared)]
+    total = len(scored) + (len(html_methods) if with_html else 0)
+    results: list[MethodResult] = []
+
+    def record(result: MethodResult, started: float) -> None:
+        results.append(result)
+        if progress is not None:
+            seconds = time.perf_counter() - started
+            progress(
+                f"{eval_set.spec} [{len(results)}/{total}] {result.name}: "
+                f"{len(result.documents)} documents in {seconds:.1f} s"
+            )
+
+    for method in scored:
+        started = time.perf_counter()
+        record(run_text_method(method, prepared), started)
     if data_dir is not None and with_html:
-        results += [run_html_method(method, with_html, data_dir) for method in html_methods]
+        for html_method in html_methods:
+            started = time.perf_counter()
+            record(run_html_method(html_method, with_html, data_dir), started)
     return SetResult(eval_set.spec, eval_set.fingerprint, len(prepared), tuple(results))
 
 

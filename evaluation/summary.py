@@ -145,6 +145,19 @@ def threshold_sweep(result: MethodResult, thresholds: Sequence[float]) -> list[T
     return points
 
 
+def operating_point(result: MethodResult) -> ThresholdPoint:
+    """Where a method without a threshold lands, on the axes of `threshold_sweep`.
+
+    A rule's probabilities are its 0/1 decisions, so a sweep at 0.5 scores exactly what it keeps;
+    an HTML extractor has no segments (NaN segment scores) and is scored on its documents only.
+    """
+    if all(document.decisions is not None for document in result.documents):
+        return threshold_sweep(result, [0.5])[0]
+    summary = summarize(result.documents)
+    nan = float("nan")
+    return ThresholdPoint(nan, summary.token_precision, summary.token_recall, summary.token_f1, nan, nan)
+
+
 def _segment_summary(results: Sequence[DocumentResult]) -> SegmentSummary | None:
     counts = [r.segments for r in results if r.segments is not None]
     if not counts:

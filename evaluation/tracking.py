@@ -1,12 +1,14 @@
 """Attach a written report to the active MLflow run, when there is one.
 
-MLflow is imported inside the function: evaluating needs no tracking server, and inference code
-never imports this module.
+MLflow is never imported here: a run can only be active if training (`train.tracking`) imported
+it already, and importing it just to ask would cost seconds and, with telemetry on, write to the
+home folder. Inference code never imports this module.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from storysplit.evaluation.report import METRICS_FILE, headline_metrics
@@ -20,9 +22,8 @@ def log_report_to_mlflow(report_dir: Path) -> bool:
     Returns:
         True if a run was active and received the report, False if there was none (nothing logged).
     """
-    import mlflow
-
-    if mlflow.active_run() is None:
+    mlflow = sys.modules.get("mlflow")
+    if mlflow is None or mlflow.active_run() is None:
         return False
     record = json.loads((Path(report_dir) / METRICS_FILE).read_text(encoding="utf-8"))
     mlflow.log_metrics(headline_metrics(record))

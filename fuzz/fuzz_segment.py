@@ -10,11 +10,13 @@ is its input:
 - 0: `split_document` on any string (surrogates included) with `max_chars` from the next byte;
 - 1: the shipped model's `segment` and `extract` on any string;
 - 2: `decode_document` on raw bytes, then `segment` on what it decodes;
-- 3: the server's request parsing and response encoding on a raw body.
+- 3: the server's request decoding and validation (`SegmentRequest`) and response encoding
+  (`SegmentResponse`) on a raw body.
 
 A crash is any exception other than the documented refusals (`InputError`, the server's 4xx
-`RequestError`) or a broken invariant (`tests/invariants.py`). libFuzzer writes a crashing input
-to `fuzz/crashes/`; replay it with `python fuzz/fuzz_segment.py fuzz/crashes/crash-...`.
+`HTTPException`, pydantic's `ValidationError`) or a broken invariant (`tests/invariants.py`).
+libFuzzer writes a crashing input to `fuzz/crashes/`; replay it with
+`python fuzz/fuzz_segment.py fuzz/crashes/crash-...`.
 """
 
 from __future__ import annotations
@@ -39,7 +41,12 @@ import scipy.sparse  # noqa: E402, F401
 with atheris.instrument_imports(include=["features", "storysplit"]):
     from storysplit import InputError, load_model
     from storysplit.documents import decode_document
-    from storysplit.server import RequestError, _parse_request, _response
+    from storysplit.http_app import _response
+    from storysplit.http_errors import decode_json_body, validation_message
+    from storysplit.schemas import SegmentRequest, SegmentResponse
+
+from pydantic import ValidationError  # noqa: E402
+from starlette.exceptions import HTTPException  # noqa: E402
 
 from tests.invariants import check_labelled, check_split  # noqa: E402
 
@@ -64,12 +71,16 @@ def test_one_input(data: bytes) -> None:
     else:
         body = provider.ConsumeBytes(provider.remaining_bytes())
         try:
-            text, threshold, keep_removed = _parse_request(body, MAX_BYTES)
-        except RequestError as error:
-            assert 400 <= error.status < 500 and str(error)
+            request = SegmentRequest.model_validate(decode_json_body(body))
+        except HTTPException as error:
+            assert 400 <= error.status_code < 500 and error.detail
             return
-        response = _response(text, MODEL.segment(text, threshold), keep_removed)
-        json.dumps(response, ensure_ascii=False).encode("utf-8")
+        except ValidationError as error:
+            assert validation_message(error.errors())
+            return
+        segments = MODEL.segment(request.text, request.threshold)
+        response = SegmentResponse.model_validate(_response(request.text, segments, request.keep_removed))
+        response.model_dump_json(exclude_none=True).encode("utf-8")
 
 
 def write_seeds(folder: Path) -> None:

@@ -12,6 +12,12 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+# MLflow decides at import whether to send usage telemetry; when it does, it first writes an
+# installation id to ~/.config/mlflow/telemetry.json, a file under the home folder nobody asked
+# for. Only an environment variable set before that import stops it, so it is set here, before
+# our only import of mlflow; MLFLOW_DISABLE_TELEMETRY=false still opts in.
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
 import mlflow
 from datasets import Dataset
 from mlflow.data.huggingface_dataset import from_huggingface

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
+import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,8 @@ import yaml
 
 import storysplit
 from storysplit.cli import main as storysplit_main
+from storysplit.evaluation import cli as evaluation_cli
+from storysplit.evaluation.methods import SegmentDecisions, SegmentedText
 from tests.conftest import SEEDS_DIR
 from tests.evaluation.fakes import FakeModel
 
@@ -72,6 +77,41 @@ def test_gate_exit_codes(tmp_path: Path, rows_file: Path, capsys: pytest.Capture
     measured["data"][str(rows_file)]["token_f1"]["model"] = 0.99
     floors.write_text(yaml.safe_dump({"tolerance": 0.0, **measured}), encoding="utf-8")
     assert storysplit_main([*base, "--gate", str(floors)]) == 1
-    err = capsys.readouterr().err
-    assert err.startswith(f"gate failed: {rows_file}: model token F1")
-    assert err.count("\n") == 1
+    failures = [line for line in capsys.readouterr().err.splitlines() if line.startswith("gate failed")]
+    assert len(failures) == 1 and failures[0].startswith(f"gate failed: {rows_file}: model token F1")
+
+
+class _NoisyKeepAll:
+    """A baseline that warns and logs as third-party libraries do."""
+
+    name = "noisy"
+    graded = False
+
+    def decide(self, documents: Sequence[SegmentedText]) -> list[SegmentDecisions]:
+        warnings.warn("a library's deprecation", DeprecationWarning, stacklevel=1)
+        logging.getLogger("some.library").warning("nested A elements")
+        return [SegmentDecisions.from_keep([True] * len(d.segments)) for d in documents]
+
+
+@pytest.mark.usefixtures("faked")
+def test_evaluate_shows_progress_and_keeps_library_warnings_out_of_its_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(evaluation_cli, "text_baselines", lambda first_lines: [_NoisyKeepAll()])
+    argv = ["evaluate", "m", "--data", "seeds", "--seeds-dir", str(SEEDS_DIR), "--no-html"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        code = storysplit_main([*argv, "--output", str(tmp_path / "out")])
+    captured = capsys.readouterr()
+    assert code == 0 and "| noisy | text |" in captured.out
+    assert "nested A elements" not in captured.out + captured.err
+    assert "deprecation" not in captured.out + captured.err
+    progress = [line.split(" in ")[0] for line in captured.err.splitlines()]
+    assert progress == [
+        "storysplit evaluate: seeds [1/3] model: 5 documents",
+        "storysplit evaluate: seeds [2/3] noisy: 5 documents",
+        "storysplit evaluate: seeds [3/3] oracle: 5 documents",
+        "storysplit evaluate: 2 library warning(s)",
+    ]
+    log = (tmp_path / "out" / "library-warnings.log").read_text(encoding="utf-8")
+    assert "WARNING some.library: nested A elements" in log and "DeprecationWarning" in log

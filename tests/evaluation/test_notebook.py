@@ -18,6 +18,19 @@ def test_notebook_is_saved_with_outputs_cleared() -> None:
     assert code and all(not c["outputs"] and c["execution_count"] is None for c in code)
 
 
+def test_make_setup_installs_what_opens_and_runs_the_notebook() -> None:
+    """The dev extra (installed by `make setup`) brings a front-end, the notebook's kernel and its imports."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    from jupyter_client.kernelspec import KernelSpecManager
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    dev = {Requirement(line).name for line in project["optional-dependencies"]["dev"]}
+    assert {"notebook", "ipykernel", "nbmake", "pandas"} <= dev
+    kernel = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["metadata"]["kernelspec"]["name"]
+    assert kernel in KernelSpecManager().find_kernel_specs()
+
+
 @pytest.mark.slow
 def test_notebook_runs_on_a_tiny_sample(tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import nbformat

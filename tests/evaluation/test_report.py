@@ -10,9 +10,11 @@ import pytest
 
 from storysplit.evaluation.baselines import KeepAll
 from storysplit.evaluation.data import EvalSet, document_from_row
+from storysplit.evaluation.figures import _zoomed
 from storysplit.evaluation.methods import ModelMethod
 from storysplit.evaluation.report import headline_metrics, results_tables, slug, write_report
 from storysplit.evaluation.runner import SetResult, evaluate_set
+from storysplit.evaluation.summary import operating_point, summarize
 from storysplit.evaluation.tracking import log_report_to_mlflow
 from tests.evaluation.fakes import FakeModel
 
@@ -76,3 +78,20 @@ def test_log_report_to_mlflow_only_with_an_active_run(
     assert logged.data.metrics["data_corpus_validation.keep_all.token_recall"] == 1.0
     artifacts = [a.path for a in mlflow.MlflowClient().list_artifacts(active.info.run_id, "evaluation")]
     assert "evaluation/report.md" in artifacts
+
+
+def test_baselines_are_drawn_where_their_decisions_land(story_rows: list[dict[str, Any]]) -> None:
+    result = run(story_rows)
+    keep_all = operating_point(result.method("keep_all"))
+    assert keep_all.token_recall == keep_all.segment_recall == 1.0
+    assert keep_all.token_precision == pytest.approx(
+        summarize(result.method("keep_all").documents).token_precision
+    )
+    oracle = operating_point(result.method("oracle"))
+    assert oracle.segment_precision == oracle.segment_recall == 1.0
+
+
+def test_precision_recall_axes_are_zoomed_to_the_points() -> None:
+    assert _zoomed([0.8, 0.95, 1.0]) == pytest.approx((0.77, 1.03))
+    assert _zoomed([0.0, 1.0]) == pytest.approx((0.0, 1.03))
+    assert _zoomed([float("nan"), 0.9]) == pytest.approx((0.87, 0.93))

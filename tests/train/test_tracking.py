@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from datasets import Dataset, load_from_disk
@@ -50,3 +53,34 @@ def test_a_served_model_requires_torch_only_with_a_transformer_encoder(
         (folder / "manifest.json").write_text(json.dumps(manifest))
         assert served_packages(folder) == SERVED_PACKAGES + packages
     assert "torch" not in SERVED_PACKAGES and "scikit-learn" not in SERVED_PACKAGES
+
+
+TRACKED_RUN = """
+from pathlib import Path
+from storysplit.config import load_config
+from storysplit.train.tracking import tracked_run
+import mlflow
+config = load_config(None, ["tracking.uri=sqlite:///mlflow.db"])
+with tracked_run(config, None):
+    mlflow.log_metric("token_f1", 0.5)
+assert Path("mlflow.db").is_file()
+"""
+
+
+def test_a_tracked_run_writes_nothing_under_the_home_folder(tmp_path: Path) -> None:
+    """MLflow's telemetry would write ~/.config/mlflow/telemetry.json; off unless asked for."""
+    home, work = tmp_path / "home", tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("MLFLOW_DISABLE_TELEMETRY", "DO_NOT_TRACK", "XDG_CONFIG_HOME", "CI")
+        and not name.startswith(("PYTEST", "MLFLOW_"))
+    }
+    env.update(HOME=str(home), PYTHONPATH=str(REPO))
+    result = subprocess.run(
+        [sys.executable, "-c", TRACKED_RUN], cwd=work, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert sorted(str(p.relative_to(home)) for p in home.rglob("*")) == []
