@@ -158,7 +158,8 @@ def _command_rows(args: argparse.Namespace, model: Path) -> str:
     with tempfile.TemporaryDirectory(prefix="storysplit-bench-") as folder:
         pages = prepare_pages(args.data_dir, args.page_sets.split(","), args.pages, Path(folder))
         print(f"\nwhole commands on {len(pages)} full pages, {args.runs} interleaved runs", flush=True)
-        return "\n" + command_table(time_commands(Path(folder), pages, model, args.runs))
+        workers = max(args.workers or [1])
+        return "\n" + command_table(time_commands(Path(folder), pages, model, args.runs, workers))
 
 
 def bench_model(
