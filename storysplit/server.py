@@ -31,11 +31,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from storysplit.bundled import DEFAULT_MODEL
 from storysplit.documents import check_text
 from storysplit.errors import InputError
 from storysplit.labels import SegmentLabel
 from storysplit.model import LabelledSegment, StorySplitModel, join_segments, load_model
-from storysplit.segment_cli import DEFAULT_MODEL
 
 REQUEST_FIELDS = frozenset({"text", "threshold", "keep_removed"})
 # Smaller than the batch CLI's 16 MiB: one model thread serves every client, and time grows faster
@@ -193,7 +193,7 @@ def _parser() -> argparse.ArgumentParser:
         "--model",
         type=Path,
         default=Path(os.environ.get("STORYSPLIT_MODEL", DEFAULT_MODEL)),
-        help="model folder (default: $STORYSPLIT_MODEL, else the shipped models/default)",
+        help="model folder or shipped model name (default: $STORYSPLIT_MODEL, else the shipped default)",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: this machine only)")
     parser.add_argument("--port", type=int, default=8080, help="port to listen on (0: any free port)")
