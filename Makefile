@@ -1,10 +1,12 @@
 # Two entry points do all set-up on a fresh machine:
-#   make all   - build the corpus, train configs/default.yaml (MLflow in ./mlflow.db), clean the seed documents
+#   make all   - build the corpus, train configs/default.yaml into $(MODEL) (MLflow in ./mlflow.db), clean the
+#                seed documents with it; the shipped models/default is never overwritten
 #   make test  - lint, type-check and run the test suite
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 CONFIG ?= configs/default.yaml
+MODEL ?= runs/models/default
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 MLFLOW_DISABLE_TELEMETRY=true
 export TOKENIZERS_PARALLELISM=false
 
@@ -26,11 +28,12 @@ corpus: setup
 	$(VENV)/bin/storysplit corpus $(CONFIG)
 
 train: setup
-	$(VENV)/bin/storysplit train $(CONFIG)
+	$(VENV)/bin/storysplit train $(CONFIG) --set training.output_dir=$(MODEL)
+	@echo "trained model: $(MODEL) (git-ignored; the shipped models/default is unchanged)"
 
 seeds: setup
 	mkdir -p runs/seeds-cleaned
-	$(VENV)/bin/storysplit segment ../shared/seeds --output runs/seeds-cleaned --keep-removed
+	$(VENV)/bin/storysplit segment ../shared/seeds --model $(MODEL) --output runs/seeds-cleaned --keep-removed
 
 lint: setup
 	$(VENV)/bin/ruff check .

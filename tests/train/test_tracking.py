@@ -77,7 +77,8 @@ def logged_default(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     tmp = tmp_path_factory.mktemp("logged")
     mlflow.set_tracking_uri(f"sqlite:///{tmp / 'mlflow.db'}")
-    with mlflow.start_run():
+    experiment = mlflow.create_experiment("shipped", artifact_location=str(tmp / "artifacts"))  # not ./mlruns
+    with mlflow.start_run(experiment_id=experiment):
         uri = log_pyfunc_model(DEFAULT_MODEL, [PAGE], 0.5)
     return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(tmp / "downloaded")))
 
