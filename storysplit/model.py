@@ -274,9 +274,13 @@ def load_model(name_or_path: str | Path | None = None) -> StorySplitModel:
     except (KeyError, TypeError, ValueError) as error:
         raise ModelLoadError(f"{folder}/manifest.json is incomplete or invalid: {error}") from None
     located = locate_encoder(folder, encoder_config.model, expected_fingerprint)
-    encoder = encoder_from_config(encoder_config.model_copy(update={"model": located}))
-    if not Path(located).is_dir() and encoder.fingerprint != expected_fingerprint:
-        raise ModelLoadError(_wrong_encoder(located, [encoder.fingerprint], expected_fingerprint))
+    if located is not None:
+        encoder_config = encoder_config.model_copy(update={"model": str(located)})
+    encoder = encoder_from_config(encoder_config)
+    if located is None and encoder.fingerprint != expected_fingerprint:
+        raise ModelLoadError(
+            _wrong_encoder(encoder_config.model, [encoder.fingerprint], expected_fingerprint)
+        )
     head = load_head(folder, "head", manifest)
     reviser = load_head(folder, "reviser", manifest) if manifest.get("reviser") else None
     return StorySplitModel(
@@ -304,7 +308,7 @@ def model_folder(name_or_path: str | Path | None) -> Path:
     )
 
 
-def locate_encoder(folder: Path, model: str, fingerprint: str) -> str:
+def locate_encoder(folder: Path, model: str, fingerprint: str) -> Path | None:
     """Where the encoder that the head in model folder `folder` was trained with is.
 
     Looked for in order: the folder's own `encoder/` subfolder (a self-contained folder, as MLflow
@@ -314,14 +318,14 @@ def locate_encoder(folder: Path, model: str, fingerprint: str) -> str:
     wins, so a stale or foreign encoder is skipped, never used.
 
     Returns:
-        A folder, or `model` unchanged when it names no local folder (`hashing`, a hub name),
-        whose encoder's own fingerprint the caller then checks.
+        The encoder folder; None when `model` names no local folder (`hashing`, a hub name), whose
+        encoder's own fingerprint the caller then checks.
 
     Raises:
         ModelLoadError: encoder folders exist, but none is the one the head was trained with.
     """
     if model == HASHING or model.startswith(HASHING + ":"):
-        return model
+        return None
     candidates = (
         Path(folder) / ENCODER_FOLDER,
         Path(resolve_model_path(model)),
@@ -331,10 +335,10 @@ def locate_encoder(folder: Path, model: str, fingerprint: str) -> str:
     for path in dict.fromkeys(str(c) for c in candidates if c.is_dir()):
         found.append(model_fingerprint(path))
         if found[-1] == fingerprint:
-            return path
+            return Path(path)
     if found:
         raise ModelLoadError(_wrong_encoder(model, found, fingerprint))
-    return model
+    return None
 
 
 def _wrong_encoder(model: str, found: list[str], expected: str) -> str:

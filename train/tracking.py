@@ -147,8 +147,8 @@ def with_encoder(model_dir: Path, target: Path) -> Path:
     """A copy of `model_dir` at `target` holding its encoder in `encoder/` (none for `hashing`)."""
     shutil.copytree(model_dir, target)
     encoder = read_manifest(model_dir)["encoder"]
-    located = Path(locate_encoder(model_dir, encoder["config"]["model"], encoder["fingerprint"]))
-    if located.is_dir() and not (target / ENCODER_FOLDER).exists():
+    located = locate_encoder(model_dir, encoder["config"]["model"], encoder["fingerprint"])
+    if located is not None and not (target / ENCODER_FOLDER).exists():
         shutil.copytree(located, target / ENCODER_FOLDER)
     return target
 

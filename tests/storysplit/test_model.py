@@ -270,7 +270,7 @@ def _default_copy(tmp_path: Path, encoder: str) -> Path:
 def test_the_encoder_is_found_by_fingerprint_in_the_folder_then_where_named_then_shipped(
     tmp_path: Path,
 ) -> None:
-    shipped = str(bundled_encoder("e5-static"))
+    shipped = bundled_encoder("e5-static")
     fingerprint = load_model().manifest["encoder"]["fingerprint"]
     moved = _default_copy(tmp_path, "/machine/that/trained/it/e5-static")
     assert locate_encoder(moved, "/machine/that/trained/it/e5-static", fingerprint) == shipped
@@ -279,8 +279,9 @@ def test_the_encoder_is_found_by_fingerprint_in_the_folder_then_where_named_then
     own = moved / "encoder"
     shutil.rmtree(own)
     shutil.copytree(bundled_encoder("e5-static"), own)
-    assert locate_encoder(moved, "models/encoders/e5-static", fingerprint) == str(own)
+    assert locate_encoder(moved, "models/encoders/e5-static", fingerprint) == own
     assert load_model(moved).extract(PAGE) == load_model().extract(PAGE)
+    assert locate_encoder(moved, "hashing", "hashing:256") is None  # no folder: its name is its identity
 
 
 def test_an_encoder_other_than_the_trained_one_is_refused(tmp_path: Path) -> None:
