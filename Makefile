@@ -10,7 +10,7 @@ MODEL ?= runs/models/default
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 MLFLOW_DISABLE_TELEMETRY=true
 export TOKENIZERS_PARALLELISM=false
 
-.PHONY: all setup corpus train seeds test lint fuzz load-test
+.PHONY: all setup corpus train seeds test lint dist fuzz load-test
 
 all: setup corpus train seeds
 
@@ -42,6 +42,10 @@ lint: setup
 
 test: lint
 	$(VENV)/bin/pytest
+
+# The sdist and, from it, the wheel, as a release builds them; the wheel carries the default model.
+dist: setup
+	$(PY) -m build --outdir dist
 
 # Reliability runs (docs/reliability.md): coverage-guided fuzzing for a fixed budget, then a load test
 # of `storysplit serve`. Crashing inputs land in fuzz/crashes/, new coverage in fuzz/corpus/.
