@@ -1,14 +1,16 @@
 # Two entry points do all set-up on a fresh machine:
-#   make all   - build the corpus, train configs/default.yaml (MLflow in ./mlflow.db), clean the seed documents
+#   make all   - build the corpus, train configs/default.yaml into $(MODEL) (MLflow in ./mlflow.db), clean the
+#                seed documents with it; the shipped models/default is never overwritten
 #   make test  - lint, type-check and run the test suite
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 CONFIG ?= configs/default.yaml
+MODEL ?= runs/models/default
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 MLFLOW_DISABLE_TELEMETRY=true
 export TOKENIZERS_PARALLELISM=false
 
-.PHONY: all setup corpus train seeds test lint fuzz load-test
+.PHONY: all setup corpus train seeds test lint dist fuzz load-test
 
 all: setup corpus train seeds
 
@@ -26,11 +28,12 @@ corpus: setup
 	$(VENV)/bin/storysplit corpus $(CONFIG)
 
 train: setup
-	$(VENV)/bin/storysplit train $(CONFIG)
+	$(VENV)/bin/storysplit train $(CONFIG) --set training.output_dir=$(MODEL)
+	@echo "trained model: $(MODEL) (git-ignored; the shipped models/default is unchanged)"
 
 seeds: setup
 	mkdir -p runs/seeds-cleaned
-	$(VENV)/bin/storysplit segment ../shared/seeds --output runs/seeds-cleaned --keep-removed
+	$(VENV)/bin/storysplit segment ../shared/seeds --model $(MODEL) --output runs/seeds-cleaned --keep-removed
 
 lint: setup
 	$(VENV)/bin/ruff check .
@@ -39,6 +42,10 @@ lint: setup
 
 test: lint
 	$(VENV)/bin/pytest
+
+# The sdist and, from it, the wheel, as a release builds them; the wheel carries the default model.
+dist: setup
+	$(PY) -m build --outdir dist
 
 # Reliability runs (docs/reliability.md): coverage-guided fuzzing for a fixed budget, then a load test
 # of `storysplit serve`. Crashing inputs land in fuzz/crashes/, new coverage in fuzz/corpus/.

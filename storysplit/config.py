@@ -114,7 +114,7 @@ class TrainingConfig(_Section):
     renderers: tuple[str, ...] | None = None
     max_train_documents: int | None = Field(None, ge=1)
     source_weights: dict[str, Annotated[float, Field(ge=0)]] = {}
-    output_dir: Path = Path("models/default")
+    output_dir: Path = Path("runs/models/default")
 
 
 class TrackingConfig(_Section):

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from storysplit.artifact import load_head, manifest_digest, read_manifest
+from storysplit.artifact import MANIFEST, load_head, manifest_digest, read_manifest
+from storysplit.bundled import DEFAULT_MODEL, MODELS_DIR, bundled_encoder
 from storysplit.config import (
     DecoderConfig,
     EncoderConfig,
@@ -27,11 +28,15 @@ from storysplit.decoding import TransitionModel, drop_repeats, posterior_main
 from storysplit.errors import ModelLoadError
 from storysplit.features.batch import FeaturizedDocuments, featurize_documents
 from storysplit.features.context import FEATURE_VERSION, SCALAR_WIDTH
-from storysplit.features.encoders import SegmentEncoder, build_encoder
+from storysplit.features.encoders import HASHING, SegmentEncoder, build_encoder, resolve_model_path
+from storysplit.features.model_folder import model_fingerprint
 from storysplit.features.revision import revision_matrix
 from storysplit.features.segmentation import LINE_BREAK, Segment, encodable_text
 from storysplit.labels import SegmentLabel
 from storysplit.numpy_heads import NumpyHead
+
+# A model folder's own copy of its encoder, found before any other (`locate_encoder`).
+ENCODER_FOLDER = "encoder"
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,8 +243,12 @@ def _has_blank_line(gap: str) -> bool:
     return any(not line.strip() and LINE_BREAK.match(line[-1]) for line in lines)
 
 
-def load_model(path: str | Path) -> StorySplitModel:
+def load_model(name_or_path: str | Path | None = None) -> StorySplitModel:
     """Load a model folder written by training; refuses tampered, foreign or mismatched folders.
+
+    Args:
+        name_or_path: A model folder, or the name of a model shipped with the package
+            (`default`); None loads the shipped default model, from any working folder.
 
     Raises:
         ModelLoadError: missing folder or files, bad checksums, heads that are not plain numeric
@@ -247,7 +256,7 @@ def load_model(path: str | Path) -> StorySplitModel:
             head was trained with, or a folder from before numpy heads (`storysplit export-heads`
             converts it).
     """
-    folder = Path(path)
+    folder = model_folder(name_or_path)
     manifest = read_manifest(folder)
     if manifest.get("feature_version") != FEATURE_VERSION:
         raise ModelLoadError(
@@ -261,20 +270,82 @@ def load_model(path: str | Path) -> StorySplitModel:
         decoder = DecoderConfig.model_validate(manifest["decoder"]["config"])
         transitions_data = manifest["decoder"].get("transitions")
         transitions = TransitionModel.from_dict(transitions_data) if transitions_data else None
-        expected_fingerprint = manifest["encoder"]["fingerprint"]
+        expected_fingerprint = str(manifest["encoder"]["fingerprint"])
     except (KeyError, TypeError, ValueError) as error:
         raise ModelLoadError(f"{folder}/manifest.json is incomplete or invalid: {error}") from None
+    located = locate_encoder(folder, encoder_config.model, expected_fingerprint)
+    if located is not None:
+        encoder_config = encoder_config.model_copy(update={"model": str(located)})
     encoder = encoder_from_config(encoder_config)
-    if encoder.fingerprint != expected_fingerprint:
+    if located is None and encoder.fingerprint != expected_fingerprint:
         raise ModelLoadError(
-            f"encoder {encoder_config.model!r} is not the one this head was trained with "
-            f"(fingerprint {encoder.fingerprint[:12]} != {str(expected_fingerprint)[:12]}); "
-            "install the matching encoder or retrain"
+            _wrong_encoder(encoder_config.model, [encoder.fingerprint], expected_fingerprint)
         )
     head = load_head(folder, "head", manifest)
     reviser = load_head(folder, "reviser", manifest) if manifest.get("reviser") else None
     return StorySplitModel(
         head, reviser, encoder, segmenter, features, decoder, transitions, manifest, manifest_digest(folder)
+    )
+
+
+def model_folder(name_or_path: str | Path | None) -> Path:
+    """The folder `load_model` reads: a path that exists, else the shipped model of that name.
+
+    Raises:
+        ModelLoadError: neither a folder nor the name of a shipped model.
+    """
+    if name_or_path is None:
+        return DEFAULT_MODEL
+    path = Path(name_or_path)
+    if path.exists():
+        return path
+    shipped = MODELS_DIR / path.name
+    if path.name == str(name_or_path) and (shipped / MANIFEST).is_file():
+        return shipped
+    raise ModelLoadError(
+        f"model folder not found: {path} (and no model of that name ships with storysplit; "
+        f"load_model() with no argument loads the shipped default)"
+    )
+
+
+def locate_encoder(folder: Path, model: str, fingerprint: str) -> Path | None:
+    """Where the encoder that the head in model folder `folder` was trained with is.
+
+    Looked for in order: the folder's own `encoder/` subfolder (a self-contained folder, as MLflow
+    logs it); `model` as the manifest names it (a path from the working folder or below the
+    installed package, `features.encoders.resolve_model_path`); the encoder of the same folder
+    name shipped with the package (`storysplit.bundled`). The first whose fingerprint matches
+    wins, so a stale or foreign encoder is skipped, never used.
+
+    Returns:
+        The encoder folder; None when `model` names no local folder (`hashing`, a hub name), whose
+        encoder's own fingerprint the caller then checks.
+
+    Raises:
+        ModelLoadError: encoder folders exist, but none is the one the head was trained with.
+    """
+    if model == HASHING or model.startswith(HASHING + ":"):
+        return None
+    candidates = (
+        Path(folder) / ENCODER_FOLDER,
+        Path(resolve_model_path(model)),
+        bundled_encoder(Path(model).name),
+    )
+    found: list[str] = []
+    for path in dict.fromkeys(str(c) for c in candidates if c.is_dir()):
+        found.append(model_fingerprint(path))
+        if found[-1] == fingerprint:
+            return Path(path)
+    if found:
+        raise ModelLoadError(_wrong_encoder(model, found, fingerprint))
+    return None
+
+
+def _wrong_encoder(model: str, found: list[str], expected: str) -> str:
+    shown = ", ".join(digest[:12] for digest in found)
+    return (
+        f"encoder {model!r} is not the one this head was trained with (fingerprint {shown} != "
+        f"{expected[:12]}); put the matching encoder in the model folder's {ENCODER_FOLDER}/ or retrain"
     )
 
 

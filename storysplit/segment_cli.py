@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import IO, Any
 
 from storysplit.audit_page import AuditPageWriter, AuditReport
+from storysplit.bundled import DEFAULT_MODEL
 from storysplit.documents import DEFAULT_MAX_BYTES, decode_document, oversize_message
 from storysplit.errors import InputError
 from storysplit.labels import SegmentLabel
 from storysplit.model import LabelledSegment, StorySplitModel, join_segments, load_model
 from storysplit.records import ReadSettings, jsonl_lines, line_limit, overlong_line, parse_jsonl_line
 
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default"
 TEXT_SUFFIXES = (".txt", ".text")
 
 
@@ -87,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
         "--model",
         type=Path,
         default=Path(os.environ.get("STORYSPLIT_MODEL", DEFAULT_MODEL)),
-        help="model folder (default: $STORYSPLIT_MODEL, else the shipped models/default)",
+        help="model folder or shipped model name (default: $STORYSPLIT_MODEL, else the shipped default)",
     )
     parser.add_argument(
         "--output", "-o", type=Path, help="folder for text output, or file for JSONL (default: stdout)"

@@ -25,9 +25,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from storysplit.bundled import DEFAULT_MODEL
 from storysplit.errors import StorysplitError
 from storysplit.model import StorySplitModel, load_model
-from storysplit.segment_cli import DEFAULT_MODEL
 
 if TYPE_CHECKING:
     import uvicorn
@@ -87,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
         "--model",
         type=Path,
         default=Path(os.environ.get("STORYSPLIT_MODEL", DEFAULT_MODEL)),
-        help="model folder (default: $STORYSPLIT_MODEL, else the shipped models/default)",
+        help="model folder or shipped model name (default: $STORYSPLIT_MODEL, else the shipped default)",
     )
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)"

@@ -1,7 +1,8 @@
 """MLflow pyfunc adapter (models-from-code): a thin shell whose `load_context` calls `load_model`.
 
 MLflow is an adapter around our own artifact, not its format: the logged model carries the
-storysplit model folder as an artifact and this file as its code.
+storysplit model folder, with its encoder in `encoder/`, as an artifact, and this file and the
+storysplit package as its code (`train.tracking.log_pyfunc_model`).
 """
 
 from __future__ import annotations

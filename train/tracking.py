@@ -6,6 +6,8 @@ import hashlib
 import json
 import os
 import platform
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
@@ -23,13 +25,14 @@ from datasets import Dataset
 from mlflow.data.huggingface_dataset import from_huggingface
 
 from storysplit.artifact import read_manifest
+from storysplit.bundled import PACKAGE_DIR
 from storysplit.config import Config, config_to_dict
 from storysplit.features.encoders import HASHING, resolve_model_path
 from storysplit.features.onnx_encoder import is_onnx_folder
 from storysplit.features.static_encoder import is_static_folder
+from storysplit.model import ENCODER_FOLDER, locate_encoder
 from storysplit.train.export import git_commit
 
-_REPO = Path(__file__).resolve().parent.parent
 PYFUNC_CODE = Path(__file__).resolve().parent / "pyfunc_model.py"
 # What the logged pyfunc needs to serve a model: the inference dependencies of pyproject.toml
 # (numpy heads, static encoder), plus those of the model's encoder when it is not static.
@@ -123,22 +126,48 @@ def log_metrics(metrics: dict[str, float]) -> None:
 def log_pyfunc_model(model_dir: Path, input_example: list[str], threshold: float) -> str:
     """Log the model folder as an MLflow pyfunc (models-from-code); returns its model URI.
 
-    The signature declares `threshold` as a parameter (default: the model's own), so
-    `predict(texts, params={"threshold": t})` reaches the model instead of being dropped.
+    The logged model is self-contained: its `model_dir` artifact is the folder with the encoder
+    copied into `encoder/` (`locate_encoder` looks there first) and its code is the storysplit
+    package without the shipped models, so loading or serving it reads nothing from a checkout or
+    an installed storysplit. The signature declares `threshold` as a parameter (default: the
+    model's own), so `predict(texts, params={"threshold": t})` reaches the model instead of being
+    dropped.
     """
     from mlflow.models import infer_signature
 
     signature = infer_signature(input_example, ["main text"], params={"threshold": float(threshold)})
-    info = mlflow.pyfunc.log_model(
-        name="model",
-        python_model=str(PYFUNC_CODE),
-        artifacts={"model_dir": str(model_dir)},
-        code_paths=[str(_REPO / "storysplit")],
-        pip_requirements=[_pinned(package) for package in served_packages(model_dir)],
-        input_example=input_example,
-        signature=signature,
-    )
+    with tempfile.TemporaryDirectory() as staging:
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=str(PYFUNC_CODE),
+            artifacts={"model_dir": str(with_encoder(model_dir, Path(staging) / "model"))},
+            code_paths=[str(_package_code(Path(staging) / "storysplit"))],
+            pip_requirements=[_pinned(package) for package in served_packages(model_dir)],
+            input_example=input_example,
+            signature=signature,
+        )
     return str(info.model_uri)
+
+
+def with_encoder(model_dir: Path, target: Path) -> Path:
+    """A copy of `model_dir` at `target` holding its encoder in `encoder/` (none for `hashing`)."""
+    shutil.copytree(model_dir, target)
+    encoder = read_manifest(model_dir)["encoder"]
+    located = locate_encoder(model_dir, encoder["config"]["model"], encoder["fingerprint"])
+    if located is not None and not (target / ENCODER_FOLDER).exists():
+        shutil.copytree(located, target / ENCODER_FOLDER)
+    return target
+
+
+def _package_code(target: Path) -> Path:
+    """A copy of the storysplit package without its shipped models (`code_paths` would copy them:
+    it follows the `storysplit/models` symlink) or bytecode caches."""
+
+    def skipped(folder: str, names: list[str]) -> list[str]:
+        data = ["models"] if Path(folder) == PACKAGE_DIR else []
+        return data + [name for name in names if name == "__pycache__"]
+
+    return Path(shutil.copytree(PACKAGE_DIR, target, ignore=skipped))
 
 
 def served_packages(model_dir: Path) -> tuple[str, ...]:

@@ -14,8 +14,9 @@ import skops.io as sio
 from sklearn.preprocessing import FunctionTransformer
 
 from storysplit import ModelLoadError, SegmentLabel, load_model
+from storysplit.bundled import DEFAULT_MODEL, bundled_encoder
 from storysplit.features.segmentation import split_document
-from storysplit.model import LabelledSegment, StorySplitModel, join_segments
+from storysplit.model import LabelledSegment, StorySplitModel, join_segments, locate_encoder
 from storysplit.numpy_heads import NumpyHead
 from storysplit.train.export_heads import export_heads
 
@@ -248,3 +249,50 @@ def test_join_keeps_a_blank_line_where_the_input_has_one_between_kept_segments()
     assert join_segments(text, without_menu).endswith("Same paragraph.\n\nLast.\n\nEnd")
     adjacent = [segments["Its second sentence."], segments["Same paragraph."]]
     assert join_segments(text, adjacent) == "Its second sentence.\nSame paragraph."
+
+
+PAGE = "Home\nThe council approved the budget on Tuesday after a long debate about school funding.\n"
+
+
+def test_no_argument_or_the_shipped_name_loads_the_shipped_model_from_any_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    default = load_model()
+    assert load_model("default").manifest_sha256 == default.manifest_sha256
+    assert default.manifest_sha256 == load_model(DEFAULT_MODEL).manifest_sha256
+    assert default.extract(PAGE)
+    with pytest.raises(ModelLoadError, match="model folder not found: models/default"):
+        load_model("models/default")  # a path is never looked for below the package
+
+
+def _default_copy(tmp_path: Path, encoder: str) -> Path:
+    """The shipped model copied to `tmp_path`, its manifest naming `encoder` as its encoder."""
+    folder = Path(shutil.copytree(DEFAULT_MODEL, tmp_path / "model"))
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["encoder"]["config"]["model"] = encoder
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+def test_the_encoder_is_found_by_fingerprint_in_the_folder_then_where_named_then_shipped(
+    tmp_path: Path,
+) -> None:
+    shipped = bundled_encoder("e5-static")
+    fingerprint = load_model().manifest["encoder"]["fingerprint"]
+    moved = _default_copy(tmp_path, "/machine/that/trained/it/e5-static")
+    assert locate_encoder(moved, "/machine/that/trained/it/e5-static", fingerprint) == shipped
+    shutil.copytree(bundled_encoder("minilm-static"), moved / "encoder")  # another encoder: skipped
+    assert locate_encoder(moved, "/machine/that/trained/it/e5-static", fingerprint) == shipped
+    own = moved / "encoder"
+    shutil.rmtree(own)
+    shutil.copytree(bundled_encoder("e5-static"), own)
+    assert locate_encoder(moved, "models/encoders/e5-static", fingerprint) == own
+    assert load_model(moved).extract(PAGE) == load_model().extract(PAGE)
+    assert locate_encoder(moved, "hashing", "hashing:256") is None  # no folder: its name is its identity
+
+
+def test_an_encoder_other_than_the_trained_one_is_refused(tmp_path: Path) -> None:
+    folder = _default_copy(tmp_path, "models/encoders/minilm-static")
+    with pytest.raises(ModelLoadError, match="not the one this head was trained with"):
+        load_model(folder)
