@@ -1,5 +1,0 @@
-import sys
-
-from storysplit.cli import main
-
-sys.exit(main())

@@ -1,1 +1,0 @@
-"""Text → segments → numbers: everything both training and inference compute from a document."""

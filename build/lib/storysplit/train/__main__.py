@@ -1,5 +1,0 @@
-import sys
-
-from storysplit.train.run import main
-
-sys.exit(main())

@@ -1,1 +1,0 @@
-"""Build the labelled mixed-content corpus from real pages (`python -m storysplit.train.corpus CONFIG`)."""
