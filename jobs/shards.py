@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from storysplit.jobs.errors import JobError
-from storysplit.jobs.readers import SourceDocument
 from storysplit.jobs.writers import OUTPUT_SUFFIXES
+from storysplit.records import SourceDocument
 
 JOB_DIR = ".storysplit"
 PLAN_FILE = "plan.json"

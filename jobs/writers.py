@@ -17,8 +17,9 @@ import shutil
 from pathlib import Path
 from typing import Any, Protocol
 
-from storysplit.jobs.cleaning import REMOVED_FIELD, SEGMENTS_FIELD, CleanedText, CleanOptions
-from storysplit.jobs.readers import SourceDocument
+from storysplit.jobs.cleaning import CleanedText, CleanOptions
+from storysplit.output_records import REMOVED_FIELD, SEGMENTS_FIELD
+from storysplit.records import SourceDocument
 
 OUTPUT_SUFFIXES = {"jsonl": ".jsonl", "jsonl.gz": ".jsonl.gz", "parquet": ".parquet", "txt": ""}
 PARQUET_ROW_GROUP = 1024

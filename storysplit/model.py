@@ -33,6 +33,10 @@ from storysplit.features.segmentation import LINE_BREAK, Segment, encodable_text
 from storysplit.labels import SegmentLabel
 from storysplit.numpy_heads import NumpyHead
 
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default"
+"""The shipped model folder: what commands load unless `--model` or `$STORYSPLIT_MODEL` names another."""
+MODEL_ENV = "STORYSPLIT_MODEL"
+
 
 @dataclass(frozen=True, slots=True)
 class LabelledSegment:

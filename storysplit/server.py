@@ -25,7 +25,7 @@ import queue
 import sys
 import threading
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -33,9 +33,8 @@ from typing import Any
 
 from storysplit.documents import check_text
 from storysplit.errors import InputError
-from storysplit.labels import SegmentLabel
-from storysplit.model import LabelledSegment, StorySplitModel, join_segments, load_model
-from storysplit.segment_cli import DEFAULT_MODEL
+from storysplit.model import DEFAULT_MODEL, LabelledSegment, StorySplitModel, load_model
+from storysplit.output_records import ModelFailure, document_record, segment_with_retry
 
 REQUEST_FIELDS = frozenset({"text", "threshold", "keep_removed"})
 # Smaller than the batch CLI's 16 MiB: one model thread serves every client, and time grows faster
@@ -107,18 +106,13 @@ class Batcher:
 
     def _label(self, jobs: Sequence[_Job], threshold: float | None) -> None:
         """Label `jobs` together; if that fails, one by one, so one bad document fails alone."""
-        try:
-            results = self.model.segment_many([job.text for job in jobs], threshold)
-        except Exception as error:
-            if len(jobs) > 1:
-                for job in jobs:
-                    self._label([job], threshold)
-                return
-            jobs[0].error = f"the model failed on this document: {type(error).__name__}: {error}"
-            print(f"storysplit serve: {jobs[0].error}", file=sys.stderr)
-        else:
-            for job, segments in zip(jobs, results, strict=True):
-                job.segments = segments
+        outcomes = segment_with_retry(self.model, [job.text for job in jobs], threshold)
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            if isinstance(outcome, ModelFailure):
+                job.error = f"the model failed on this document: {outcome}"
+                print(f"storysplit serve: {job.error}", file=sys.stderr)
+            else:
+                job.segments = outcome
         for job in jobs:
             job.done.set()
 
@@ -233,7 +227,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = self._read_body()
             text, threshold, keep_removed = _parse_request(body, self.server.max_bytes)
             segments = self.server.batcher.segment(text, threshold)
-            response = _response(text, segments, keep_removed)
+            response = document_record(text, segments, keep_removed=keep_removed)
         except RequestError as error:
             # A body left unread must not be parsed as the connection's next request.
             self.close_connection = self.close_connection or body is None
@@ -350,17 +344,6 @@ def _parse_request(body: bytes, max_bytes: int) -> tuple[str, float | None, bool
     except InputError as error:
         raise RequestError(HTTPStatus.UNPROCESSABLE_ENTITY, str(error)) from None
     return text, None if threshold is None else float(threshold), keep_removed
-
-
-def _response(text: str, segments: list[LabelledSegment], keep_removed: bool) -> dict[str, Any]:
-    kept = [s for s in segments if s.label is SegmentLabel.MAIN]
-    body: dict[str, Any] = {
-        "main_text": join_segments(text, kept),
-        "segments": [{**asdict(s), "label": s.label.value} for s in segments],
-    }
-    if keep_removed:
-        body["removed_text"] = join_segments(text, [s for s in segments if s.label is not SegmentLabel.MAIN])
-    return body
 
 
 def _json_type(value: Any) -> str:
