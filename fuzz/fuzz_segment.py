@@ -39,7 +39,8 @@ import scipy.sparse  # noqa: E402, F401
 with atheris.instrument_imports(include=["features", "storysplit"]):
     from storysplit import InputError, load_model
     from storysplit.documents import decode_document
-    from storysplit.server import RequestError, _parse_request, _response
+    from storysplit.output_records import document_record
+    from storysplit.server import RequestError, _parse_request
 
 from tests.invariants import check_labelled, check_split  # noqa: E402
 
@@ -68,7 +69,7 @@ def test_one_input(data: bytes) -> None:
         except RequestError as error:
             assert 400 <= error.status < 500 and str(error)
             return
-        response = _response(text, MODEL.segment(text, threshold), keep_removed)
+        response = document_record(text, MODEL.segment(text, threshold), keep_removed=keep_removed)
         json.dumps(response, ensure_ascii=False).encode("utf-8")
 
 
