@@ -1,7 +1,7 @@
 # Two entry points do all set-up on a fresh machine:
 #   make all   - build the corpus, train configs/default.yaml into $(MODEL) (MLflow in ./mlflow.db), clean the
 #                seed documents with it; the shipped models/default is never overwritten
-#   make test  - lint, type-check and run the test suite
+#   make test  - lint (ruff, import contracts), type-check and run the test suite
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -38,6 +38,7 @@ seeds: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/mypy
 
 test: lint

@@ -12,19 +12,17 @@ import argparse
 import contextlib
 import logging
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
 import yaml
 
-from storysplit.evaluation.baselines import text_baselines
-from storysplit.evaluation.data import SEEDS_SPEC, load_eval_set
+from storysplit.evaluation.data import SEEDS_SPEC
 from storysplit.evaluation.gate import check_floors, load_floors, measured_floors
 from storysplit.evaluation.html_baselines import html_baselines
-from storysplit.evaluation.methods import HtmlMethod, ModelMethod, SegmentingModel, TextMethod
 from storysplit.evaluation.report import results_tables, write_report
-from storysplit.evaluation.runner import SetResult, evaluate_set
+from storysplit.evaluation.runner import evaluate_all
 
 DEFAULT_DATA = ("data/corpus:validation", SEEDS_SPEC)
 DEFAULT_SEEDS_DIR = Path("../shared/seeds")
@@ -99,25 +97,6 @@ def main(argv: list[str] | None = None) -> int:
     for line in outcome.failures:
         print(f"gate failed: {line}", file=sys.stderr)
     return 1
-
-
-def evaluate_all(
-    model: SegmentingModel,
-    specs: Sequence[str],
-    seeds_dir: Path,
-    data_dir: Path,
-    first_lines: int = 20,
-    html_methods: Sequence[HtmlMethod] = (),
-    progress: Callable[[str], None] | None = None,
-) -> list[SetResult]:
-    """The model and every plain-text baseline (and the HTML extractors) on each data spec."""
-    methods: list[TextMethod] = [ModelMethod(model), *text_baselines(first_lines)]
-    return [
-        evaluate_set(
-            load_eval_set(spec, seeds_dir), model.max_chars, methods, html_methods, data_dir, progress
-        )
-        for spec in specs
-    ]
 
 
 def _progress(line: str) -> None:

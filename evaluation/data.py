@@ -2,7 +2,7 @@
 
 A *data spec* names one set of documents on the command line:
 
-- `seeds`: the five hand-labelled seed documents (`train.corpus.seeds.load_seed_rows`);
+- `seeds`: the five hand-labelled seed documents (`evaluation.seeds.load_seed_rows`);
 - `PATH.jsonl`: one corpus row per line (see `train.corpus.schema`);
 - `DIR:SPLIT`: a split of a `DatasetDict` saved with `save_to_disk` (e.g. `data/corpus:validation`);
 - `DIR`: a single `Dataset` saved with `save_to_disk`.
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from storysplit.errors import StorysplitError
+from storysplit.evaluation.seeds import load_seed_rows
 from storysplit.features.segmentation import Segment, best_overlaps, split_document
 from storysplit.labels import SegmentKind, SegmentLabel
 
@@ -170,8 +171,6 @@ def _read_rows(spec: str, seeds_dir: Path) -> list[Mapping[str, Any]]:
     if spec == SEEDS_SPEC:
         if not (seeds_dir / "gold.jsonl").is_file():
             raise DataSpecError(f"no gold.jsonl in seeds folder {seeds_dir}; pass --seeds-dir")
-        from storysplit.train.corpus.seeds import load_seed_rows
-
         return list(load_seed_rows(seeds_dir, SEED_SPAN_MAX_CHARS))
     if spec.endswith(".jsonl"):
         return _read_jsonl(Path(spec))

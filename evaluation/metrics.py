@@ -1,4 +1,9 @@
-"""Scores of one document's extraction: bag-of-words tokens against the reference, and segment labels.
+"""Scores of extractions: bag-of-words tokens against the reference, and segment labels against gold.
+
+The one home of these numbers: `storysplit evaluate`, its report and gate, the leave-one-source-out
+folds and the scores `storysplit train` logs for its splits are all computed here, so a metric of
+one name means one computation. Names ending in `_micro` pool the counts of all documents (a long
+page weighs more); the others are means over documents (`evaluation.summary`).
 
 Token scores follow web content extraction benchmarks (CleanEval, WCEB, trafilatura's evaluation):
 both texts become multisets of lowercase words (`\\w+` runs, and each Chinese or Japanese
@@ -98,6 +103,19 @@ def segment_counts(gold: Sequence[SegmentGold], keep: np.ndarray) -> SegmentCoun
     """
     weights = np.array([g.weight for g in gold], dtype=np.float64)
     is_main = np.array([g.label is SegmentLabel.MAIN for g in gold], dtype=bool)
+    return weighted_segment_counts(is_main, weights, keep)
+
+
+def weighted_segment_counts(is_main: np.ndarray, weights: np.ndarray, keep: np.ndarray) -> SegmentCounts:
+    """`segment_counts` from arrays: the gold as booleans and weights, as training holds it.
+
+    Args:
+        is_main: Whether each segment is main text in the gold, shape (n,).
+        weights: Gold weight of each segment, shape (n,); weight 0 leaves a segment out.
+        keep: Boolean decisions per segment, shape (n,): True keeps it as main.
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    is_main = np.asarray(is_main, dtype=bool)
     kept = np.asarray(keep, dtype=bool)
     main_tp = float(weights[is_main & kept].sum())
     main_fp = float(weights[~is_main & kept].sum())
@@ -109,6 +127,20 @@ def segment_counts(gold: Sequence[SegmentGold], keep: np.ndarray) -> SegmentCoun
         correct=main_tp + boiler_tp,
         total=float(weights.sum()),
     )
+
+
+def pooled_segment_scores(counts: SegmentCounts) -> dict[str, float]:
+    """Segment accuracy and main-class precision, recall and F1 of counts pooled over documents.
+
+    Named with `_micro`, as `evaluation.summary.SegmentSummary` names its pooled scores, so that they
+    are never confused with the per-document means the evaluation report logs without the suffix.
+    """
+    return {
+        "segment_accuracy_micro": counts.accuracy,
+        "segment_main_precision_micro": counts.main.precision,
+        "segment_main_recall_micro": counts.main.recall,
+        "segment_main_f1_micro": counts.main.f1,
+    }
 
 
 def kind_outcomes(

@@ -15,9 +15,24 @@ from pathlib import Path
 
 import numpy as np
 
-from storysplit.evaluation.data import EvalDocument, EvalSet, SegmentGold, segment_gold, segments_of
+from storysplit.evaluation.baselines import text_baselines
+from storysplit.evaluation.data import (
+    EvalDocument,
+    EvalSet,
+    SegmentGold,
+    load_eval_set,
+    segment_gold,
+    segments_of,
+)
 from storysplit.evaluation.html_baselines import read_html
-from storysplit.evaluation.methods import HtmlMethod, SegmentDecisions, SegmentedText, TextMethod
+from storysplit.evaluation.methods import (
+    HtmlMethod,
+    ModelMethod,
+    SegmentDecisions,
+    SegmentedText,
+    SegmentingModel,
+    TextMethod,
+)
 from storysplit.evaluation.metrics import (
     Counts,
     SegmentCounts,
@@ -228,3 +243,22 @@ def run_html_method(method: HtmlMethod, prepared: Sequence[PreparedDocument], da
             )
         )
     return MethodResult(method.name, MethodKind.HTML, False, tuple(documents))
+
+
+def evaluate_all(
+    model: SegmentingModel,
+    specs: Sequence[str],
+    seeds_dir: Path,
+    data_dir: Path,
+    first_lines: int = 20,
+    html_methods: Sequence[HtmlMethod] = (),
+    progress: Callable[[str], None] | None = None,
+) -> list[SetResult]:
+    """The model and every plain-text baseline (and the HTML extractors) on each data spec."""
+    methods: list[TextMethod] = [ModelMethod(model), *text_baselines(first_lines)]
+    return [
+        evaluate_set(
+            load_eval_set(spec, seeds_dir), model.max_chars, methods, html_methods, data_dir, progress
+        )
+        for spec in specs
+    ]

@@ -41,8 +41,8 @@ import scipy.sparse  # noqa: E402, F401
 with atheris.instrument_imports(include=["features", "storysplit"]):
     from storysplit import InputError, load_model
     from storysplit.documents import decode_document
-    from storysplit.http_app import _response
     from storysplit.http_errors import decode_json_body, validation_message
+    from storysplit.output_records import document_record
     from storysplit.schemas import SegmentRequest, SegmentResponse
 
 from pydantic import ValidationError  # noqa: E402
@@ -79,7 +79,9 @@ def test_one_input(data: bytes) -> None:
             assert validation_message(error.errors())
             return
         segments = MODEL.segment(request.text, request.threshold)
-        response = SegmentResponse.model_validate(_response(request.text, segments, request.keep_removed))
+        response = SegmentResponse.model_validate(
+            document_record(request.text, segments, keep_removed=request.keep_removed)
+        )
         response.model_dump_json(exclude_none=True).encode("utf-8")
 
 

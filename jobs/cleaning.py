@@ -1,8 +1,8 @@
 """Texts in, cleaned texts out: the one step every engine (local, Ray, datatrove) calls.
 
 Keeping it in one function is what makes a document's cleaned text identical whichever engine ran
-it, and identical to `storysplit segment`'s main text (both join the kept segments with
-`storysplit.model.join_segments`).
+it, and identical to `storysplit segment`'s main text (both build their output with
+`storysplit.output_records`).
 """
 
 from __future__ import annotations
@@ -13,11 +13,22 @@ from pathlib import Path
 from typing import Any
 
 from storysplit.jobs.timeouts import TimeLimitExceeded, check_time_limit_possible, time_limit
-from storysplit.labels import SegmentLabel
-from storysplit.model import StorySplitModel, join_segments, load_model
+from storysplit.model import LabelledSegment, StorySplitModel, load_model
+from storysplit.output_records import (
+    MAIN_TEXT_FIELD,
+    REMOVED_FIELD,
+    SEGMENTS_FIELD,
+    ModelFailure,
+    document_record,
+    segment_with_retry,
+)
+from storysplit.records import SourceDocument
 
-REMOVED_FIELD = "removed_text"
-SEGMENTS_FIELD = "segments"
+CORPUS_MAX_BYTES = 2_000_000
+"""Longest document a corpus job cleans, in characters: news pages are far smaller, and one huge
+document would hold a worker for minutes."""
+DEFAULT_BATCH_SIZE = 32
+"""Documents per model call."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +55,7 @@ class CleanedText:
     """One document after cleaning.
 
     Attributes:
-        text: The kept segments as `storysplit.model.join_segments` joins them.
+        text: The kept segments, as `storysplit.output_records.main_text` joins them.
         removed_text: The dropped segments the same way, when asked for.
         segments: `{"start", "end", "label", "probability"}` per segment, offsets into the input
             text, when asked for.
@@ -82,32 +93,20 @@ def load_ready_model(path: str | Path) -> StorySplitModel:
     return model
 
 
+def cleaned_text(text: str, segments: Sequence[LabelledSegment], options: CleanOptions) -> CleanedText:
+    """One document's labelled segments as the fields `options` asks for."""
+    record = document_record(
+        text, segments, keep_removed=options.keep_removed, keep_segments=options.keep_segments
+    )
+    return CleanedText(record[MAIN_TEXT_FIELD], record.get(REMOVED_FIELD), record.get(SEGMENTS_FIELD))
+
+
 def clean_texts(model: StorySplitModel, texts: Sequence[str], options: CleanOptions) -> list[CleanedText]:
     """Clean `texts` in one batched model call; raises whatever the model raises."""
     if not texts:
         return []
-    results = []
-    for text, segments in zip(texts, model.segment_many(texts, options.threshold), strict=True):
-        kept = [s for s in segments if s.label is SegmentLabel.MAIN]
-        results.append(
-            CleanedText(
-                text=join_segments(text, kept),
-                removed_text=(
-                    join_segments(text, [s for s in segments if s.label is not SegmentLabel.MAIN])
-                    if options.keep_removed
-                    else None
-                ),
-                segments=(
-                    [
-                        {"start": s.start, "end": s.end, "label": s.label.value, "probability": s.probability}
-                        for s in segments
-                    ]
-                    if options.keep_segments
-                    else None
-                ),
-            )
-        )
-    return results
+    results = model.segment_many(texts, options.threshold)
+    return [cleaned_text(text, segments, options) for text, segments in zip(texts, results, strict=True)]
 
 
 def clean_documents(
@@ -116,21 +115,49 @@ def clean_documents(
     """`clean_texts`, but a document that breaks the model or overruns fails alone.
 
     The batch gets `seconds_per_document × len(texts)` (0: no limit; the limit needs the main
-    thread). A batch that raises or overruns is redone one document at a time, so only the
-    documents that fail or overrun on their own come back as `CleanFailure`; the others get the
-    same result they would have had in the batch.
+    thread). A batch that raises or overruns is redone one document at a time
+    (`storysplit.output_records.segment_with_retry`), so only the documents that fail or overrun on
+    their own come back as `CleanFailure`; the others get the same result they would have had in
+    the batch.
 
     Raises:
         RuntimeError: a time limit was asked for outside the main thread.
     """
     check_time_limit_possible(seconds_per_document)
-    try:
-        with time_limit(seconds_per_document * len(texts)):
-            return list(clean_texts(model, texts, options))
-    except Exception as error:  # one bad document must not stop a corpus job
-        if len(texts) == 1:
-            return [CleanFailure(_reason(error))]
-    return [clean_documents(model, [text], options, seconds_per_document)[0] for text in texts]
+    outcomes = segment_with_retry(
+        model, texts, options.threshold, guard=lambda n: time_limit(seconds_per_document * n)
+    )
+    return [
+        CleanFailure(_reason(outcome.error))
+        if isinstance(outcome, ModelFailure)
+        else cleaned_text(text, outcome, options)
+        for text, outcome in zip(texts, outcomes, strict=True)
+    ]
+
+
+def clean_batch(
+    model: StorySplitModel,
+    documents: Sequence[SourceDocument],
+    options: CleanOptions,
+    seconds_per_document: float = 0.0,
+) -> list[CleanedText | CleanFailure]:
+    """Per document, in order: its cleaned text, or why it has none.
+
+    Documents that could not be read fail with their `problem`; the others are cleaned together
+    (`clean_documents`), and one the model fails on gets the reason prefixed with where it is.
+    """
+    readable = [doc.text for doc in documents if doc.problem is None]
+    outcomes = iter(clean_documents(model, readable, options, seconds_per_document))
+    results: list[CleanedText | CleanFailure] = []
+    for doc in documents:
+        if doc.problem is not None:
+            results.append(CleanFailure(doc.problem))
+            continue
+        outcome = next(outcomes)
+        results.append(
+            CleanFailure(f"{doc.where}: {outcome.reason}") if isinstance(outcome, CleanFailure) else outcome
+        )
+    return results
 
 
 def _reason(error: Exception) -> str:

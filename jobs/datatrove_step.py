@@ -33,15 +33,17 @@ from threadpoolctl import threadpool_limits
 from storysplit.bundled import DEFAULT_MODEL
 from storysplit.documents import check_text
 from storysplit.errors import InputError
-from storysplit.jobs.clean import CORPUS_MAX_BYTES, DEFAULT_BATCH_SIZE
 from storysplit.jobs.cleaning import (
+    CORPUS_MAX_BYTES,
+    DEFAULT_BATCH_SIZE,
     CleanedText,
     CleanFailure,
     CleanOptions,
-    clean_documents,
+    clean_batch,
     load_ready_model,
 )
 from storysplit.model import StorySplitModel
+from storysplit.records import SourceDocument
 
 ERROR_METADATA = "storysplit_error"
 
@@ -97,10 +99,10 @@ class StorysplitCleaner(PipelineStep):
                     outcomes = self._clean(model, batch)
                 for doc, outcome in zip(batch, outcomes, strict=True):
                     self.stat_update(StatHints.total)
-                    if isinstance(outcome, str):
+                    if isinstance(outcome, CleanFailure):
                         self.stat_update(StatHints.dropped)
                         if writer is not None:
-                            doc.metadata[ERROR_METADATA] = outcome
+                            doc.metadata[ERROR_METADATA] = outcome.reason
                             writer.write(doc, rank)
                         continue
                     doc.text = outcome.text
@@ -109,26 +111,19 @@ class StorysplitCleaner(PipelineStep):
                     self.update_doc_stats(doc)
                     yield doc
 
-    def _clean(self, model: StorySplitModel, batch: list[Document]) -> list[CleanedText | str]:
+    def _clean(self, model: StorySplitModel, batch: list[Document]) -> list[CleanedText | CleanFailure]:
         """Per document, its `CleanedText`, or the reason it cannot be cleaned."""
-        problems = [self._problem(doc) for doc in batch]
-        readable = [doc.text for doc, problem in zip(batch, problems, strict=True) if problem is None]
-        outcomes = iter(clean_documents(model, readable, self.options, self.seconds_per_document))
-        results: list[CleanedText | str] = []
-        for doc, problem in zip(batch, problems, strict=True):
-            if problem is not None:
-                results.append(problem)
-                continue
-            outcome = next(outcomes)
-            results.append(f"{doc.id}: {outcome.reason}" if isinstance(outcome, CleanFailure) else outcome)
-        return results
+        sources = [self._source(doc) for doc in batch]
+        return clean_batch(model, sources, self.options, self.seconds_per_document)
 
-    def _problem(self, doc: Document) -> str | None:
+    def _source(self, doc: Document) -> SourceDocument:
+        """`doc` as the cleaning step reads it, named by its id; refused if `check_text` refuses it."""
+        name = str(doc.id)
         try:
-            check_text(doc.text, str(doc.id), self.max_bytes)
+            check_text(doc.text, name, self.max_bytes)
         except InputError as error:
-            return str(error)
-        return None
+            return SourceDocument(name, name, problem=str(error))
+        return SourceDocument(name, name, text=doc.text)
 
 
 @functools.lru_cache(maxsize=2)

@@ -23,7 +23,7 @@ import queue
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -32,9 +32,11 @@ from typing import Any
 
 from threadpoolctl import threadpool_limits
 
-from storysplit.jobs.cleaning import CleanFailure, CleanOptions, clean_documents, load_ready_model
+from storysplit.jobs.cleaning import CleanFailure, CleanOptions, clean_batch, load_ready_model
 from storysplit.jobs.errors import JobError
-from storysplit.jobs.shards import OutputFolder, Shard, ShardResult
+from storysplit.jobs.job import CleanJob, JobSummary, check_output_is_outside_input, job_plan
+from storysplit.jobs.readers import open_input, parquet_schema, read_documents
+from storysplit.jobs.shards import OutputFolder, Shard, ShardResult, plan_shards
 from storysplit.jobs.writers import open_shard_writer
 from storysplit.model import StorySplitModel
 
@@ -90,17 +92,10 @@ class ShardCleaner:
         cleaned = 0
         for first in range(0, len(shard.documents), settings.batch_size):
             batch = shard.documents[first : first + settings.batch_size]
-            readable = [doc.text for doc in batch if doc.problem is None]
-            outcomes = iter(
-                clean_documents(self.model, readable, settings.options, settings.seconds_per_document)
-            )
-            for doc in batch:
-                if doc.problem is not None:
-                    errors.append({"id": doc.id, "reason": doc.problem})
-                    continue
-                outcome = next(outcomes)
+            outcomes = clean_batch(self.model, batch, settings.options, settings.seconds_per_document)
+            for doc, outcome in zip(batch, outcomes, strict=True):
                 if isinstance(outcome, CleanFailure):
-                    errors.append({"id": doc.id, "reason": f"{doc.where}: {outcome.reason}"})
+                    errors.append({"id": doc.id, "reason": outcome.reason})
                 else:
                     writer.add(doc, outcome)
                     cleaned += 1
@@ -208,3 +203,60 @@ def _die_with_parent(parent: int) -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before the call above took effect
         os._exit(1)
+
+
+def run_local_job(job: CleanJob) -> JobSummary:
+    """Clean `job.input` into `job.output` with a pool of `job.workers` processes."""
+    source = open_input(job.input)
+    check_output_is_outside_input(job.input, job.output)
+    schema = parquet_schema(source, job.read) if source.format == "parquet" else None
+    plan = job_plan(job, source, engine="local")
+    settings = WorkerSettings(
+        model_path=job.model,
+        output_root=job.output,
+        format=source.format,
+        text_field=job.read.text_field,
+        options=job.options,
+        batch_size=job.batch_size,
+        seconds_per_document=job.seconds_per_document,
+        parquet_schema=schema,
+    )
+    from tqdm import tqdm
+
+    with OutputFolder.claim(job.output, source.format, plan, job.resume) as output:
+        bar = tqdm(desc="cleaning", unit="doc", file=sys.stderr, disable=_progress_off(job), mininterval=1.0)
+        skipped = 0
+
+        def shards_to_do() -> Iterator[Shard]:
+            nonlocal skipped
+            for shard in plan_shards(read_documents(source, job.read), job.shard_size):
+                if output.is_done(shard.index):
+                    skipped += len(shard.documents)
+                    bar.set_postfix_str(f"{skipped:,} done earlier", refresh=False)
+                    continue
+                yield shard
+
+        start = time.perf_counter()
+        try:
+            results = clean_shards(shards_to_do(), settings, job.workers, bar.update)
+        finally:
+            bar.close()
+            everything = output.results()
+            errors_file = output.merge_errors(everything)
+        seconds = time.perf_counter() - start
+    return JobSummary(
+        cleaned=sum(r.cleaned for r in results),
+        failed=sum(r.failed for r in results),
+        seconds=seconds,
+        workers=job.workers,
+        engine="local",
+        errors_file=errors_file,
+        earlier_documents=skipped,
+        total_cleaned=sum(r.cleaned for r in everything),
+        total_failed=sum(r.failed for r in everything),
+    )
+
+
+def _progress_off(job: CleanJob) -> bool | None:
+    """tqdm's `disable`: None hides the bar when stderr is not a terminal."""
+    return None if job.progress is None else not job.progress

@@ -32,21 +32,10 @@ from ray.data.block import Block
 from ray.data.datasource import Datasink, FileBasedDatasource
 from threadpoolctl import threadpool_limits
 
-from storysplit.jobs.clean import CleanJob, JobSummary, check_output_is_outside_input, job_plan
-from storysplit.jobs.cleaning import CleanFailure, CleanOptions, clean_documents, load_ready_model
+from storysplit.jobs.cleaning import CleanFailure, CleanOptions, clean_batch, load_ready_model
 from storysplit.jobs.errors import JobError
-from storysplit.jobs.readers import (
-    InputSource,
-    ReadSettings,
-    SourceDocument,
-    jsonl_lines,
-    line_limit,
-    open_input,
-    overlong_line,
-    parquet_schema,
-    parse_jsonl_line,
-    parse_record,
-)
+from storysplit.jobs.job import CleanJob, JobSummary, check_output_is_outside_input, job_plan
+from storysplit.jobs.readers import InputSource, open_input, parquet_schema
 from storysplit.jobs.shards import ERRORS_FILE, OutputFolder
 from storysplit.jobs.writers import (
     OUTPUT_SUFFIXES,
@@ -55,6 +44,15 @@ from storysplit.jobs.writers import (
     jsonl_line,
     output_record,
     output_schema,
+)
+from storysplit.records import (
+    ReadSettings,
+    SourceDocument,
+    jsonl_lines,
+    line_limit,
+    overlong_line,
+    parse_jsonl_line,
+    parse_record,
 )
 
 WHERE_COLUMN = "storysplit_where"
@@ -161,20 +159,13 @@ class RayCleaner:
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         documents = self._documents(batch)
-        readable = [doc.text for doc in documents if doc.problem is None]
-        outcomes = iter(clean_documents(self.model, readable, self.options))
         ids: list[str] = []
         errors: list[str | None] = []
         records: list[dict[str, Any] | None] = []
-        for doc in documents:
+        for doc, outcome in zip(documents, clean_batch(self.model, documents, self.options), strict=True):
             ids.append(doc.id)
-            if doc.problem is not None:
-                errors.append(doc.problem)
-                records.append(None)
-                continue
-            outcome = next(outcomes)
             if isinstance(outcome, CleanFailure):
-                errors.append(f"{doc.where}: {outcome.reason}")
+                errors.append(outcome.reason)
                 records.append(None)
             else:
                 errors.append(None)

@@ -5,30 +5,20 @@ listing at a time), so memory does not grow with the corpus. A document that can
 (bad JSON, bad encoding, no text field, empty, too large, a truncated file) comes back as a
 `SourceDocument` with a `problem` instead of stopping the stream; the job writes it to its errors
 file. Order is deterministic (files sorted by name, records in file order): the shard plan and
-`--resume` rely on it. Reading one JSONL line or record lives in `storysplit.records`, which
-`storysplit segment` shares.
+`--resume` rely on it. Reading a .txt file, a JSONL file or one record lives in
+`storysplit.records`, which `storysplit segment` shares, so both say the same about a bad input.
 """
 
 from __future__ import annotations
 
-import gzip
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import Any
 
-from storysplit.documents import decode_document
 from storysplit.errors import InputError
-from storysplit.records import (
-    ReadSettings,
-    SourceDocument,
-    jsonl_lines,
-    line_limit,
-    overlong_line,
-    parse_jsonl_line,
-    parse_record,
-)
+from storysplit.records import ReadSettings, SourceDocument, parse_record, read_jsonl_file, read_text_file
 
 FORMAT_SUFFIXES = {
     ".jsonl.gz": "jsonl.gz",
@@ -135,48 +125,11 @@ def read_documents(source: InputSource, settings: ReadSettings) -> Iterator[Sour
     for path in source.files():
         name = source.name(path)
         if source.format == "txt":
-            yield read_text_file(path, name, settings)
+            yield read_text_file(path, name, settings.max_bytes)
         elif source.format == "parquet":
             yield from _read_parquet(path, name, settings)
         else:
-            yield from _read_jsonl(path, name, settings)
-
-
-def read_text_file(path: Path, name: str, settings: ReadSettings) -> SourceDocument:
-    """A .txt file as a document whose id is `name` (its path under the input folder)."""
-    try:
-        size = path.stat().st_size
-        if size > settings.max_bytes:
-            raise InputError(
-                f"{name}: document is {size / 1e6:.1f} MB, over the {settings.max_bytes / 1e6:.1f} MB limit"
-            )
-        text = decode_document(path.read_bytes(), name, settings.max_bytes)
-    except InputError as error:
-        return SourceDocument(name, name, problem=str(error))
-    except OSError as error:
-        return SourceDocument(name, name, problem=f"{name}: cannot read ({error.strerror})")
-    return SourceDocument(name, name, text=text)
-
-
-def _read_jsonl(path: Path, name: str, settings: ReadSettings) -> Iterator[SourceDocument]:
-    limit = line_limit(settings)
-    number = 0
-    try:
-        with _open_binary(path) as handle:
-            for number, raw in jsonl_lines(handle, limit):
-                where = f"{name}:{number}"
-                yield overlong_line(where, limit) if raw is None else parse_jsonl_line(raw, where, settings)
-    except (OSError, EOFError) as error:
-        where = f"{name}:{number + 1}"
-        yield SourceDocument(
-            where, where, problem=f"{where}: cannot read further ({error}); rest of file skipped"
-        )
-
-
-def _open_binary(path: Path) -> BinaryIO:
-    if path.name.lower().endswith(".gz"):
-        return cast(BinaryIO, gzip.GzipFile(path, "rb"))
-    return path.open("rb")
+            yield from read_jsonl_file(path, name, settings)
 
 
 def _read_parquet(path: Path, name: str, settings: ReadSettings) -> Iterator[SourceDocument]:
@@ -192,9 +145,7 @@ def _read_parquet(path: Path, name: str, settings: ReadSettings) -> Iterator[Sou
                     yield parse_record(record, f"{name}:{number}", settings)
     except (OSError, pa.ArrowException) as error:
         where = f"{name}:{number + 1}"
-        yield SourceDocument(
-            where, where, problem=f"{where}: cannot read further ({error}); rest of file skipped"
-        )
+        yield SourceDocument(where, where, problem=f"{where}: cannot read further ({error}); rest skipped")
 
 
 def _walk_sorted(folder: Path) -> Iterator[Path]:

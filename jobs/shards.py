@@ -25,16 +25,15 @@ import contextlib
 import fcntl
 import itertools
 import json
-import os
-import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from storysplit.atomic_files import TEMPORARY_GLOB, remove_temporary, write_text_atomically
 from storysplit.jobs.errors import JobError
-from storysplit.jobs.readers import SourceDocument
 from storysplit.jobs.writers import OUTPUT_SUFFIXES
+from storysplit.records import SourceDocument
 
 JOB_DIR = ".storysplit"
 PLAN_FILE = "plan.json"
@@ -112,7 +111,7 @@ class OutputFolder:
             if has_files:
                 folder._check_plan(plan)
             else:
-                _write_atomically(
+                write_text_atomically(
                     folder.job_dir / PLAN_FILE, json.dumps(plan, indent=2, sort_keys=True) + "\n"
                 )
             folder._remove_temporaries()
@@ -129,7 +128,7 @@ class OutputFolder:
 
     def mark_done(self, result: ShardResult) -> None:
         """Record that shard `result.shard` is complete (call after its data file is in place)."""
-        _write_atomically(
+        write_text_atomically(
             self.marker_path(result.shard), json.dumps(asdict(result), ensure_ascii=False) + "\n"
         )
 
@@ -144,7 +143,7 @@ class OutputFolder:
             json.dumps(error, ensure_ascii=False) + "\n" for result in results for error in result.errors
         ]
         path = self.job_dir / ERRORS_FILE
-        _write_atomically(path, "".join(lines))
+        write_text_atomically(path, "".join(lines))
         return path
 
     def _check_plan(self, plan: dict[str, Any]) -> None:
@@ -166,11 +165,8 @@ class OutputFolder:
 
     def _remove_temporaries(self) -> None:
         """Drop half-written shards of a run that was killed (safe: this process holds the lock)."""
-        for path in [*self.root.glob(".*.tmp"), *self.job_dir.glob(".*.tmp")]:
-            if path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
+        for path in [*self.root.glob(TEMPORARY_GLOB), *self.job_dir.glob(TEMPORARY_GLOB)]:
+            remove_temporary(path)
 
 
 def _lock_or_fail(lock: IO[str], root: Path) -> None:
@@ -178,9 +174,3 @@ def _lock_or_fail(lock: IO[str], root: Path) -> None:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         raise JobError(f"another storysplit clean is writing to {root}; wait for it or stop it") from None
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)

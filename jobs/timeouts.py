@@ -3,7 +3,9 @@
 Uses `SIGALRM` (POSIX, main thread only): the handler raises `TimeLimitExceeded` at the next Python
 bytecode, so a single long C call (one large matrix product) finishes before the limit takes effect.
 The model's work on a document is many short calls, so in practice the limit is met within
-milliseconds.
+milliseconds. When that bytecode belongs to a `__del__` method or a garbage-collector callback,
+Python prints the exception and drops it; the block then runs on, and `TimeLimitExceeded` is raised
+when it ends instead, so an overrun never counts as success.
 """
 
 from __future__ import annotations
@@ -38,8 +40,13 @@ def time_limit(seconds: float) -> Iterator[None]:
         return
     check_time_limit_possible(seconds)
 
+    message = f"timed out after {seconds:g} s"
+    expired = False
+
     def _expire(signum: int, frame: FrameType | None) -> None:
-        raise TimeLimitExceeded(f"timed out after {seconds:g} s")
+        nonlocal expired
+        expired = True
+        raise TimeLimitExceeded(message)
 
     previous = signal.signal(signal.SIGALRM, _expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -48,3 +55,5 @@ def time_limit(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+    if expired:  # the handler's exception was dropped (raised inside a __del__ or a gc callback)
+        raise TimeLimitExceeded(message)

@@ -1,9 +1,10 @@
 """Write cleaned documents in the input's format, one shard file (or folder) at a time.
 
-A writer fills a temporary name next to its final one and renames it on `commit`, so a file under a
-final name is always complete: a job killed mid-shard leaves only a temporary file, which the next
-run replaces. Temporary names carry the process id, so two processes finishing the same shard
-(a killed job's last worker and its resumed run) each rename a complete file. Gzip output has a
+A writer fills a temporary name next to its final one (`storysplit.atomic_files.temporary_path`)
+and renames it on `commit`, so a file under a final name is always complete: a job killed
+mid-shard leaves only a temporary file, which the next run replaces. Temporary names carry the
+process id, so two processes finishing the same shard (a killed job's last worker and its resumed
+run) each rename a complete file. Gzip output has a
 fixed header time, so the same documents always give the same bytes.
 """
 
@@ -17,8 +18,10 @@ import shutil
 from pathlib import Path
 from typing import Any, Protocol
 
-from storysplit.jobs.cleaning import REMOVED_FIELD, SEGMENTS_FIELD, CleanedText, CleanOptions
-from storysplit.jobs.readers import SourceDocument
+from storysplit.atomic_files import temporary_path
+from storysplit.jobs.cleaning import CleanedText, CleanOptions
+from storysplit.output_records import REMOVED_FIELD, SEGMENTS_FIELD
+from storysplit.records import SourceDocument
 
 OUTPUT_SUFFIXES = {"jsonl": ".jsonl", "jsonl.gz": ".jsonl.gz", "parquet": ".parquet", "txt": ""}
 PARQUET_ROW_GROUP = 1024
@@ -40,11 +43,6 @@ def output_record(document: SourceDocument, cleaned: CleanedText, text_field: st
 def jsonl_line(record: dict[str, Any]) -> str:
     """One output JSONL line (UTF-8 kept as is, as `storysplit segment` writes it)."""
     return json.dumps(record, ensure_ascii=False) + "\n"
-
-
-def temporary_path(final: Path) -> Path:
-    """Where a writer in this process builds `final` before renaming it."""
-    return final.with_name(f".{final.name}.{os.getpid()}.tmp")
 
 
 def open_shard_writer(

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
+from storysplit.atomic_files import write_text_atomically
 from storysplit.errors import ModelLoadError, ModelSaveError
 from storysplit.numpy_heads import NumpyHead, check_same_probabilities, head_arrays, save_head
 from storysplit.numpy_heads import load_head as load_numpy_head
@@ -195,9 +195,7 @@ def _write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
         if path.is_file() and path.suffix in HEAD_SUFFIXES
     }
     full = {**manifest, "schema_version": SCHEMA_VERSION, "files": files}
-    temporary = folder / f".{MANIFEST}.tmp"
-    temporary.write_text(json.dumps(full, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(temporary, folder / MANIFEST)
+    write_text_atomically(folder / MANIFEST, json.dumps(full, indent=2, sort_keys=True) + "\n")
 
 
 def _check_files(folder: Path, files: Any) -> None:

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from storysplit.model import LabelledSegment, StorySplitModel
+from storysplit.output_records import ModelFailure, segment_with_retry
 
 
 @dataclass(frozen=True)
@@ -76,19 +77,14 @@ class Batcher:
                 return
 
     def _label(self, jobs: Sequence[_Job], threshold: float | None) -> None:
-        try:
-            results = self.model.segment_many([job.text for job in jobs], threshold)
-        except Exception as error:
-            if len(jobs) > 1:
-                for job in jobs:
-                    self._label([job], threshold)
-                return
-            message = f"the model failed on this document: {type(error).__name__}: {error}"
-            print(f"storysplit serve: {message}", file=sys.stderr)
-            _settle(jobs[0], RuntimeError(message))
-            return
-        for job, segments in zip(jobs, results, strict=True):
-            _settle(job, segments)
+        outcomes = segment_with_retry(self.model, [job.text for job in jobs], threshold)
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            if isinstance(outcome, ModelFailure):
+                message = f"the model failed on this document: {outcome}"
+                print(f"storysplit serve: {message}", file=sys.stderr)
+                _settle(job, RuntimeError(message))
+            else:
+                _settle(job, outcome)
 
 
 def _settle(job: _Job, outcome: list[LabelledSegment] | BaseException) -> None:

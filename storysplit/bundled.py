@@ -1,4 +1,4 @@
-"""Where the model and encoder that ship inside the package are, found through `importlib.resources`.
+"""What ships inside the package: the model and encoder (found through `importlib.resources`), its version.
 
 They are package data under `storysplit/models/`: in a checkout a symlink to the repository's
 `models/` folder, in an installed wheel a folder holding only the default model and its encoder
@@ -19,3 +19,13 @@ DEFAULT_MODEL = MODELS_DIR / "default"
 def bundled_encoder(name: str) -> Path:
     """The shipped encoder folder called `name` (e.g. `e5-static`); it may not exist."""
     return MODELS_DIR / "encoders" / name
+
+
+def package_version() -> str:
+    """The installed package's version, from its metadata (what `pip show storysplit` says)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("storysplit")
+    except PackageNotFoundError:
+        return "unknown (not installed; run from a source tree)"

@@ -10,6 +10,7 @@ import importlib
 import os
 import sys
 
+from storysplit.bundled import package_version
 from storysplit.errors import StorysplitError
 
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -81,16 +82,6 @@ def main(argv: list[str] | None = None) -> int:
         # stdout goes to /dev/null so that the interpreter's final flush does not fail again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
-
-
-def package_version() -> str:
-    """The installed package's version, from its metadata (what `pip show storysplit` says)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("storysplit")
-    except PackageNotFoundError:
-        return "unknown (not installed; run from a source tree)"
 
 
 def _usage() -> str:

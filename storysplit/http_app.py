@@ -11,17 +11,16 @@ from __future__ import annotations
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import asdict
 from typing import Any
 
 from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException
 
 from storysplit.batcher import Batcher
-from storysplit.cli import package_version
+from storysplit.bundled import package_version
 from storysplit.http_errors import JSONBodyRoute, RequestLimits, add_error_handlers
-from storysplit.labels import SegmentLabel
-from storysplit.model import LabelledSegment, StorySplitModel, join_segments
+from storysplit.model import StorySplitModel
+from storysplit.output_records import document_record
 from storysplit.schemas import ErrorMessage, Health, SegmentRequest, SegmentResponse
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -92,18 +91,6 @@ def create_app(model: StorySplitModel, max_bytes: int, max_batch: int) -> FastAP
                 file=sys.stderr,
                 flush=True,
             )
-        return _response(body.text, segments, body.keep_removed)
+        return document_record(body.text, segments, keep_removed=body.keep_removed)
 
     return app
-
-
-def _response(text: str, segments: list[LabelledSegment], keep_removed: bool) -> dict[str, Any]:
-    """The `SegmentResponse` of one document: the same fields as `storysplit segment`'s JSONL."""
-    kept = [s for s in segments if s.label is SegmentLabel.MAIN]
-    body: dict[str, Any] = {
-        "main_text": join_segments(text, kept),
-        "segments": [{**asdict(s), "label": s.label.value} for s in segments],
-    }
-    if keep_removed:
-        body["removed_text"] = join_segments(text, [s for s in segments if s.label is not SegmentLabel.MAIN])
-    return body

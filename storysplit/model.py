@@ -37,6 +37,8 @@ from storysplit.numpy_heads import NumpyHead
 
 # A model folder's own copy of its encoder, found before any other (`locate_encoder`).
 ENCODER_FOLDER = "encoder"
+MODEL_ENV = "STORYSPLIT_MODEL"
+"""Names the model folder commands load unless `--model` names another (default: the shipped one)."""
 
 
 @dataclass(frozen=True, slots=True)

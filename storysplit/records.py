@@ -1,20 +1,24 @@
-"""JSONL records as documents: one line at a time, each bad line named and skipped, never the stream.
+"""Input files and JSONL records as documents: each bad one named and skipped, never the stream.
 
 Shared by `storysplit segment` (files and stdin) and `storysplit clean` (`jobs.readers`, its Ray
-engine): a line that is not UTF-8, not JSON, not an object, has no string text field, or holds a
-text that `storysplit.documents.check_text` refuses comes back as a `SourceDocument` with a
-`problem` naming `file:line`, and the caller reports it and goes on. No line is read past
-`line_limit` bytes, so one corrupt file (or an endless stdin) cannot exhaust memory.
+engine), so both read a .txt file or a JSONL line alike and say the same thing when they cannot:
+a file that is unreadable, too large or not UTF-8 text, and a line that is not UTF-8, not JSON,
+not an object, has no string text field, or holds a text that `storysplit.documents.check_text`
+refuses, comes back as a `SourceDocument` with a `problem` naming `file` or `file:line`, and the
+caller reports it and goes on. No line is read past `line_limit` bytes, so one corrupt file (or an
+endless stdin) cannot exhaust memory.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from pathlib import Path
+from typing import IO, Any, BinaryIO, cast
 
-from storysplit.documents import DEFAULT_MAX_BYTES, check_text
+from storysplit.documents import DEFAULT_MAX_BYTES, check_text, decode_document, oversize_message
 from storysplit.errors import InputError
 
 _LINE_SLACK = 1 << 20
@@ -55,6 +59,52 @@ class SourceDocument:
     record: dict[str, Any] = field(default_factory=dict)
     text: str = ""
     problem: str | None = None
+
+
+def read_text_file(path: Path, name: str, max_bytes: int = DEFAULT_MAX_BYTES) -> SourceDocument:
+    """A text file as one document whose id is `name`; a file over `max_bytes` is refused unread."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            return SourceDocument(name, name, problem=oversize_message(name, size, max_bytes))
+        text = decode_document(path.read_bytes(), name, max_bytes)
+    except InputError as error:
+        return SourceDocument(name, name, problem=str(error))
+    except OSError as error:
+        return SourceDocument(name, name, problem=f"{name}: cannot read ({error.strerror})")
+    return SourceDocument(name, name, text=text)
+
+
+def read_jsonl_file(path: Path, name: str, settings: ReadSettings) -> Iterator[SourceDocument]:
+    """Each record of a .jsonl (or gzipped .jsonl.gz) file, as `read_jsonl` reads a stream."""
+    try:
+        handle = (
+            cast(BinaryIO, gzip.GzipFile(path, "rb"))
+            if path.name.lower().endswith(".gz")
+            else path.open("rb")
+        )
+    except OSError as error:
+        yield SourceDocument(name, name, problem=f"{name}: cannot read ({error.strerror})")
+        return
+    with handle:
+        yield from read_jsonl(handle, name, settings)
+
+
+def read_jsonl(handle: IO[bytes], name: str, settings: ReadSettings) -> Iterator[SourceDocument]:
+    """Each record of a JSONL stream as a document; a bad line is a document with a problem.
+
+    A stream that breaks off (an I/O error, a truncated gzip file) ends with one document whose
+    problem names the line where reading stopped.
+    """
+    limit = line_limit(settings)
+    number = 0
+    try:
+        for number, raw in jsonl_lines(handle, limit):
+            where = f"{name}:{number}"
+            yield overlong_line(where, limit) if raw is None else parse_jsonl_line(raw, where, settings)
+    except (OSError, EOFError) as error:
+        where = f"{name}:{number + 1}"
+        yield SourceDocument(where, where, problem=f"{where}: cannot read further ({error}); rest skipped")
 
 
 def parse_jsonl_line(raw: bytes, where: str, settings: ReadSettings) -> SourceDocument:

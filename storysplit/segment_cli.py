@@ -16,20 +16,25 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from storysplit.arguments import add_model_option, threshold_argument
 from storysplit.audit_page import AuditPageWriter, AuditReport
-from storysplit.bundled import DEFAULT_MODEL
-from storysplit.documents import DEFAULT_MAX_BYTES, decode_document, oversize_message
+from storysplit.documents import DEFAULT_MAX_BYTES, decode_document
 from storysplit.errors import InputError
-from storysplit.labels import SegmentLabel
-from storysplit.model import LabelledSegment, StorySplitModel, join_segments, load_model
-from storysplit.records import ReadSettings, jsonl_lines, line_limit, overlong_line, parse_jsonl_line
+from storysplit.model import StorySplitModel, load_model
+from storysplit.output_records import (
+    MAIN_TEXT_FIELD,
+    REMOVED_FIELD,
+    ModelFailure,
+    document_record,
+    segment_with_retry,
+)
+from storysplit.records import ReadSettings, SourceDocument, read_jsonl, read_jsonl_file, read_text_file
 
 TEXT_SUFFIXES = (".txt", ".text")
 
@@ -83,12 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "inputs", nargs="*", type=Path, help="files, folders of .txt, .jsonl files; none or - reads stdin"
     )
-    parser.add_argument(
-        "--model",
-        type=Path,
-        default=Path(os.environ.get("STORYSPLIT_MODEL", DEFAULT_MODEL)),
-        help="model folder or shipped model name (default: $STORYSPLIT_MODEL, else the shipped default)",
-    )
+    add_model_option(parser)
     parser.add_argument(
         "--output", "-o", type=Path, help="folder for text output, or file for JSONL (default: stdout)"
     )
@@ -137,20 +137,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def threshold_argument(value: str) -> float:
-    """argparse type of `--threshold`: a probability strictly between 0 and 1."""
-    number = float(value)
-    if not 0.0 < number < 1.0:
-        raise argparse.ArgumentTypeError(f"threshold must be between 0 and 1, got {value}")
-    return number
-
-
 def _documents(args: argparse.Namespace) -> Iterator[Document | InputError]:
     """Every document named by `args.inputs`, in order; unreadable ones come back as errors."""
     settings = ReadSettings(args.text_field, args.id_field, args.max_bytes)
     if _reads_stdin(args.inputs):
         if args.input_format == "jsonl":
-            yield from _read_jsonl_stream(sys.stdin.buffer, "stdin", settings)
+            yield from _as_documents(read_jsonl(sys.stdin.buffer, "stdin", settings))
         else:
             yield _read_stdin(sys.stdin.buffer, args.max_bytes)
         return
@@ -160,13 +152,15 @@ def _documents(args: argparse.Namespace) -> Iterator[Document | InputError]:
             files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in suffixes)
             for file in files:
                 if _is_jsonl(file, args.input_format):
-                    yield from _read_jsonl(file, settings)
+                    yield from _as_documents(read_jsonl_file(file, str(file), settings))
                 else:
-                    yield _read_file(file, args.max_bytes, file.relative_to(path).with_suffix(".txt"))
+                    output = file.relative_to(path).with_suffix(".txt")
+                    yield _as_document(read_text_file(file, str(file), args.max_bytes), output)
         elif _is_jsonl(path, args.input_format):
-            yield from _read_jsonl(path, settings)
+            yield from _as_documents(read_jsonl_file(path, str(path), settings))
         else:
-            yield _read_file(path, args.max_bytes, Path(path.name).with_suffix(".txt"))
+            output = Path(path.name).with_suffix(".txt")
+            yield _as_document(read_text_file(path, str(path), args.max_bytes), output)
 
 
 def _reads_stdin(inputs: list[Path]) -> bool:
@@ -183,25 +177,21 @@ def _read_stdin(stream: IO[bytes], max_bytes: int) -> Document | InputError:
     data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:
         return InputError(f"stdin: document is over the {max_bytes:,} byte limit (raise it with --max-bytes)")
-    return _read_bytes("stdin", data, max_bytes, Path("stdin.txt"))
-
-
-def _read_file(path: Path, max_bytes: int, output: Path) -> Document | InputError:
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            return InputError(oversize_message(str(path), size, max_bytes))
-        data = path.read_bytes()
-    except OSError as error:
-        return InputError(f"{path}: cannot read ({error.strerror})")
-    return _read_bytes(str(path), data, max_bytes, output)
-
-
-def _read_bytes(name: str, data: bytes, max_bytes: int, output: Path) -> Document | InputError:
-    try:
-        return Document(name, decode_document(data, name, max_bytes), output)
+        return Document("stdin", decode_document(data, "stdin", max_bytes), Path("stdin.txt"))
     except InputError as error:
         return error
+
+
+def _as_document(source: SourceDocument, output: Path | None = None) -> Document | InputError:
+    """A read document, or the error that says why it could not be read."""
+    return (
+        InputError(source.problem) if source.problem is not None else Document(source.id, source.text, output)
+    )
+
+
+def _as_documents(sources: Iterable[SourceDocument]) -> Iterator[Document | InputError]:
+    return (_as_document(source) for source in sources)
 
 
 def _claim_output(doc: Document, claimed: dict[Path, str], folder: Path) -> Document | InputError:
@@ -214,34 +204,6 @@ def _claim_output(doc: Document, claimed: dict[Path, str], folder: Path) -> Docu
         )
     claimed[doc.output] = doc.id
     return doc
-
-
-def _read_jsonl(path: Path, settings: ReadSettings) -> Iterator[Document | InputError]:
-    try:
-        handle = path.open("rb")
-    except OSError as error:
-        yield InputError(f"{path}: cannot read ({error.strerror})")
-        return
-    with handle:
-        yield from _read_jsonl_stream(handle, str(path), settings)
-
-
-def _read_jsonl_stream(
-    handle: IO[bytes], name: str, settings: ReadSettings
-) -> Iterator[Document | InputError]:
-    """Each JSONL record of `handle` as a document; a bad line is an error naming `name:line`."""
-    limit = line_limit(settings)
-    number = 0
-    try:
-        for number, raw in jsonl_lines(handle, limit):
-            where = f"{name}:{number}"
-            source = overlong_line(where, limit) if raw is None else parse_jsonl_line(raw, where, settings)
-            if source.problem is not None:
-                yield InputError(source.problem)
-            else:
-                yield Document(source.id, source.text)
-    except OSError as error:
-        yield InputError(f"{name}:{number + 1}: cannot read further ({error}); rest skipped")
 
 
 def _open_sink(output: Path | None, jsonl: bool) -> IO[str] | None:
@@ -267,57 +229,37 @@ def _write_batch(
 
     If the batch fails, its documents are retried one by one, so one bad document fails alone.
     """
-    try:
-        results = model.segment_many([doc.text for doc in batch], args.threshold)
-    except Exception as error:
-        if len(batch) > 1:
-            return sum(_write_batch(model, [doc], args, sink, jsonl, report) for doc in batch)
-        print(
-            f"storysplit segment: skipped {batch[0].id}: the model failed ({type(error).__name__}: {error})",
-            file=sys.stderr,
-        )
-        return 1
-    for doc, segments in zip(batch, results, strict=True):
+    failures = 0
+    outcomes = segment_with_retry(model, [doc.text for doc in batch], args.threshold)
+    for doc, segments in zip(batch, outcomes, strict=True):
+        if isinstance(segments, ModelFailure):
+            print(f"storysplit segment: skipped {doc.id}: the model failed ({segments})", file=sys.stderr)
+            failures += 1
+            continue
         if report is not None:
             report.add(doc.id, doc.text, segments)
-        kept = join_segments(doc.text, [s for s in segments if s.label is SegmentLabel.MAIN])
-        removed = join_segments(doc.text, [s for s in segments if s.label is not SegmentLabel.MAIN])
+        record = document_record(doc.text, segments, keep_removed=args.keep_removed)
         if jsonl:
             assert sink is not None
-            sink.write(
-                json.dumps(_record(doc, kept, removed, segments, args.keep_removed), ensure_ascii=False)
-                + "\n"
-            )
+            sink.write(json.dumps({"id": doc.id, **record}, ensure_ascii=False) + "\n")
         elif sink is None:
-            _write_files(args.output, doc, kept, removed, args.keep_removed)
+            _write_files(args.output, doc, record)
         else:
             if len(args.inputs) > 1 or any(path.is_dir() for path in args.inputs):
                 sink.write(f"==> {doc.id} <==\n")
-            sink.write(kept + "\n")
+            sink.write(record[MAIN_TEXT_FIELD] + "\n")
             if args.keep_removed:
-                print(f"==> removed from {doc.id} <==\n{removed}", file=sys.stderr)
+                print(f"==> removed from {doc.id} <==\n{record[REMOVED_FIELD]}", file=sys.stderr)
     if sink is not None:
         sink.flush()
-    return 0
+    return failures
 
 
-def _record(
-    doc: Document, kept: str, removed: str, segments: list[LabelledSegment], keep_removed: bool
-) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "id": doc.id,
-        "main_text": kept,
-        "segments": [{**asdict(s), "label": s.label.value} for s in segments],
-    }
-    if keep_removed:
-        record["removed_text"] = removed
-    return record
-
-
-def _write_files(folder: Path, doc: Document, kept: str, removed: str, keep_removed: bool) -> None:
+def _write_files(folder: Path, doc: Document, record: dict[str, Any]) -> None:
+    """The main text as `folder/doc.output`, and the removed text beside it when the record has it."""
     assert doc.output is not None
     target = folder / doc.output
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(kept + "\n", encoding="utf-8")
-    if keep_removed:
-        target.with_suffix(".removed.txt").write_text(removed + "\n", encoding="utf-8")
+    target.write_text(record[MAIN_TEXT_FIELD] + "\n", encoding="utf-8")
+    if REMOVED_FIELD in record:
+        target.with_suffix(".removed.txt").write_text(record[REMOVED_FIELD] + "\n", encoding="utf-8")

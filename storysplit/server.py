@@ -19,13 +19,11 @@ options are parsed, so `--help` and every other command start without them.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from storysplit.bundled import DEFAULT_MODEL
+from storysplit.arguments import add_model_option
 from storysplit.errors import StorysplitError
 from storysplit.model import StorySplitModel, load_model
 
@@ -83,12 +81,7 @@ def _parser() -> argparse.ArgumentParser:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--model",
-        type=Path,
-        default=Path(os.environ.get("STORYSPLIT_MODEL", DEFAULT_MODEL)),
-        help="model folder or shipped model name (default: $STORYSPLIT_MODEL, else the shipped default)",
-    )
+    add_model_option(parser)
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)"
     )

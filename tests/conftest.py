@@ -25,7 +25,7 @@ SEEDS_DIR = REPO.parent / "shared" / "seeds"
 
 @pytest.fixture(scope="session")
 def seed_rows() -> list[dict[str, Any]]:
-    from storysplit.train.corpus.seeds import load_seed_rows
+    from storysplit.evaluation.seeds import load_seed_rows
 
     return load_seed_rows(SEEDS_DIR, 1000)
 

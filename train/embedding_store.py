@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from storysplit.atomic_files import atomic_path
 from storysplit.features.encoders import SegmentEncoder
 
 SHARD_SIZE = 8192
@@ -66,9 +67,8 @@ class EmbeddingStore:
     def _write_shard(self, keys: np.ndarray, vectors: np.ndarray) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"shard-{len(self._shards):05d}.npz"
-        partial = path.with_name(path.stem + ".partial.npz")
-        np.savez(partial, keys=keys, vectors=vectors)
-        partial.replace(path)
+        with atomic_path(path) as partial, partial.open("wb") as handle:
+            np.savez(handle, keys=keys, vectors=vectors)
         self._add_shard(keys, vectors)
 
 

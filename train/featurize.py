@@ -19,6 +19,7 @@ import numpy as np
 from datasets import Dataset
 from tqdm.auto import tqdm
 
+from storysplit.atomic_files import atomic_path
 from storysplit.config import Config
 from storysplit.errors import StorysplitError
 from storysplit.features.batch import featurize_segmented
@@ -177,6 +178,5 @@ def _digest(identity: dict[str, Any]) -> str:
 def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Write atomically, so an interrupted run never leaves a half-written cache entry."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.stem + ".partial.npz")
-    np.savez(partial, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as allow_pickle
-    partial.replace(path)
+    with atomic_path(path) as partial, partial.open("wb") as handle:
+        np.savez(handle, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as allow_pickle

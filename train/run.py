@@ -10,20 +10,21 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 from datasets import Dataset
 
 from storysplit.config import Config, load_config
-from storysplit.evaluation.cli import evaluate_all
 from storysplit.evaluation.data import SEEDS_SPEC
+from storysplit.evaluation.metrics import pooled_segment_scores, weighted_segment_counts
 from storysplit.evaluation.report import results_tables, write_report
+from storysplit.evaluation.runner import evaluate_all
 from storysplit.evaluation.tracking import log_report_to_mlflow
 from storysplit.model import StorySplitModel, encoder_from_config
 from storysplit.train import tracking
 from storysplit.train.corpus.build import load_or_build_corpus, saved_fingerprint
 from storysplit.train.export import save_model
 from storysplit.train.featurize import featurize_split
-from storysplit.train.fit import fit_model, weigh_sources
-from storysplit.train.scoring import decoded_probabilities, segment_scores
+from storysplit.train.fit import LabelledRows, fit_model, weigh_sources
 
 FEATURE_CACHE = Path("data/cache")
 EVALUATION_SPLITS = ("validation", "seeds")
@@ -59,10 +60,7 @@ def train(config: Config, config_path: Path | None, cache_dir: Path | None) -> P
             dataset = corpus[split]
             tracking.log_dataset(dataset, config.corpus.output_dir, split, "evaluation")
             split_rows = featurize_split(dataset, encoder, config, cache_dir, f"featurise {split}")
-            for decode, suffix in ((True, ""), (False, "_undecoded")):
-                probabilities = decoded_probabilities(model, split_rows, decode)
-                scores = segment_scores(probabilities, split_rows, config.decoder.threshold)
-                metrics.update({f"{split}.{name}{suffix}": value for name, value in scores.items()})
+            metrics.update(_split_scores(model, split_rows, split, config.decoder.threshold))
         metrics["train_seconds"] = time.perf_counter() - started
 
         model_dir = save_model(model, config.training.output_dir, config, metrics)
@@ -73,6 +71,25 @@ def train(config: Config, config_path: Path | None, cache_dir: Path | None) -> P
             uri = tracking.log_pyfunc_model(model_dir, [corpus["seeds"][0]["text"]], config.decoder.threshold)
             print(f"MLflow model {uri}: mlflow models serve -m {uri} --env-manager local")
     return model_dir
+
+
+def _split_scores(
+    model: StorySplitModel, rows: LabelledRows, split: str, threshold: float
+) -> dict[str, float]:
+    """Segment scores of `split` pooled over its documents, decoded per document and not (`_undecoded`).
+
+    Computed by `evaluation.metrics`, like every score the evaluation report logs.
+    """
+    raw = model.head_probabilities(rows.features, rows.offsets)
+    bounds = zip(rows.offsets[:-1], rows.offsets[1:], strict=True)
+    decoded = np.concatenate([model.decode(raw[a:b]) for a, b in bounds])
+    scores: dict[str, float] = {}
+    for probabilities, suffix in ((decoded, ""), (raw, "_undecoded")):
+        counts = weighted_segment_counts(rows.labels == 1, rows.weights, probabilities >= threshold)
+        scores.update(
+            {f"{split}.{name}{suffix}": value for name, value in pooled_segment_scores(counts).items()}
+        )
+    return scores
 
 
 def _evaluate(model: StorySplitModel, config: Config, model_dir: Path) -> None:

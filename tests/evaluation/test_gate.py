@@ -9,10 +9,9 @@ import pytest
 import yaml
 
 from storysplit.evaluation.baselines import FirstLines, KeepAll
-from storysplit.evaluation.cli import evaluate_all
 from storysplit.evaluation.data import EvalSet, document_from_row, load_eval_set
 from storysplit.evaluation.gate import FloorsError, check_floors, load_floors
-from storysplit.evaluation.runner import SetResult, evaluate_set
+from storysplit.evaluation.runner import SetResult, evaluate_all, evaluate_set
 from storysplit.evaluation.summary import summarize
 from tests.conftest import REPO, SEEDS_DIR
 

@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 
 from storysplit.evaluation.data import SegmentGold
-from storysplit.evaluation.metrics import Counts, bag_of_words, kind_outcomes, segment_counts, token_counts
+from storysplit.evaluation.metrics import (
+    Counts,
+    bag_of_words,
+    kind_outcomes,
+    pooled_segment_scores,
+    segment_counts,
+    token_counts,
+    weighted_segment_counts,
+)
 from storysplit.labels import SegmentKind, SegmentLabel
 
 MAIN, BOILER = SegmentLabel.MAIN, SegmentLabel.BOILERPLATE
@@ -69,3 +77,39 @@ def test_kind_outcomes_count_dropped_boilerplate_and_kept_main() -> None:
     ]
     outcomes = kind_outcomes(gold, np.array([False, True, False, False, True]))
     assert outcomes == {(BOILER, SegmentKind.RELATED): (2.0, 3.0), (MAIN, SegmentKind.HEADLINE): (0.0, 1.0)}
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_pooled_segment_scores_are_the_weighted_scores_scikit_learn_gives(seed: int) -> None:
+    """Training's logged split scores (once `train.scoring`, with scikit-learn) keep their values."""
+    metrics = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(seed)
+    truth = rng.random(500) < 0.4
+    keep = rng.random(500) < 0.5
+    weights = rng.choice([0.0, 0.5, 1.0], size=500).astype(np.float32)
+    scores = pooled_segment_scores(weighted_segment_counts(truth, weights, keep))
+    rows = weights > 0
+    precision, recall, f1, _ = metrics.precision_recall_fscore_support(
+        truth[rows], keep[rows], average="binary", sample_weight=weights[rows], zero_division=0
+    )
+    accuracy = metrics.accuracy_score(truth[rows], keep[rows], sample_weight=weights[rows])
+    assert scores == pytest.approx(
+        {
+            "segment_accuracy_micro": accuracy,
+            "segment_main_precision_micro": precision,
+            "segment_main_recall_micro": recall,
+            "segment_main_f1_micro": f1,
+        },
+        rel=1e-12,
+    )
+
+
+def test_weighted_counts_from_arrays_equal_counts_from_gold() -> None:
+    gold = [
+        SegmentGold(MAIN, SegmentKind.UNKNOWN, 1.0),
+        SegmentGold(BOILER, SegmentKind.UNKNOWN, 0.5),
+        SegmentGold(MAIN, SegmentKind.UNKNOWN, 0.0),
+    ]
+    keep = np.array([True, True, False])
+    arrays = weighted_segment_counts(np.array([True, False, True]), np.array([1.0, 0.5, 0.0]), keep)
+    assert arrays == segment_counts(gold, keep)

@@ -7,8 +7,16 @@ from typing import Any
 import pytest
 
 from storysplit.cli import main
-from storysplit.jobs.cleaning import CleanedText, CleanFailure, CleanOptions, clean_documents, clean_texts
+from storysplit.jobs.cleaning import (
+    CleanedText,
+    CleanFailure,
+    CleanOptions,
+    clean_batch,
+    clean_documents,
+    clean_texts,
+)
 from storysplit.model import load_model
+from storysplit.records import SourceDocument
 from tests.jobs.corpus import make_records, write_jsonl
 
 
@@ -74,3 +82,21 @@ def test_the_time_limit_is_real(tiny_model_dir: Path, seed_rows: list[dict[str, 
     ample = clean_documents(model, texts, CleanOptions(), seconds_per_document=60)
     assert all(isinstance(o, CleanedText) for o in ample)
     assert ample == clean_texts(model, texts, CleanOptions())
+
+
+def test_a_batch_keeps_its_order_with_unreadable_and_failing_documents(
+    tiny_model_dir: Path, seed_rows: list[dict[str, Any]]
+) -> None:
+    """What every engine merges: read problems as they are, model failures named by where they are."""
+    real = load_model(tiny_model_dir)
+    texts = [r["text"] for r in make_records(seed_rows, 2)]
+    documents = [
+        SourceDocument("a", "in.jsonl:1", text=texts[0]),
+        SourceDocument("in.jsonl:2", "in.jsonl:2", problem="in.jsonl:2: not valid JSON (Expecting value)"),
+        SourceDocument("c", "in.jsonl:3", text="POISON here"),
+        SourceDocument("d", "in.jsonl:4", text=texts[1]),
+    ]
+    outcomes = clean_batch(_PoisonedModel(real), documents, CleanOptions())  # type: ignore[arg-type]
+    assert outcomes[1] == CleanFailure("in.jsonl:2: not valid JSON (Expecting value)")
+    assert outcomes[2] == CleanFailure("in.jsonl:3: model failed: ValueError: cannot featurise this")
+    assert [outcomes[0], outcomes[3]] == clean_texts(real, texts, CleanOptions())

@@ -9,7 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from storysplit.errors import InputError
-from storysplit.jobs.readers import ReadSettings, open_input, parquet_schema, read_documents
+from storysplit.jobs.readers import open_input, parquet_schema, read_documents
+from storysplit.records import ReadSettings
 from tests.jobs.corpus import write_jsonl
 
 RECORDS = [

@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from storysplit.jobs.errors import JobError
-from storysplit.jobs.readers import SourceDocument
 from storysplit.jobs.shards import OutputFolder, ShardResult, plan_shards
+from storysplit.records import SourceDocument
 
 PLAN = {"input": "/data/in.jsonl", "shard_size": 10, "threshold": None}
 

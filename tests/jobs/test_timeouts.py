@@ -17,6 +17,25 @@ def test_a_busy_block_is_interrupted_and_the_alarm_is_cleared() -> None:
     time.sleep(0.1)  # no alarm left over to fire here
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the dropped exception
+def test_an_alarm_that_fires_inside_a_finaliser_still_fails_the_block() -> None:
+    """Python drops an exception raised in `__del__` (or a gc callback, as hypothesis installs), so the
+    block runs on; it must still end in `TimeLimitExceeded`, not in a result that overran."""
+
+    class SlowToDelete:
+        def __del__(self) -> None:
+            deadline = time.perf_counter() + 0.2
+            while time.perf_counter() < deadline:  # the alarm's handler runs here, and is dropped
+                pass
+
+    finished = False
+    with pytest.raises(TimeLimitExceeded, match=r"timed out after 0\.05 s"), time_limit(0.05):
+        SlowToDelete()
+        finished = True
+    assert finished  # the block did run on after the dropped alarm
+    time.sleep(0.1)
+
+
 def test_a_block_within_its_limit_and_no_limit_run_to_the_end() -> None:
     finished = []
     for seconds in (5, 0):

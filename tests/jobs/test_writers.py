@@ -9,8 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from storysplit.jobs.cleaning import CleanedText, CleanOptions
-from storysplit.jobs.readers import SourceDocument
 from storysplit.jobs.writers import open_shard_writer
+from storysplit.records import SourceDocument
 
 DOCS = [
     SourceDocument("a", "in.jsonl:1", {"id": "a", "text": "Menu\nStory é", "n": 1}, "Menu\nStory é"),

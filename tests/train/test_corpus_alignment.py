@@ -10,6 +10,7 @@ from storysplit.train.corpus.alignment import (
     LabelledSpan,
     align_document,
     is_meta_line,
+    iso_date,
 )
 
 RULES = AlignmentRules(max_chars=200, min_match_ratio=0.8, max_boilerplate_ratio=0.2, ambiguous_weight=0.0)
@@ -115,3 +116,11 @@ def test_word_less_lines_are_junk_and_lost_story_has_low_recall() -> None:
     assert alignment.spans[0].kind is SegmentKind.JUNK
     assert all(span.label is SegmentLabel.BOILERPLATE for span in alignment.spans)
     assert alignment.gold_recall == 0.0
+
+
+def test_iso_date_reads_the_first_date_and_refuses_impossible_months() -> None:
+    """The one reading of `published` that the alignment and the mixer's bylines share."""
+    assert iso_date("2025-09-04T08:30:00+02:00") == (2025, 9, 4)
+    assert iso_date("Updated 2024-3-7") == (2024, 3, 7)
+    assert iso_date("2024-13-01") is None
+    assert iso_date("") is None

@@ -47,8 +47,8 @@ def test_run_logs_config_dataset_metrics_and_model(trained: dict[str, Any]) -> N
 
     run = trained["run"]
     assert run.data.params["encoder.model"] == "hashing"
-    assert "validation.segment_accuracy" in run.data.metrics
-    assert "seeds.segment_main_f1" in run.data.metrics
+    assert "validation.segment_accuracy_micro" in run.data.metrics
+    assert "seeds.segment_main_f1_micro" in run.data.metrics
     assert {d.dataset.name for d in run.inputs.dataset_inputs} >= {"storysplit-corpus-train"}
     artifacts = {
         a.path for a in mlflow.MlflowClient(trained["uri"]).list_artifacts(run.info.run_id, "config")
@@ -169,7 +169,7 @@ def test_smoke_config_against_a_real_mlflow_server(tmp_path: Path, trained: dict
         mlflow.set_tracking_uri(uri)
         runs = mlflow.search_runs(experiment_names=[config.tracking.experiment], output_format="list")
         assert len(runs) == 1 and runs[0].info.status == "FINISHED"
-        assert np.isfinite(runs[0].data.metrics["validation.segment_accuracy"])
+        assert np.isfinite(runs[0].data.metrics["validation.segment_accuracy_micro"])
         assert (model_dir / "manifest.json").is_file()
     finally:
         server.terminate()

@@ -294,16 +294,27 @@ def is_meta_line(text: str, author: list[str], date: set[str]) -> bool:
     return len(rest) <= 2
 
 
-def _date_words(published: str) -> set[str]:
-    """Words a rendering of an ISO publication date may use: year, month number and names, day."""
+def iso_date(published: str) -> tuple[int, int, int] | None:
+    """Year, month and day of the first ISO date in `published` ("2024-03-07T10:00:00Z", "2024-3-7").
+
+    None when there is none or its month is not 1 to 12. The one reading of a page's publication
+    date, shared by the alignment (`_date_words`) and the mixer's bylines (`mixer._meta_lines`).
+    """
     match = _ISO_DATE.search(published)
     if not match:
+        return None
+    year, month, day = (int(part) for part in match.groups())
+    return (year, month, day) if 1 <= month <= 12 else None
+
+
+def _date_words(published: str) -> set[str]:
+    """Words a rendering of an ISO publication date may use: year, month number and names, day."""
+    date = iso_date(published)
+    if date is None:
         return set()
-    year, month, day = match.group(1), int(match.group(2)), int(match.group(3))
-    if not 1 <= month <= 12:
-        return set()
+    year, month, day = date
     name = MONTHS[month - 1]
-    return {year, name, name[:3], name[:4], str(month), f"{month:02d}", str(day), f"{day:02d}"}
+    return {f"{year:04d}", name, name[:3], name[:4], str(month), f"{month:02d}", str(day), f"{day:02d}"}
 
 
 def _has_date(present: set[str], date: set[str]) -> bool:

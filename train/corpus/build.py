@@ -26,13 +26,13 @@ from tqdm import tqdm
 
 from storysplit.config import Config, CorpusConfig, config_to_dict, load_config
 from storysplit.errors import StorysplitError
+from storysplit.evaluation.seeds import load_seed_rows
 from storysplit.train.corpus.agreement import agreement_rows, list_html_files
 from storysplit.train.corpus.alignment import AlignmentRules
 from storysplit.train.corpus.datacard import write_data_card
 from storysplit.train.corpus.mixer import BoilerplatePool, MixerSettings, Story, compose_mixture
 from storysplit.train.corpus.pages import PageJob, PageResult, process_page
 from storysplit.train.corpus.schema import CORPUS_FEATURES, SPLITS
-from storysplit.train.corpus.seeds import load_seed_rows
 from storysplit.train.corpus.sources import (
     SOURCE_SETS,
     PageMeta,

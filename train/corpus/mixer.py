@@ -26,7 +26,7 @@ import blingfire
 from storysplit.features.segmentation import split_document
 from storysplit.features.words import words
 from storysplit.labels import SegmentKind, SegmentLabel
-from storysplit.train.corpus.alignment import MONTHS, strip_site_name
+from storysplit.train.corpus.alignment import MONTHS, iso_date, strip_site_name
 
 _HEADER_WORDS = re.compile(
     r"\b(related|more|latest|popular|recommended|trending|top|also|read|stories|news|headlines|next)\b",
@@ -38,7 +38,6 @@ _PROMO_WORDS = re.compile(
     re.IGNORECASE,
 )
 _MONTH_NAMES = tuple(month.title() for month in MONTHS)
-_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 STORY_PARAGRAPHS = (6, 30)
 """A mixture keeps the story's first N paragraphs, N drawn from this range: scraped news stories
 are short (the seeds have 6 to 14 lines), many gold texts are long guides."""
@@ -255,24 +254,23 @@ def _meta_lines(rng: random.Random, story: Story) -> list[str]:
     author = story.author
     if author and rng.random() < 0.7:
         lines.append(rng.choice((author, f"By {author}", f"{author} |", f"Written by {author}")))
-    date = _ISO_DATE.search(story.published)
+    date = iso_date(story.published)
     if date:
-        year, month, day = int(date.group(1)), int(date.group(2)), int(date.group(3))
-        if 1 <= month <= 12:
-            name = _MONTH_NAMES[month - 1]
-            clock = f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}"
-            lines.append(
-                rng.choice(
-                    (
-                        f"{name} {day}, {year}",
-                        f"{day:02d} {name[:3]} {year}, {clock}",
-                        f"Updated {year}-{month:02d}-{day:02d}",
-                        f"Posted on {name[:3]}. {day}, {year} at {clock}",
-                        f"{day}/{month}/{year}",
-                        f"{name} {day}, {year} · {rng.randint(2, 12)} min read",
-                    )
+        year, month, day = date
+        name = _MONTH_NAMES[month - 1]
+        clock = f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}"
+        lines.append(
+            rng.choice(
+                (
+                    f"{name} {day}, {year}",
+                    f"{day:02d} {name[:3]} {year}, {clock}",
+                    f"Updated {year}-{month:02d}-{day:02d}",
+                    f"Posted on {name[:3]}. {day}, {year} at {clock}",
+                    f"{day}/{month}/{year}",
+                    f"{name} {day}, {year} · {rng.randint(2, 12)} min read",
                 )
             )
+        )
     if not lines and rng.random() < 0.5:
         lines.append(source_name(story))
     return lines

@@ -1,4 +1,8 @@
-"""The five hand-labelled seed documents as corpus rows (an evaluation split, never trained on)."""
+"""The five hand-labelled seed documents as corpus rows (an evaluation split, never trained on).
+
+They live with evaluation, which scores on them, and the corpus build (`train.corpus.build`) adds
+them as its `seeds` split from here: imports go from training to evaluation, never back.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,31 @@
+"""Command-line options that several commands share, defined once so that they read and check alike."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from storysplit.bundled import DEFAULT_MODEL
+from storysplit.model import MODEL_ENV
+
+
+def add_model_option(parser: argparse._ActionsContainer) -> None:
+    """`--model`: a model folder or a shipped model's name; `$STORYSPLIT_MODEL`, else the shipped default.
+
+    `parser` is a parser or one of its argument groups.
+    """
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=Path(os.environ.get(MODEL_ENV, DEFAULT_MODEL)),
+        help=f"model folder or shipped model name (default: ${MODEL_ENV}, else the shipped default)",
+    )
+
+
+def threshold_argument(value: str) -> float:
+    """argparse type of `--threshold`: a probability strictly between 0 and 1."""
+    number = float(value)
+    if not 0.0 < number < 1.0:
+        raise argparse.ArgumentTypeError(f"threshold must be between 0 and 1, got {value}")
+    return number
