@@ -19,7 +19,7 @@ import os
 import sys
 from pathlib import Path
 
-from storysplit.arguments import add_model_option, threshold_argument
+from storysplit.arguments import add_model_option, positive_int, threshold_argument
 from storysplit.jobs.cleaning import CORPUS_MAX_BYTES, DEFAULT_BATCH_SIZE, CleanOptions
 from storysplit.jobs.errors import JobError
 from storysplit.jobs.job import CleanJob
@@ -65,13 +65,13 @@ def _add_input_output_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--id-field", default="id", help="field or column holding the id (default: id)")
     group.add_argument(
         "--max-bytes",
-        type=_positive,
+        type=positive_int,
         default=CORPUS_MAX_BYTES,
         help=f"larger documents fail as too large (default {CORPUS_MAX_BYTES:,}; news pages are far smaller)",
     )
     group.add_argument(
         "--shard-size",
-        type=_positive,
+        type=positive_int,
         default=DEFAULT_SHARD_SIZE,
         help="documents per output file (local engine)",
     )
@@ -101,12 +101,12 @@ def _add_engine_arguments(group: argparse._ArgumentGroup) -> None:
     )
     group.add_argument(
         "--workers",
-        type=_positive,
+        type=positive_int,
         default=_cores(),
         help=f"processes, or Ray actors (default: {_cores()}, the cores)",
     )
     group.add_argument(
-        "--batch-size", type=_positive, default=DEFAULT_BATCH_SIZE, help="documents per model call"
+        "--batch-size", type=positive_int, default=DEFAULT_BATCH_SIZE, help="documents per model call"
     )
     group.add_argument(
         "--timeout",
@@ -141,13 +141,6 @@ def _job_from_args(args: argparse.Namespace) -> CleanJob:
         progress=args.progress,
         ray_address=args.ray_address,
     )
-
-
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return number
 
 
 def _cores() -> int:

@@ -29,3 +29,11 @@ def threshold_argument(value: str) -> float:
     if not 0.0 < number < 1.0:
         raise argparse.ArgumentTypeError(f"threshold must be between 0 and 1, got {value}")
     return number
+
+
+def positive_int(value: str) -> int:
+    """argparse type of counts (`--workers`, `--batch-size`, ...): a whole number of at least 1."""
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return number

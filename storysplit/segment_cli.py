@@ -17,22 +17,23 @@ import argparse
 import contextlib
 import json
 import sys
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from storysplit.arguments import add_model_option, threshold_argument
+from storysplit.arguments import add_model_option, positive_int, threshold_argument
 from storysplit.audit_page import AuditPageWriter, AuditReport
 from storysplit.documents import DEFAULT_MAX_BYTES, decode_document
 from storysplit.errors import InputError
-from storysplit.model import StorySplitModel, load_model
+from storysplit.labelling_pool import Outcome, labelled_batches
+from storysplit.model import load_model
 from storysplit.output_records import (
     MAIN_TEXT_FIELD,
     REMOVED_FIELD,
     ModelFailure,
     document_record,
-    segment_with_retry,
 )
 from storysplit.records import ReadSettings, SourceDocument, read_jsonl, read_jsonl_file, read_text_file
 
@@ -58,29 +59,53 @@ def main(argv: list[str] | None = None) -> int:
     failures = 0
     jsonl = args.format == "jsonl" or args.input_format == "jsonl"
     jsonl = jsonl or (args.input_format == "auto" and any(p.suffix == ".jsonl" for p in args.inputs))
-    claimed: dict[Path, str] = {}
     with contextlib.ExitStack() as stack:
         sink = _open_sink(args.output, jsonl)
         if sink is not None and sink is not sys.stdout:
             stack.callback(sink.close)
         report = stack.enter_context(AuditReport(args.html_report)) if args.html_report else None
-        batch: list[Document] = []
-        for item in _documents(args):
-            if isinstance(item, Document) and sink is None and item.output is not None:
-                item = _claim_output(item, claimed, args.output)
-            if isinstance(item, InputError):
-                print(f"storysplit segment: skipped {item}", file=sys.stderr)
-                failures += 1
-                continue
-            batch.append(item)
-            if len(batch) >= args.batch_size:
-                failures += _write_batch(model, batch, args, sink, jsonl, report)
-                batch = []
-        if batch:
-            failures += _write_batch(model, batch, args, sink, jsonl, report)
+        batches = _Batches(args, sink)
+        for outcomes in labelled_batches(model, batches.texts(), args.threshold, args.workers):
+            failures += _write_batch(batches.unwritten.popleft(), outcomes, args, sink, jsonl, report)
+        failures += batches.skipped
     if failures:
         print(f"storysplit segment: {failures} document(s) skipped, see above", file=sys.stderr)
     return 1 if failures else 0
+
+
+class _Batches:
+    """The inputs read into batches of documents; those not written yet wait in `unwritten`, in order.
+
+    With several workers the batches are read ahead of the writing, so each batch's documents wait
+    here until the outcomes of its texts come back.
+    """
+
+    def __init__(self, args: argparse.Namespace, sink: IO[str] | None) -> None:
+        self.args, self.sink = args, sink
+        self.unwritten: deque[list[Document]] = deque()
+        self.skipped = 0
+
+    def texts(self) -> Iterator[list[str]]:
+        """Each batch's texts; unreadable inputs are reported on stderr and counted as skipped."""
+        claimed: dict[Path, str] = {}
+        batch: list[Document] = []
+        for item in _documents(self.args):
+            if isinstance(item, Document) and self.sink is None and item.output is not None:
+                item = _claim_output(item, claimed, self.args.output)
+            if isinstance(item, InputError):
+                print(f"storysplit segment: skipped {item}", file=sys.stderr)
+                self.skipped += 1
+                continue
+            batch.append(item)
+            if len(batch) >= self.args.batch_size:
+                yield self._hold(batch)
+                batch = []
+        if batch:
+            yield self._hold(batch)
+
+    def _hold(self, batch: list[Document]) -> list[str]:
+        self.unwritten.append(batch)
+        return [doc.text for doc in batch]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -127,7 +152,15 @@ def _parser() -> argparse.ArgumentParser:
         help="also write one self-contained HTML page showing each document with its kept and removed "
         "segments marked (open it in a browser; it holds every document's text, so use it on samples)",
     )
-    parser.add_argument("--batch-size", type=int, default=32, help="documents per model call (default: 32)")
+    parser.add_argument(
+        "--batch-size", type=positive_int, default=32, help="documents per model call (default: 32)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        help="processes labelling batches side by side, output order kept (default: 1; up to the cores)",
+    )
     parser.add_argument(
         "--max-bytes",
         type=int,
@@ -218,19 +251,19 @@ def _open_sink(output: Path | None, jsonl: bool) -> IO[str] | None:
 
 
 def _write_batch(
-    model: StorySplitModel,
     batch: list[Document],
+    outcomes: list[Outcome],
     args: argparse.Namespace,
     sink: IO[str] | None,
     jsonl: bool,
     report: AuditPageWriter | None,
 ) -> int:
-    """Label and write `batch`; returns how many documents were skipped because the model failed.
+    """Write `batch`'s outcomes; returns how many documents were skipped because the model failed.
 
-    If the batch fails, its documents are retried one by one, so one bad document fails alone.
+    A batch that failed was retried one document at a time (`segment_with_retry`), so one bad
+    document fails alone.
     """
     failures = 0
-    outcomes = segment_with_retry(model, [doc.text for doc in batch], args.threshold)
     for doc, segments in zip(batch, outcomes, strict=True):
         if isinstance(segments, ModelFailure):
             print(f"storysplit segment: skipped {doc.id}: the model failed ({segments})", file=sys.stderr)

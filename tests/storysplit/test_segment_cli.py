@@ -179,8 +179,9 @@ def test_oversized_and_bad_jsonl_records_do_not_stop_the_others(
     assert f"{source}:6: not valid JSON" in err
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
 def test_a_document_the_model_fails_on_is_skipped_alone(
-    tiny_model_dir: Path, tmp_path: Path, monkeypatch, capsys
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch, capsys, workers: str
 ) -> None:
     from storysplit.model import StorySplitModel
 
@@ -198,7 +199,17 @@ def test_a_document_the_model_fails_on_is_skipped_alone(
         (inputs / f"{name}.txt").write_text(
             f"Story {name} reads like prose.\n" + ("poison\n" if name == "b" else "")
         )
-    code, out, err = _run(["segment", str(inputs), "--model", str(tiny_model_dir)], capsys)
+    command = [
+        "segment",
+        str(inputs),
+        "--model",
+        str(tiny_model_dir),
+        "--workers",
+        workers,
+        "--batch-size",
+        "2",
+    ]
+    code, out, err = _run(command, capsys)
     assert code == 1
     assert f"skipped {inputs / 'b.txt'}: the model failed (RuntimeError: poisoned)" in err
     assert f"==> {inputs / 'a.txt'} <==" in out and f"==> {inputs / 'c.txt'} <==" in out
@@ -339,3 +350,32 @@ def test_cleaned_text_keeps_paragraph_breaks(tiny_model_dir: Path, tmp_path: Pat
         ["segment", str(page), "--model", str(tiny_model_dir), "--threshold", "0.001"], capsys
     )
     assert code == 0 and out == f"{paragraphs[0]}\n\n{paragraphs[1]}\n"
+
+
+def test_workers_give_the_same_records_in_the_same_order(
+    tiny_model_dir: Path, seed_rows: list[dict[str, Any]], tmp_path: Path, capsys
+) -> None:
+    """Batches labelled in two worker processes come back in input order, record for record."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for i in range(13):
+        row = seed_rows[i % len(seed_rows)]
+        (inputs / f"{i:02d}.txt").write_text(f"Page {i}\n{row['text']}", encoding="utf-8")
+    outputs = {}
+    for workers in ("1", "2"):
+        output = tmp_path / f"out-{workers}.jsonl"
+        command = [
+            "segment",
+            str(inputs),
+            "--model",
+            str(tiny_model_dir),
+            "--format",
+            "jsonl",
+            "-o",
+            str(output),
+        ]
+        code, _, err = _run([*command, "--workers", workers, "--batch-size", "2"], capsys)
+        assert code == 0, err
+        outputs[workers] = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    assert [record["id"] for record in outputs["2"]] == sorted(str(p) for p in inputs.iterdir())
+    assert outputs["2"] == outputs["1"]
