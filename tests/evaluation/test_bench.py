@@ -23,7 +23,18 @@ def test_bench_times_each_method_and_scores_what_it_timed(
 ) -> None:
     output = tmp_path / "bench.json"
     argv = ["bench", "--data", "seeds", "--seeds-dir", str(SEEDS_DIR), "--model", str(tiny_model_dir)]
-    argv += ["--docs", "5", "--runs", "2", "--workers", "2", "--no-html", "--output", str(output)]
+    argv += [
+        "--docs",
+        "5",
+        "--runs",
+        "2",
+        "--workers",
+        "2",
+        "--no-html",
+        "--no-commands",
+        "--output",
+        str(output),
+    ]
     code = storysplit_main(argv)
     printed = capsys.readouterr().out
     assert code == 0
@@ -35,6 +46,26 @@ def test_bench_times_each_method_and_scores_what_it_timed(
     assert model_row["documents"] == 5 and len(model_row["pass_seconds"]) == 2
     assert model_row["segments"] == sum(len(split_document(d.text, 1000)) for d in seeds.documents)
     assert c4_row["peak_rss_mb"] > 0 and c4_row["startup_seconds"] > 0
+
+
+def test_whole_commands_run_side_by_side_and_print_the_ratios(
+    tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["bench", "--commands-only", "--model", str(tiny_model_dir), "--pages", "3", "--runs", "2"]
+    code = storysplit_main([*argv, "--workers", "2", "--page-sets", "news-fixtures"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    rows = [line for line in out.splitlines() if line.startswith("| ")][1:]
+    names = [row.split(" | ")[0][2:] for row in rows]
+    assert names == [
+        "storysplit segment on 3 pages' text",
+        "trafilatura on 3 pages' HTML, one process",
+        "storysplit segment --workers 2 on 3 pages' text",
+        "trafilatura on 3 pages' HTML, 2 processes",
+        "storysplit segment PAGE.txt",
+        "trafilatura.extract(PAGE.html)",
+    ]
+    assert "x trafilatura's (goal >= 2x)" in out and "one page: storysplit" in out
 
 
 def test_a_failing_worker_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -14,7 +14,7 @@ import yaml
 
 import storysplit
 from storysplit.cli import main as storysplit_main
-from storysplit.evaluation import cli as evaluation_cli
+from storysplit.evaluation import runner as evaluation_runner
 from storysplit.evaluation.methods import SegmentDecisions, SegmentedText
 from tests.conftest import SEEDS_DIR
 from tests.evaluation.fakes import FakeModel
@@ -97,7 +97,7 @@ class _NoisyKeepAll:
 def test_evaluate_shows_progress_and_keeps_library_warnings_out_of_its_output(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(evaluation_cli, "text_baselines", lambda first_lines: [_NoisyKeepAll()])
+    monkeypatch.setattr(evaluation_runner, "text_baselines", lambda first_lines: [_NoisyKeepAll()])
     argv = ["evaluate", "m", "--data", "seeds", "--seeds-dir", str(SEEDS_DIR), "--no-html"]
     with warnings.catch_warnings():
         warnings.simplefilter("always")
