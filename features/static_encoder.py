@@ -78,9 +78,14 @@ class StaticEncoder:
         weights = load_file(str(folder / "model.safetensors"))
         if len(weights) != 1:
             raise ValueError(f"{folder}/model.safetensors holds {sorted(weights)}, expected one embedding")
-        # float32 once at load (~0.1 s for e5-static): gathering float16 rows and widening them
-        # as they are added made every batch's sums twice as slow.
-        self.embedding = next(iter(weights.values())).astype(np.float32, copy=False)
+        stored = next(iter(weights.values()))
+        # Float16 weights (the distilled encoders') are widened to float32 once this process has
+        # gathered as many rows as the matrix holds: a single page widens just its own rows (the
+        # whole e5-static matrix takes 0.05-0.1 s), a corpus run then reads the float32 copy
+        # (widening rows while adding them doubled a large batch's sums). Widening is exact either way.
+        self._float16 = stored if stored.dtype == np.float16 else None
+        self._float32 = None if self._float16 is not None else stored.astype(np.float32, copy=False)
+        self._rows_gathered = 0
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.batch_size = batch_size
@@ -96,7 +101,19 @@ class StaticEncoder:
 
     @property
     def dimension(self) -> int:
-        return int(self.embedding.shape[1])
+        return int(self._rows().shape[1])
+
+    @property
+    def embedding(self) -> np.ndarray:
+        """The (vocabulary, dimension) float32 matrix."""
+        if self._float32 is None:
+            assert self._float16 is not None
+            self._float32 = self._float16.astype(np.float32)
+        return self._float32
+
+    def _rows(self) -> np.ndarray:
+        """The matrix rows are gathered from: float32, or float16 until widening it pays."""
+        return self._float32 if self._float32 is not None else self._float16  # type: ignore[return-value]
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Returns: float32 array of shape (len(texts), dimension)."""
@@ -152,11 +169,13 @@ class StaticEncoder:
             columns
         )
         sums = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        self._rows_gathered += len(columns)
+        rows = self.embedding if self._rows_gathered > len(self._rows()) else self._rows()
         # Token after token from zero, as a sequential (and scipy's sparse) sum adds them: same float32
         # sums to the bit, which the heads' tree thresholds need (a pairwise order moved p by 0.002).
         for position in range(table.shape[1]):
             adding = int(np.searchsorted(-sorted_lengths, -position, side="left"))
-            sums[:adding] += self.embedding[table[:adding, position]]
+            sums[:adding] += rows[table[:adding, position]]
         means = np.empty_like(sums)
         means[order] = sums / np.maximum(sorted_lengths, 1)[:, None].astype(np.float32)
         return means

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -84,3 +85,16 @@ def test_emptying_the_embedding_cache_forgets_the_words_too() -> None:
     assert encoder._word_ids
     cached.clear()
     assert not encoder._word_ids and not cached._cache
+
+
+def test_float16_weights_give_the_same_vectors_before_and_after_widening() -> None:
+    """A page's rows gathered from the stored float16 matrix equal those of its float32 copy, bit for bit."""
+    texts = ["Latest • Most Viewed", "Die Regierung hat am Montag beschlossen.", "", "東京都は新しい計画"]
+    fresh = StaticEncoder(SENTENCEPIECE_MODEL)
+    assert fresh._float32 is None  # a few rows gathered: nothing widened yet
+    before = fresh.encode(texts)
+    assert fresh._float32 is None
+    widened = StaticEncoder(SENTENCEPIECE_MODEL)
+    widened.embedding  # noqa: B018 (widens the whole matrix)
+    assert widened._float32 is not None
+    np.testing.assert_array_equal(before, widened.encode(texts))
