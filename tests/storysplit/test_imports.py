@@ -13,6 +13,7 @@ import subprocess
 import sys
 from importlib.metadata import PackageNotFoundError, packages_distributions, requires
 from pathlib import Path
+from typing import Any
 
 import pytest
 from packaging.requirements import Requirement
@@ -40,13 +41,18 @@ print(json.dumps(sorted(sys.modules)))
 """
 
 
-def _modules_after(code: str) -> set[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+def _printed_last(code: str, env: dict[str, str] | None = None) -> Any:
+    """Run `code` in a fresh interpreter from the checkout; the JSON of its last printed line."""
+    env = {**(os.environ if env is None else env), "PYTHONPATH": str(REPO)}
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    return set(json.loads(result.stdout.splitlines()[-1]))
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def _modules_after(code: str) -> set[str]:
+    return set(_printed_last(code))
 
 
 @pytest.mark.parametrize("code", [SEGMENT_ONE_PAGE, LOAD_AND_SERVE], ids=["storysplit-segment", "load_model"])
@@ -130,22 +136,11 @@ print(json.dumps({{name: os.environ.get(name) for name in storysplit.cli.THREAD_
 
 @pytest.mark.parametrize("user_value", [None, "2"])
 def test_segment_runs_one_blas_thread_unless_told(user_value: str | None) -> None:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        env.pop(name, None)
+    names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    env = {name: value for name, value in os.environ.items() if name not in names}
     if user_value:
         env["OPENBLAS_NUM_THREADS"] = user_value
-    result = subprocess.run(
-        [sys.executable, "-c", SEGMENT_THREADS],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    threads = json.loads(result.stdout.splitlines()[-1])
-    assert threads == {
+    assert _printed_last(SEGMENT_THREADS, env) == {
         "OPENBLAS_NUM_THREADS": user_value or "1",
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
