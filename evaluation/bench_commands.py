@@ -118,7 +118,10 @@ def time_commands(
     one = by_size[len(by_size) // 2]
     text, html, n = str(folder / "text"), str(folder / "html"), len(pages)
     commands = {
-        f"storysplit segment on {n} pages' text": ([*storysplit, text, "--output", "out-s1"], n),
+        f"storysplit segment --workers 1 on {n} pages' text": (
+            [*storysplit, text, "--output", "out-s1", "--workers", "1"],
+            n,
+        ),
         f"trafilatura on {n} pages' HTML, one process": (
             [python, "-c", TRAFILATURA_PAGES, html, "out-t1", "1"],
             n,

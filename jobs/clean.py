@@ -15,11 +15,10 @@ Exit status: 0 when every document was processed (failures are in the errors fil
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-from storysplit.arguments import add_model_option, positive_int, threshold_argument
+from storysplit.arguments import add_model_option, available_cores, positive_int, threshold_argument
 from storysplit.jobs.cleaning import CORPUS_MAX_BYTES, DEFAULT_BATCH_SIZE, CleanOptions
 from storysplit.jobs.errors import JobError
 from storysplit.jobs.job import CleanJob
@@ -102,8 +101,8 @@ def _add_engine_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--workers",
         type=positive_int,
-        default=_cores(),
-        help=f"processes, or Ray actors (default: {_cores()}, the cores)",
+        default=available_cores(),
+        help=f"processes, or Ray actors (default: {available_cores()}, the cores)",
     )
     group.add_argument(
         "--batch-size", type=positive_int, default=DEFAULT_BATCH_SIZE, help="documents per model call"
@@ -141,7 +140,3 @@ def _job_from_args(args: argparse.Namespace) -> CleanJob:
         progress=args.progress,
         ray_address=args.ray_address,
     )
-
-
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

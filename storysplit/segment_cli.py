@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from storysplit.arguments import add_model_option, positive_int, threshold_argument
+from storysplit.arguments import add_model_option, available_cores, positive_int, threshold_argument
 from storysplit.audit_page import AuditPageWriter, AuditReport
 from storysplit.documents import DEFAULT_MAX_BYTES, decode_document
 from storysplit.errors import InputError
@@ -158,8 +158,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--workers",
         type=positive_int,
-        default=1,
-        help="processes labelling batches side by side, output order kept (default: 1; up to the cores)",
+        default=available_cores(),
+        help=f"processes labelling batches side by side once there are two batches or more, output order "
+        f"kept (default: {available_cores()}, the cores)",
     )
     parser.add_argument(
         "--max-bytes",

@@ -58,7 +58,7 @@ def test_whole_commands_run_side_by_side_and_print_the_ratios(
     rows = [line for line in out.splitlines() if line.startswith("| ")][1:]
     names = [row.split(" | ")[0][2:] for row in rows]
     assert names == [
-        "storysplit segment on 3 pages' text",
+        "storysplit segment --workers 1 on 3 pages' text",
         "trafilatura on 3 pages' HTML, one process",
         "storysplit segment --workers 2 on 3 pages' text",
         "trafilatura on 3 pages' HTML, 2 processes",
