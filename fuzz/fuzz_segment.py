@@ -36,9 +36,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import numpy  # noqa: E402, F401  (imported before instrumentation: only our code is instrumented)
-import scipy.sparse  # noqa: E402, F401
 
-with atheris.instrument_imports(include=["features", "storysplit"]):
+with atheris.instrument_imports(include=["storysplit"]):
     from storysplit import InputError, load_model
     from storysplit.documents import decode_document
     from storysplit.http_errors import decode_json_body, validation_message
