@@ -135,11 +135,12 @@ class StaticEncoder:
         if self._word_path is None:
             return self._tokenized(texts)
         split_words, by_word = self._word_path
-        ids = self._ids_by_word(texts, split_words)
-        whole = [i for i, text in enumerate(texts) if not by_word(text)]
-        for i, encoded in zip(whole, self._tokenized([texts[i] for i in whole]), strict=True):
-            ids[i] = encoded
-        return ids
+        splittable = [by_word(text) for text in texts]
+        whole = iter(self._tokenized([text for text, ok in zip(texts, splittable, strict=True) if not ok]))
+        by_words = iter(
+            self._ids_by_word([text for text, ok in zip(texts, splittable, strict=True) if ok], split_words)
+        )
+        return [next(by_words) if ok else next(whole) for ok in splittable]
 
     def _ids_by_word(self, texts: list[str], split_words: Callable[[str], list[str]]) -> list[list[int]]:
         words = [split_words(text) for text in texts]
@@ -160,14 +161,13 @@ class StaticEncoder:
         lengths = np.fromiter(map(len, ids), dtype=np.intp, count=len(ids))
         order = np.argsort(-lengths, kind="stable")  # longest first: the texts still adding are a prefix
         sorted_lengths = lengths[order]
-        columns = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.intp, count=int(lengths.sum()))
-        table = np.zeros((len(texts), int(sorted_lengths[0]) if len(texts) else 0), dtype=np.intp)
-        rank = np.empty_like(order)
-        rank[order] = np.arange(len(order))
-        text_of_token = np.repeat(rank, lengths)
-        table[text_of_token, np.arange(columns.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)] = (
-            columns
+        columns = np.fromiter(
+            itertools.chain.from_iterable(ids[i] for i in order), dtype=np.intp, count=int(lengths.sum())
         )
+        # table[k, p]: the p-th token of the k-th longest text (0 past its end, never read).
+        table = np.zeros((len(texts), int(sorted_lengths[0]) if len(texts) else 0), dtype=np.intp)
+        starts = np.repeat(np.cumsum(sorted_lengths) - sorted_lengths, sorted_lengths)
+        table[np.repeat(np.arange(len(texts)), sorted_lengths), np.arange(columns.size) - starts] = columns
         sums = np.zeros((len(texts), self.dimension), dtype=np.float32)
         self._rows_gathered += len(columns)
         rows = self.embedding if self._rows_gathered > len(self._rows()) else self._rows()
