@@ -13,7 +13,6 @@ layout guessed (`html_text.extract_text(html, guess_layout=True)`, line breaks a
 
 from __future__ import annotations
 
-import gzip
 import os
 import statistics
 import subprocess
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storysplit.errors import StorysplitError
+from storysplit.evaluation.html_baselines import read_html
 
 DEFAULT_PAGE_SETS = ("news-fixtures", "multilingual-news")
 TRAFILATURA_PAGES = """
@@ -91,8 +91,7 @@ def prepare_pages(data_dir: Path, sets: Sequence[str], limit: int, folder: Path)
         for path in sorted(html_dir.iterdir()):
             if len(names) == limit:
                 break
-            raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-            html = raw.decode("utf-8", errors="replace")
+            html = read_html(html_dir, path.name)
             page = f"{name}-{path.name.split('.')[0]}"
             (folder / "html" / f"{page}.html").write_text(html, encoding="utf-8")
             text = html_text.extract_text(html, guess_layout=True)
