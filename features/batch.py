@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from storysplit.features.context import SCALAR_WIDTH, document_features, repeat_key
+from storysplit.features.context import SCALAR_WIDTH, document_features, key_of_words
 from storysplit.features.encoders import SegmentEncoder
 from storysplit.features.segmentation import Segment, split_document
-from storysplit.features.shape import shape_features
+from storysplit.features.shape import shape_features_and_words
 
 
 @dataclass(frozen=True)
@@ -71,8 +71,9 @@ def featurize_segmented(
     offsets = np.concatenate([[0], np.cumsum(counts)])
     all_texts = [seg.text for doc in segments for seg in doc]
     distinct, inverse = _distinct(all_texts)
-    shape = shape_features(distinct)[inverse]
-    key_of = dict(zip(distinct, map(repeat_key, distinct), strict=True))
+    distinct_shape, distinct_words = shape_features_and_words(distinct)
+    shape = distinct_shape[inverse]
+    key_of = dict(zip(distinct, map(key_of_words, distinct_words), strict=True))
     keys = [[key_of[seg.text] for seg in doc] for doc in segments]
     blocks = [
         document_features(

@@ -196,7 +196,12 @@ def _story_shares(story_chars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def repeat_key(text: str) -> str:
     """A segment's words, lowercased and single-spaced: what two copies of a paragraph share."""
-    return " ".join(words(text))
+    return key_of_words(words(text))
+
+
+def key_of_words(text_words: list[str]) -> str:
+    """`repeat_key` of a text whose `features.words.words` are already at hand."""
+    return " ".join(text_words)
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:

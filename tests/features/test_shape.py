@@ -10,8 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from storysplit.features import shape
-from storysplit.features.shape import MAX_HEADER_WORDS, SHAPE_FEATURES, SHORT_WORD_CHARS, shape_features
-from storysplit.features.words import TOKEN
+from storysplit.features.shape import (
+    MAX_HEADER_WORDS,
+    SHAPE_FEATURES,
+    SHORT_WORD_CHARS,
+    shape_features,
+    shape_features_and_words,
+)
+from storysplit.features.words import TOKEN, words
 
 
 def reference_shape(texts: list[str]) -> np.ndarray:
@@ -111,6 +117,13 @@ _WORDISH = st.sampled_from(
         "|",
         ".",
         "read more",
+        "Werbung",
+        "PAYLAŞ",
+        "s'abonner",
+        "mehr zum",
+        "関連記事",
+        "Datenschutz",
+        "©",
         *_CUES,
     ]
 )
@@ -125,6 +138,14 @@ def test_batched_features_equal_the_reference_on_hostile_lines() -> None:
 @given(st.lists(_LINES, max_size=8))
 def test_batched_features_equal_the_reference_on_any_lines(texts: list[str]) -> None:
     np.testing.assert_array_equal(shape_features(texts), reference_shape(texts))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_LINES, max_size=8))
+def test_words_split_out_with_the_features_are_each_texts_words(texts: list[str]) -> None:
+    rows, per_text = shape_features_and_words([*texts, *HOSTILE])
+    assert per_text == [words(text) for text in [*texts, *HOSTILE]]
+    np.testing.assert_array_equal(rows, shape_features([*texts, *HOSTILE]))
 
 
 def test_columns_see_terminal_punctuation_bullets_and_dates() -> None:
