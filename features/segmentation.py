@@ -47,14 +47,15 @@ def split_document(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[Segmen
     segments: list[Segment] = []
     offset = 0
     for line in text.splitlines(keepends=True):
-        start, end = _trimmed_bounds(text, offset, offset + len(line))
+        stripped = line.strip()  # whitespace as `str.isspace` has it, as `_trimmed_bounds`
+        if stripped:
+            start = offset + len(line) - len(line.lstrip())
+            end = start + len(stripped)
+            if end - start <= max_chars:
+                segments.append(Segment(start, end, stripped))
+            else:
+                segments.extend(_split_long_line(text, start, end, max_chars))
         offset += len(line)
-        if start == end:
-            continue
-        if end - start <= max_chars:
-            segments.append(Segment(start, end, text[start:end]))
-        else:
-            segments.extend(_split_long_line(text, start, end, max_chars))
     return segments
 
 

@@ -60,16 +60,22 @@ _WIDGET_TERMS = re.compile(
     re.IGNORECASE,
 )
 _SENTENCE_ENDS = re.compile(r"[.!?。！？](\s|$)")
+# Lines that are a comment's button and nothing else (lowercase).
+_WHOLE_LINE_CUES = frozenset(
+    [
+        *("reply", "antworten", "répondre", "responder", "rispondi", "odpowiedz", "svara", "svar"),
+        *("beantworten", "report", "report abuse", "melden", "signaler", "flag"),
+    ]
+)
 _COMMENT_CUE = re.compile(
     r"\b(says|said|wrote|writes|schrieb|a écrit|escribió|ha scritto|napisał)[ \t]*:[ \t]*$|"
-    r"^(reply|antworten|répondre|responder|rispondi|odpowiedz|svara|svar|beantworten)$|"
+    rf"^({'|'.join(sorted(_WHOLE_LINE_CUES))})$|"
     r"\b\d+[ \t]+(votes?|likes?|replies|points|stimmen)\b|\b(rating|bewertung)[ \t]*:|"
-    r"^(report|report abuse|melden|signaler|flag)$|\b(commented|kommentierte|reply to)\b|"
+    r"\b(commented|kommentierte|reply to)\b|"
     r"^@ ?\w|返信|いいね|通報|回复|답글",
     re.IGNORECASE | re.MULTILINE,
 )
 _COMMENT_CUE_LITERALS = ("comment", "kommentierte", "reply to", "返信", "いいね", "通報", "回复", "답글")
-_LONGEST_WHOLE_LINE_CUE = len("report abuse")
 _COMMENT_HEADER = re.compile(
     r"^[^\w\n]*(\d+[ \t]+)?(\w+[ \t]+)?(comments?|responses?|replies|discussion|kommentare?|leserkommentare|"
     r"commentaires?|"
@@ -205,12 +211,12 @@ def _comment_cue_candidates(joined: _Joined, has_digit: np.ndarray) -> np.ndarra
     """Texts `_COMMENT_CUE` can match (it was a fifth of the shape features' time on news pages).
 
     Each of its alternatives needs one of: a colon (name says:, rating:), a digit (12 votes), a
-    text no longer than its longest whole-line cue ("report abuse"), a leading `@`, or one of
+    text that is one of `_WHOLE_LINE_CUES` ("Report abuse"), a leading `@`, or one of
     `_COMMENT_CUE_LITERALS`; texts with characters that case folding treats apart always qualify.
     """
     possible = np.fromiter(
         (
-            len(text) <= _LONGEST_WHOLE_LINE_CUE
+            text in _WHOLE_LINE_CUES
             or ":" in text
             or text.startswith("@")
             or any(literal in text for literal in _COMMENT_CUE_LITERALS)
