@@ -66,6 +66,7 @@ CONTEXT_FEATURES = (
 SCALAR_WIDTH = len(SHAPE_FEATURES) + len(CONTEXT_FEATURES)
 
 _SIMILARITY_BLOCK = 1024
+_ROW_SUM_MIN_COLUMNS = 32  # narrower arrays (the shape columns) cost more per row than np.cumsum
 _BELOW = np.tri(_SIMILARITY_BLOCK, k=-1, dtype=bool)  # column before row, within one block
 
 
@@ -214,7 +215,9 @@ def _window_mean(values: np.ndarray, window: int, include_self: bool) -> np.ndar
     n = values.shape[0]
     if window == 0:
         return values.copy() if include_self else np.zeros_like(values)
-    padded = np.vstack([np.zeros((1, values.shape[1])), np.cumsum(values, axis=0)])
+    padded = np.empty((n + 1, values.shape[1]))
+    padded[0] = 0.0
+    padded[1:] = _cumsum_rows(values)
     lo = np.clip(np.arange(n) - window, 0, n)
     hi = np.clip(np.arange(n) + window + 1, 0, n)
     sums = padded[hi] - padded[lo]
@@ -223,6 +226,21 @@ def _window_mean(values: np.ndarray, window: int, include_self: bool) -> np.ndar
         sums = sums - values
         counts = counts - 1
     return sums / np.maximum(counts, 1)[:, None]
+
+
+def _cumsum_rows(values: np.ndarray) -> np.ndarray:
+    """`np.cumsum(values, axis=0)`, the same sums bit for bit (each column added top to bottom).
+
+    numpy walks axis 0 of a C-ordered array column by column with a strided inner loop; for the
+    embeddings (hundreds of columns) adding whole rows one after another is ~4x faster.
+    """
+    if values.shape[1] < _ROW_SUM_MIN_COLUMNS or len(values) == 0:
+        return np.cumsum(values, axis=0)
+    sums = np.empty_like(values)
+    sums[0] = values[0]
+    for row in range(1, len(values)):
+        np.add(sums[row - 1], values[row], out=sums[row])
+    return sums
 
 
 def _newline_gaps(text: str, segments: Sequence[Segment]) -> tuple[np.ndarray, float]:

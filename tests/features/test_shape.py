@@ -19,6 +19,19 @@ from storysplit.features.shape import (
 )
 from storysplit.features.words import TOKEN, words
 
+# The time and date patterns as first written, one alternation each; shape.py runs them as a few
+# patterns that `re` can skip to, which must find a match in exactly the same texts.
+REFERENCE_TIME = re.compile(
+    r"\b\d{1,2}:\d{2}\b|\b\d{1,2} ?h ?\d{2}\b|\b(ago|am|pm|gmt|utc|edt|est|ist|uhr|hace)\b|\d{1,2}時",
+    re.IGNORECASE,
+)
+REFERENCE_DATE = re.compile(
+    r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b|\b\d{1,2}\s+"
+    r"(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b|\b\d{4}-\d{2}-\d{2}\b|"
+    r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b(19|20)\d{2}\b|\b\d{1,2}\.\d{1,2}\.(\d{2,4})?(?!\d)|\d{1,2}月\d{1,2}日",
+    re.IGNORECASE,
+)
+
 
 def reference_shape(texts: list[str]) -> np.ndarray:
     """One text at a time, each pattern run on the text alone (the definition of every column)."""
@@ -45,8 +58,8 @@ def reference_shape(texts: list[str]) -> np.ndarray:
             np.log1p(len(shape._SEPARATORS.findall(line))),
             bool(shape._URL.search(line)),
             bool(shape._EMAIL.search(line)),
-            bool(shape._TIME.search(line)),
-            bool(shape._DATE.search(line)),
+            bool(REFERENCE_TIME.search(line)),
+            bool(REFERENCE_DATE.search(line)),
             bool(byline.match(line)),
             np.log1p(len(shape._WIDGET_TERMS.findall(line))),
             (sum(len(w.lower()) <= SHORT_WORD_CHARS for w in words) / n_words) if n_words else 0.0,
@@ -117,6 +130,17 @@ _WORDISH = st.sampled_from(
         "|",
         ".",
         "read more",
+        "Sept.",
+        "2024-01-31",
+        "1/31/24",
+        "31.1.",
+        "1月31日",
+        "6時",
+        "14h30",
+        "ago",
+        "UTC",
+        "hace",
+        "x1999",
         "Werbung",
         "PAYLAŞ",
         "s'abonner",
