@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     import numpy as np
     from model2vec import StaticModel
+    from tokenizers import Tokenizer
 
     from storysplit.evaluation.bench_commands import DEFAULT_PAGE_SETS, prepare_pages
     from storysplit.features.segmentation import split_document
@@ -48,9 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---:|---:|---:|---:|")
     for path in ENCODERS:
         ours = StaticEncoder(str(REPO / path))
-        theirs = StaticModel(
-            vectors=ours.embedding, tokenizer=ours.tokenizer, normalize=True, max_length=None
-        )
+        tokenizer = Tokenizer.from_file(str(REPO / path / "tokenizer.json"))
+        theirs = StaticModel(vectors=ours.embedding, tokenizer=tokenizer, normalize=True, max_length=None)
         difference = float(np.abs(ours.encode(segments) - theirs.encode(segments)).max())
         seconds = _passes(ours, theirs, segments, args.runs)
         rates = {name: len(segments) / statistics.median(values) for name, values in seconds.items()}

@@ -75,20 +75,13 @@ def featurize_segmented(
     shape = distinct_shape[inverse]
     key_of = dict(zip(distinct, map(key_of_words, distinct_words), strict=True))
     keys = [[key_of[seg.text] for seg in doc] for doc in segments]
-    blocks = [
-        document_features(
-            text,
-            doc_segments,
-            embeddings[offsets[i] : offsets[i + 1]],
-            window,
-            lead_segments,
-            shape[offsets[i] : offsets[i + 1]],
-            keys[i],
-        )
-        for i, (text, doc_segments) in enumerate(zip(texts, segments, strict=True))
-    ]
     width = 2 * embeddings.shape[1] + SCALAR_WIDTH
-    features = np.vstack(blocks) if int(counts.sum()) else np.zeros((0, width), dtype=np.float32)
+    features = np.empty((int(counts.sum()), width), dtype=np.float32)
+    for i, (text, doc) in enumerate(zip(texts, segments, strict=True)):
+        rows = slice(offsets[i], offsets[i + 1])
+        document_features(
+            text, doc, embeddings[rows], window, lead_segments, shape[rows], keys[i], out=features[rows]
+        )
     return FeaturizedDocuments(segments=segments, features=features, offsets=offsets, repeat_keys=keys)
 
 

@@ -88,6 +88,7 @@ def document_features(
     lead_segments: int = 3,
     shape: np.ndarray | None = None,
     keys: Sequence[str] | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Feature rows for one document's segments.
 
@@ -100,23 +101,26 @@ def document_features(
         shape: (n_segments, len(SHAPE_FEATURES)) `shape_features` of the segments, when the
             caller computed them for many documents at once (faster than per document).
         keys: `repeat_key` of each segment, when the caller has them already.
+        out: Where to write the rows (a batch's float32 array, so no copy stacks the documents).
 
     Returns:
-        float32 array of shape (n_segments, 2 * dim + SCALAR_WIDTH).
+        float32 array of shape (n_segments, 2 * dim + SCALAR_WIDTH) (`out`, when given).
     """
     n, dim = len(segments), embeddings.shape[1]
     if embeddings.shape[0] != n:
         raise ValueError(f"{n} segments but {embeddings.shape[0]} embeddings")
     width = 2 * dim + SCALAR_WIDTH
+    if out is None:
+        out = np.empty((n, width), dtype=np.float32)
     if n == 0:
-        return np.zeros((0, width), dtype=np.float32)
+        return out
     if shape is None:
         shape = shape_features([s.text for s in segments])
     if keys is None:
         keys = [repeat_key(s.text) for s in segments]
     context = _context_features(text, segments, embeddings, shape, keys, window, lead_segments)
     neighbour_mean = _window_mean(embeddings, window, include_self=False)
-    return np.hstack([embeddings, neighbour_mean, shape, context]).astype(np.float32, copy=False)
+    return np.concatenate([embeddings, neighbour_mean, shape, context], axis=1, out=out, casting="same_kind")
 
 
 def _context_features(

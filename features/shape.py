@@ -194,7 +194,8 @@ def _shape_columns(counts: _Counts) -> tuple[np.ndarray, ...]:
     widget_candidates = counts.has_word(_WIDGET_WORDS) | joined.contains_any(_WIDGET_LITERALS) | exotic_case
     n_words = counts.per_word(np.ones(len(counts.word_starts), dtype=bool))
     chars = np.maximum(joined.lengths, 1).astype(np.float64)
-    short_words = np.fromiter((len(w) <= SHORT_WORD_CHARS for w in counts.lowered_words), bool)
+    lengths = np.fromiter(map(len, counts.lowered_words), dtype=np.intp, count=len(counts.lowered_words))
+    short_words = lengths <= SHORT_WORD_CHARS
     return (
         np.log1p(joined.lengths),
         np.log1p(n_words),

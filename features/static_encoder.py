@@ -78,13 +78,17 @@ class StaticEncoder:
         if len(weights) != 1:
             raise ValueError(f"{folder}/model.safetensors holds {sorted(weights)}, expected one embedding")
         stored = next(iter(weights.values()))
-        # Float16 weights (the distilled encoders') are widened to float32 once this process has
-        # gathered as many rows as the matrix holds: a single page widens just its own rows (the
-        # whole e5-static matrix takes 0.05-0.1 s), a corpus run then reads the float32 copy
-        # (widening rows while adding them doubled a large batch's sums). Widening is exact either way.
-        self._float16 = stored if stored.dtype == np.float16 else None
-        self._float32 = None if self._float16 is not None else stored.astype(np.float32, copy=False)
-        self._rows_gathered = 0
+        # Float16 weights (the distilled encoders') are widened to float32 row by row as texts first
+        # use them: a page touches a few thousand rows, a corpus run tens of thousands (widening
+        # the whole e5-static matrix took 0.2 s), and the float32 matrix's untouched pages are
+        # never written, so they take no memory. Widening is exact.
+        self._stored = stored
+        self._widened: np.ndarray | None = None
+        if stored.dtype == np.float16:
+            self._float32 = np.empty(stored.shape, dtype=np.float32)
+            self._widened = np.zeros(len(stored), dtype=bool)
+        else:
+            self._float32 = stored.astype(np.float32, copy=False)
         self.batch_size = batch_size
         self.normalize = normalize
         fast = sentencepiece_ids(folder / "tokenizer.json")
@@ -105,19 +109,21 @@ class StaticEncoder:
 
     @property
     def dimension(self) -> int:
-        return int(self._rows().shape[1])
+        return int(self._stored.shape[1])
 
     @property
     def embedding(self) -> np.ndarray:
         """The (vocabulary, dimension) float32 matrix."""
-        if self._float32 is None:
-            assert self._float16 is not None
-            self._float32 = self._float16.astype(np.float32)
+        if self._widened is not None:
+            self._widen(np.flatnonzero(~self._widened))
         return self._float32
 
-    def _rows(self) -> np.ndarray:
-        """The matrix rows are gathered from: float32, or float16 until widening it pays."""
-        return self._float32 if self._float32 is not None else self._float16  # type: ignore[return-value]
+    def _widen(self, ids: np.ndarray) -> None:
+        """Make the float32 rows of `ids` (repeats allowed) those of the stored float16 matrix."""
+        assert self._widened is not None
+        new = ids[~self._widened[ids]]
+        self._float32[new] = self._stored[new]
+        self._widened[new] = True
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Returns: float32 array of shape (len(texts), dimension)."""
@@ -154,8 +160,9 @@ class StaticEncoder:
         table = np.zeros((len(texts), int(sorted_lengths[0]) if len(texts) else 0), dtype=np.intp)
         table[np.repeat(np.arange(len(texts)), sorted_lengths), within] = columns
         sums = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        self._rows_gathered += len(columns)
-        rows = self.embedding if self._rows_gathered > len(self._rows()) else self._rows()
+        if self._widened is not None:
+            self._widen(ids)
+        rows = self._float32
         # Token after token from zero, as a sequential (and scipy's sparse) sum adds them: same float32
         # sums to the bit, which the heads' tree thresholds need (a pairwise order moved p by 0.002).
         for position in range(table.shape[1]):

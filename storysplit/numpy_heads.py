@@ -73,10 +73,10 @@ class LinearScores:
             ValueError: NaN or inf in `features`, as scikit-learn's validation does.
         """
         dtype = features.dtype if features.dtype in (np.float32, np.float64) else np.float64
-        x = np.array(features, dtype=dtype, copy=True)
+        x = np.asarray(features, dtype=dtype)
         if not np.isfinite(x).all():
             raise ValueError("Input X contains NaN or infinity; the linear head needs finite features")
-        x -= self.mean.astype(dtype)
+        x = x - self.mean.astype(dtype)  # a new array: the caller's features stay as they are
         x /= self.scale.astype(dtype)
         return np.asarray(x @ self.coef.T + self.intercept).reshape(-1)
 
