@@ -14,7 +14,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import blingfire
 import numpy as np
 
 DEFAULT_MAX_CHARS = 1000
@@ -143,6 +142,8 @@ def _blingfire_sentences(line: str) -> list[tuple[int, int]]:
     a Python loop over every byte (most of the segmenter's time on a flattened page); here one
     cumulative count of UTF-8 lead bytes maps them all at once, with the same result.
     """
+    import blingfire  # loads its sentence model: only pages with a line over `max_chars` need it
+
     data = line.encode("utf-8")
     capacity = 2 * len(data)
     output = ctypes.create_string_buffer(capacity)
