@@ -82,13 +82,17 @@ _WHOLE_LINE_CUES = frozenset(
         *("beantworten", "report", "report abuse", "melden", "signaler", "flag"),
     ]
 )
-_COMMENT_CUE = re.compile(
-    r"\b(says|said|wrote|writes|schrieb|a écrit|escribió|ha scritto|napisał)[ \t]*:[ \t]*$|"
-    rf"^({'|'.join(sorted(_WHOLE_LINE_CUES))})$|"
-    r"\b\d+[ \t]+(votes?|likes?|replies|points|stimmen)\b|\b(rating|bewertung)[ \t]*:|"
-    r"\b(commented|kommentierte|reply to)\b|"
-    r"^@ ?\w|返信|いいね|通報|回复|답글",
-    re.IGNORECASE | re.MULTILINE,
+# Comment cues: the counts ("12 votes") as a pattern `re` can skip to digits for, on texts with a
+# digit; the rest on the texts `_comment_cue_candidates` lets through. A text has a cue when either matches.
+_COMMENT_CUE = (
+    re.compile(r"\d(?<!\w\d)\d*[ \t]+(votes?|likes?|replies|points|stimmen)\b", re.IGNORECASE),
+    re.compile(
+        r"\b(says|said|wrote|writes|schrieb|a écrit|escribió|ha scritto|napisał)[ \t]*:[ \t]*$|"
+        rf"^({'|'.join(sorted(_WHOLE_LINE_CUES))})$|"
+        r"\b(rating|bewertung)[ \t]*:|\b(commented|kommentierte|reply to)\b|"
+        r"^@ ?\w|返信|いいね|通報|回复|답글",
+        re.IGNORECASE | re.MULTILINE,
+    ),
 )
 _COMMENT_CUE_LITERALS = ("comment", "kommentierte", "reply to", "返信", "いいね", "通報", "回复", "답글")
 _COMMENT_HEADER = re.compile(
@@ -218,17 +222,19 @@ def _shape_columns(counts: _Counts) -> tuple[np.ndarray, ...]:
         np.log1p(joined.count(_WIDGET_TERMS, widget_candidates)),
         _ratio(counts.per_word(short_words), n_words),
         np.log1p(joined.count(_SENTENCE_ENDS)),
-        joined.count(_COMMENT_CUE, _comment_cue_candidates(joined, has_digit)) > 0,
+        (joined.count(_COMMENT_CUE[0], has_digit | exotic_case) > 0)
+        | (joined.count(_COMMENT_CUE[1], _comment_cue_candidates(joined)) > 0),
         (joined.count(_COMMENT_HEADER) > 0) & (n_words <= MAX_HEADER_WORDS),
     )
 
 
-def _comment_cue_candidates(joined: _Joined, has_digit: np.ndarray) -> np.ndarray:
-    """Texts `_COMMENT_CUE` can match (it was a fifth of the shape features' time on news pages).
+def _comment_cue_candidates(joined: _Joined) -> np.ndarray:
+    """Texts the second `_COMMENT_CUE` pattern can match (it was a fifth of the shape features'
+    time on news pages).
 
-    Each of its alternatives needs one of: a colon (name says:, rating:), a digit (12 votes), a
-    text that is one of `_WHOLE_LINE_CUES` ("Report abuse"), a leading `@`, or one of
-    `_COMMENT_CUE_LITERALS`; texts with characters that case folding treats apart always qualify.
+    Each of its alternatives needs one of: a colon (name says:, rating:), a text that is one of
+    `_WHOLE_LINE_CUES` ("Report abuse"), a leading `@`, or one of `_COMMENT_CUE_LITERALS`; texts
+    with characters that case folding treats apart always qualify.
     """
     possible = np.fromiter(
         (
@@ -241,7 +247,7 @@ def _comment_cue_candidates(joined: _Joined, has_digit: np.ndarray) -> np.ndarra
         dtype=bool,
         count=len(joined.lowered_texts),
     )
-    return possible | has_digit | joined.exotic_case
+    return possible | joined.exotic_case
 
 
 class _Counts:

@@ -272,7 +272,8 @@ def _write_batch(
             continue
         if report is not None:
             report.add(doc.id, doc.text, segments)
-        record = document_record(doc.text, segments, keep_removed=args.keep_removed)
+        # The segment list goes only into JSONL output; files and stdout get the texts.
+        record = document_record(doc.text, segments, keep_removed=args.keep_removed, keep_segments=jsonl)
         if jsonl:
             assert sink is not None
             sink.write(json.dumps({"id": doc.id, **record}, ensure_ascii=False) + "\n")

@@ -19,10 +19,18 @@ from storysplit.features.shape import (
 )
 from storysplit.features.words import TOKEN, words
 
-# The time and date patterns as first written, one alternation each; shape.py runs them as a few
+# The time, date and comment-cue patterns as first written, one alternation each; shape.py runs them as a few
 # patterns that `re` can skip to, which must find a match in exactly the same texts.
 REFERENCE_TIME = re.compile(
     r"\b\d{1,2}:\d{2}\b|\b\d{1,2} ?h ?\d{2}\b|\b(ago|am|pm|gmt|utc|edt|est|ist|uhr|hace)\b|\d{1,2}時",
+    re.IGNORECASE,
+)
+REFERENCE_COMMENT_CUE = re.compile(
+    r"\b(says|said|wrote|writes|schrieb|a écrit|escribió|ha scritto|napisał)[ \t]*:[ \t]*$|"
+    r"^(reply|antworten|répondre|responder|rispondi|odpowiedz|svara|svar|beantworten)$|"
+    r"\b\d+[ \t]+(votes?|likes?|replies|points|stimmen)\b|\b(rating|bewertung)[ \t]*:|"
+    r"^(report|report abuse|melden|signaler|flag)$|\b(commented|kommentierte|reply to)\b|"
+    r"^@ ?\w|返信|いいね|通報|回复|답글",
     re.IGNORECASE,
 )
 REFERENCE_DATE = re.compile(
@@ -35,9 +43,10 @@ REFERENCE_DATE = re.compile(
 
 def reference_shape(texts: list[str]) -> np.ndarray:
     """One text at a time, each pattern run on the text alone (the definition of every column)."""
-    patterns = (shape._TERMINAL, shape._BULLET, shape._BYLINE, shape._COMMENT_CUE, shape._COMMENT_HEADER)
+    patterns = (shape._TERMINAL, shape._BULLET, shape._BYLINE, shape._COMMENT_HEADER)
     flags = {p: p.flags & ~re.MULTILINE for p in patterns}
-    terminal, bullet, byline, cue, header = (re.compile(p.pattern, f) for p, f in flags.items())
+    terminal, bullet, byline, header = (re.compile(p.pattern, f) for p, f in flags.items())
+    cue = REFERENCE_COMMENT_CUE
     rows = np.zeros((len(texts), len(SHAPE_FEATURES)))
     for i, line in enumerate(texts):
         words = TOKEN.findall(line)
@@ -137,6 +146,8 @@ _WORDISH = st.sampled_from(
         "1月31日",
         "6時",
         "14h30",
+        "12 votes",
+        "x12 likes",
         "ago",
         "UTC",
         "hace",
