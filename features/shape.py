@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import functools
 import itertools
+import operator
 import re
 from collections.abc import Sequence
 
@@ -236,18 +237,10 @@ def _comment_cue_candidates(joined: _Joined) -> np.ndarray:
     `_WHOLE_LINE_CUES` ("Report abuse"), a leading `@`, or one of `_COMMENT_CUE_LITERALS`; texts
     with characters that case folding treats apart always qualify.
     """
-    possible = np.fromiter(
-        (
-            text in _WHOLE_LINE_CUES
-            or ":" in text
-            or text.startswith("@")
-            or any(literal in text for literal in _COMMENT_CUE_LITERALS)
-            for text in joined.lowered_texts
-        ),
-        dtype=bool,
-        count=len(joined.lowered_texts),
-    )
-    return possible | joined.exotic_case
+    lowered, count = joined.lowered_texts, len(joined.lowered_texts)
+    whole_line = np.fromiter(map(_WHOLE_LINE_CUES.__contains__, lowered), dtype=bool, count=count)
+    at_start = np.fromiter(map(operator.methodcaller("startswith", "@"), lowered), dtype=bool, count=count)
+    return whole_line | at_start | joined.contains_any((":", *_COMMENT_CUE_LITERALS)) | joined.exotic_case
 
 
 class _Counts:
