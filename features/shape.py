@@ -303,21 +303,33 @@ class _Joined:
     def contains_any(self, literals: Sequence[str]) -> np.ndarray:
         """Per text, whether its lowered form holds one of `literals` (lowercase, no line feed).
 
-        Each literal is looked for with `str.find`, skipping to the next text after a hit: an
-        alternation of literals in `re` tries every branch at every position (6x slower).
+        Searched in the UTF-8 bytes of the lowered texts, where `bytes.find` runs at memory speed
+        (on a `str` holding any CJK or emoji it is several times slower) and a one-byte literal is
+        one numpy comparison; after a hit the search skips to the next text. An alternation of
+        literals in `re` tried every branch at every position (6x slower).
         """
+        data = self.lowered.encode("utf-8", "surrogatepass")
+        codes = np.frombuffer(self.lowered.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        char_bytes = 1 + (codes >= 0x80).astype(np.int64) + (codes >= 0x800) + (codes >= 0x10000)
         if len(self.lowered) == len(self.text):
             starts = self.starts
         else:  # "İ" lowers to two characters
             starts = _starts(np.fromiter(map(len, self.lowered_texts), dtype=np.int64, count=len(self.texts)))
-        bounds = [*starts.tolist(), len(self.lowered) + 1]
+        byte_starts = np.concatenate([[0], np.cumsum(char_bytes)])[starts]
+        bounds = [*byte_starts.tolist(), len(data) + 1]
         found = np.zeros(len(self.texts), dtype=bool)
+        as_bytes = np.frombuffer(data, dtype=np.uint8)
         for literal in literals:
-            position = self.lowered.find(literal)
+            encoded = literal.encode("utf-8")
+            if len(encoded) == 1:
+                hits = np.flatnonzero(as_bytes == encoded[0])
+                found[np.searchsorted(byte_starts, hits, side="right") - 1] = True
+                continue
+            position = data.find(encoded)
             while position != -1:
                 index = bisect.bisect_right(bounds, position) - 1
                 found[index] = True
-                position = self.lowered.find(literal, bounds[index + 1])
+                position = data.find(encoded, bounds[index + 1])
         return found
 
     def count(

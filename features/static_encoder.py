@@ -140,7 +140,7 @@ class StaticEncoder:
 
     def clear(self) -> None:
         """Forget the cached ids of words."""
-        self._word_ids.cached.clear()
+        self._word_ids.clear()
 
     def token_ids(self, texts: list[str]) -> list[list[int]]:
         """Each text's token ids, without special tokens, as the tokenizer gives them."""

@@ -1,8 +1,10 @@
 """Token ids of texts made of independently tokenised words, each word's ids cached.
 
 A corpus repeats its words endlessly, and for the tokenizers the static encoder runs a text's ids
-are its words' ids in order, so only words not seen before reach the tokenizer. The ids come out
-as one flat array with each text's length: building a list per text cost more than tokenising.
+are its words' ids in order, so only words not seen before reach the tokenizer. The cached ids
+live in one numpy array (each word a slice of it), so a batch's ids are gathered with a few numpy
+steps and come out as one flat array with each text's length: building a list per text, or
+chaining the words' lists, cost more than tokenising.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import numpy as np
 
 
 class WordIds:
-    """Cache of word → token ids, and the flat ids of texts given as words.
+    """Cache of word → token ids, and the flat ids of texts given as their words.
 
     Args:
         tokenize: Ids of each of a list of words (called with unseen words only).
@@ -28,27 +30,46 @@ class WordIds:
         self.tokenize = tokenize
         self.max_tokens = max_tokens
         self.cache_size = cache_size
-        self.cached: dict[str, list[int]] = {}
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget every cached word."""
+        self.index: dict[str, int] = {}
+        """Cached word → its number; its ids are `_ids[_starts[k] : _starts[k] + _lengths[k]]`."""
+        self._ids = np.zeros(0, dtype=np.intp)
+        self._starts = np.zeros(0, dtype=np.intp)
+        self._lengths = np.zeros(0, dtype=np.intp)
 
     def flat(self, words: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
         """The ids of texts given as their words, concatenated, and each text's number of ids."""
-        if len(self.cached) > self.cache_size:
-            self.cached.clear()
+        if len(self.index) > self.cache_size:
+            self.clear()
         all_words = list(itertools.chain.from_iterable(words))
-        unseen = [word for word in set(all_words) if word not in self.cached]
+        unseen = [word for word in set(all_words) if word not in self.index]
         if unseen:
-            self.cached.update(zip(unseen, self.tokenize(unseen), strict=True))
-        per_word = list(map(self.cached.__getitem__, all_words))
-        word_lengths = np.fromiter(map(len, per_word), dtype=np.intp, count=len(per_word))
-        total = int(word_lengths.sum())
-        ids = np.fromiter(itertools.chain.from_iterable(per_word), dtype=np.intp, count=total)
-        ends = np.cumsum(np.fromiter(map(len, words), dtype=np.intp, count=len(words)))
-        bounds = np.concatenate([[0], np.cumsum(word_lengths)])[np.concatenate([[0], ends])]
+            self._add(unseen, self.tokenize(unseen))
+        number = np.fromiter(map(self.index.__getitem__, all_words), dtype=np.intp, count=len(all_words))
+        word_lengths = self._lengths[number]
+        word_ends = np.cumsum(word_lengths)
+        within = np.arange(int(word_ends[-1]) if word_ends.size else 0) - np.repeat(
+            word_ends - word_lengths, word_lengths
+        )
+        ids = self._ids[np.repeat(self._starts[number], word_lengths) + within]
+        text_ends = np.cumsum(np.fromiter(map(len, words), dtype=np.intp, count=len(words)))
+        bounds = np.concatenate([[0], word_ends])[np.concatenate([[0], text_ends])]
         lengths = np.diff(bounds)
         if lengths.size and lengths.max() > self.max_tokens:
             position = np.arange(ids.size) - np.repeat(bounds[:-1], lengths)
             ids, lengths = ids[position < self.max_tokens], np.minimum(lengths, self.max_tokens)
         return ids, lengths
+
+    def _add(self, words: list[str], ids: list[list[int]]) -> None:
+        lengths = np.fromiter(map(len, ids), dtype=np.intp, count=len(ids))
+        new_ids = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.intp, count=int(lengths.sum()))
+        self.index.update(zip(words, range(len(self.index), len(self.index) + len(words)), strict=True))
+        self._starts = np.concatenate([self._starts, self._ids.size + np.cumsum(lengths) - lengths])
+        self._lengths = np.concatenate([self._lengths, lengths])
+        self._ids = np.concatenate([self._ids, new_ids])
 
 
 def split_flat(ids: np.ndarray, lengths: np.ndarray) -> list[list[int]]:

@@ -69,9 +69,7 @@ def _tied_alike(got: list[list[int]], expected: list[list[int]]) -> bool:
 def test_ids_by_word_equal_the_tokenizers_ids(texts: list[str]) -> None:
     assert _ENCODER.token_ids(texts) == _reference(_ENCODER, texts)
     assert _ENCODER.token_ids(texts) == _reference(_ENCODER, texts)  # now from the cache
-    assert len(_ENCODER._word_ids.cached) <= _ENCODER._word_ids.cache_size + sum(
-        len(t.split()) for t in texts
-    )
+    assert len(_ENCODER._word_ids.index) <= _ENCODER._word_ids.cache_size + sum(len(t.split()) for t in texts)
 
 
 @settings(max_examples=300, deadline=None)
@@ -108,8 +106,8 @@ def test_sentencepiece_word_path_serves_real_text_from_the_cache() -> None:
         "Sie sagte, dass …",  # not NFKC ("…" becomes "..."): normalised by the tokenizer's normaliser
     ]
     assert encoder.token_ids(texts) == _reference(encoder, texts)
-    assert {"Regierung", "東京都は新しい計画を発表した。", "•", "..."} <= set(encoder._word_ids.cached)
-    assert "…" not in encoder._word_ids.cached
+    assert {"Regierung", "東京都は新しい計画を発表した。", "•", "..."} <= set(encoder._word_ids.index)
+    assert "…" not in encoder._word_ids.index
 
 
 def test_a_built_tokenizer_is_kept_and_a_damaged_one_rebuilt(tmp_path: Path, monkeypatch) -> None:
@@ -146,9 +144,9 @@ def test_emptying_the_embedding_cache_forgets_the_words_too() -> None:
     encoder = StaticEncoder(STATIC_MODEL)
     cached = CachingEncoder(encoder, max_entries=10)
     cached.encode(["Most Viewed stories"])
-    assert encoder._word_ids.cached
+    assert encoder._word_ids.index
     cached.clear()
-    assert not encoder._word_ids.cached and not cached._cache
+    assert not encoder._word_ids.index and not cached._cache
 
 
 def test_float16_weights_give_the_same_vectors_before_and_after_widening() -> None:
