@@ -27,6 +27,15 @@ def _smoke_overrides(tmp: Path, uri: str) -> list[str]:
     ]
 
 
+def _artifacts_in(folder: Path, uri: str, experiment: str) -> None:
+    """Create the run's experiment with its artifacts under `folder` (by default MLflow puts a
+    SQLite store's artifacts in ./mlruns, which would be the checkout)."""
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    mlflow.create_experiment(experiment, artifact_location=str(folder / "artifacts"))
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     import mlflow
@@ -36,6 +45,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     tmp = tmp_path_factory.mktemp("smoke")
     uri = f"sqlite:///{tmp / 'mlflow.db'}"
     config = load_config(REPO / "configs" / "smoke.yaml", _smoke_overrides(tmp, uri))
+    _artifacts_in(tmp, uri, config.tracking.experiment)
     model_dir = train(config, REPO / "configs" / "smoke.yaml", cache_dir=None)
     mlflow.set_tracking_uri(uri)
     runs = mlflow.search_runs(experiment_names=[config.tracking.experiment], output_format="list")
@@ -98,6 +108,7 @@ def test_rerun_reproduces_metrics(trained: dict[str, Any], tmp_path: Path, seed_
         REPO / "configs" / "smoke.yaml",
         [*_smoke_overrides(tmp_path, uri), f"corpus.output_dir={trained['config'].corpus.output_dir}"],
     )
+    _artifacts_in(tmp_path, uri, config.tracking.experiment)
     again = load_model(train(config, None, cache_dir=None))
     first = load_model(trained["model_dir"])
     timings = {key for key in first.manifest["metrics"] if key.endswith("seconds")}
