@@ -3,25 +3,49 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
+
+from storysplit.features.user_cache import read_cached, write_cached
+
+_CACHE_KIND = "fingerprints"
 
 
 def model_fingerprint(model_path: str) -> str:
-    """SHA-256 over a local model folder's file names and contents (about 0.2 s for MiniLM).
+    """SHA-256 over a local model folder's file names and contents.
 
     Any re-export, other revision or other model changes it; a hub name that is not a local
-    folder is its own fingerprint.
+    folder is its own fingerprint. Hashing the default encoder's 47 MB took ~0.04 s of every
+    start, so the digest is kept in the user's cache under the folder's path and its files'
+    sizes, inodes and modification and change times: any write to a file changes its change
+    time (which no tool can set back), and with it the entry looked up.
     """
     root = Path(model_path)
     if not root.is_dir():
         return model_path
+    files = [
+        (path.relative_to(root).as_posix(), path)
+        for path in sorted(p for p in root.rglob("*") if p.is_file())
+        if _hashed(path.relative_to(root).as_posix())
+    ]
+    stats = [(relative, os.stat(path)) for relative, path in files]
+    identity = repr(
+        [str(root.resolve())]
+        + [(r, s.st_size, s.st_ino, s.st_dev, s.st_mtime_ns, s.st_ctime_ns) for r, s in stats]
+    )
+    name = hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()
+    cached = read_cached(_CACHE_KIND, name)
+    if cached is not None and len(cached) == 64:
+        return cached.decode("ascii", "replace")
     digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        relative = path.relative_to(root).as_posix()
-        if relative.startswith(".") or "__pycache__" in relative or relative == "README.md":
-            continue
+    for relative, path in files:
         digest.update(relative.encode() + b"\0")
         with path.open("rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
+    write_cached(_CACHE_KIND, name, digest.hexdigest().encode("ascii"))
     return digest.hexdigest()
+
+
+def _hashed(relative: str) -> bool:
+    return not (relative.startswith(".") or "__pycache__" in relative or relative == "README.md")

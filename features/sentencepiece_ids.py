@@ -12,24 +12,22 @@ in float32. The same ids in another order give the same mean vector up to float3
 probability of the shipped model moved on 81,691 segments of 404 pages, docs/speed.md).
 
 Building the processor from tokenizer.json takes ~0.2 s, loading a built one ~0.08 s: a built one
-is kept in the user's cache folder (`cache_folder`), named by tokenizer.json's digest.
+is kept in the user's cache folder (`features.user_cache`), named by tokenizer.json's digest.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
 import unicodedata
 from pathlib import Path
 from typing import Any
 
-from storysplit.atomic_files import atomic_path
+from storysplit.features.user_cache import read_cached, write_cached
 
 METASPACE = "\u2581"
-CACHE_ENV = "STORYSPLIT_CACHE"
-"""Names the folder built tokenizers are kept in (default: `$XDG_CACHE_HOME/storysplit`)."""
+_CACHE_KIND = "sentencepiece"
 _COLLAPSE_SPACES = {"type": "Replace", "pattern": {"Regex": " {2,}"}, "content": " "}
 _OWN_UNKNOWN = "<unknown piece of sentencepiece>"
 # Bumped when the conversion below changes, so no processor built by an older one is loaded.
@@ -124,14 +122,15 @@ def sentencepiece_ids(tokenizer_file: Path) -> SentencePieceIds | None:
     except ImportError:
         return None
     data = tokenizer_file.read_bytes()
-    cached = _cache_file(data)
-    try:
-        if cached is not None and cached.is_file():
-            meta = json.loads(cached.with_suffix(".json").read_text(encoding="utf-8"))
-            processor = sentencepiece.SentencePieceProcessor(model_proto=cached.read_bytes())
+    name = hashlib.sha256(data + _CONVERSION.encode()).hexdigest()
+    meta_bytes, proto = read_cached(_CACHE_KIND, f"{name}.json"), read_cached(_CACHE_KIND, f"{name}.model")
+    if meta_bytes is not None and proto is not None:
+        try:
+            meta = json.loads(meta_bytes)
+            processor = sentencepiece.SentencePieceProcessor(model_proto=proto)
             return SentencePieceIds(processor, meta["unk_id"], meta["collapse_spaces"], meta["max_tokens"])
-    except (OSError, ValueError, KeyError, RuntimeError):
-        pass  # a damaged or half-deleted cache entry: built again below
+        except (ValueError, KeyError, TypeError, RuntimeError):
+            pass  # a damaged cache entry: built again below
     config = json.loads(data)
     max_tokens = _right_truncation(config.get("truncation"))
     if not is_sentencepiece_unigram(config) or max_tokens is None:
@@ -142,8 +141,8 @@ def sentencepiece_ids(tokenizer_file: Path) -> SentencePieceIds | None:
         "collapse_spaces": config["normalizer"].get("type") == "Sequence",
         "max_tokens": max_tokens,
     }
-    if cached is not None:
-        _store(cached, proto, meta)
+    write_cached(_CACHE_KIND, f"{name}.json", json.dumps(meta).encode())
+    write_cached(_CACHE_KIND, f"{name}.model", proto)
     processor = sentencepiece.SentencePieceProcessor(model_proto=proto)
     return SentencePieceIds(processor, meta["unk_id"], meta["collapse_spaces"], meta["max_tokens"])
 
@@ -182,31 +181,3 @@ def _model_proto(model: dict[str, Any]) -> bytes:
     proto.normalizer_spec.add_dummy_prefix = False
     proto.normalizer_spec.remove_extra_whitespaces = False
     return bytes(proto.SerializeToString())
-
-
-def cache_folder() -> Path:
-    """Where built tokenizers are kept: $STORYSPLIT_CACHE, else the XDG cache folder's storysplit/."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "storysplit"
-
-
-def _cache_file(tokenizer_json: bytes) -> Path | None:
-    digest = hashlib.sha256(tokenizer_json + _CONVERSION.encode()).hexdigest()
-    try:
-        return cache_folder() / "sentencepiece" / f"{digest}.model"
-    except RuntimeError:  # no home folder to find
-        return None
-
-
-def _store(path: Path, proto: bytes, meta: dict[str, Any]) -> None:
-    """Keep a built processor; a folder that cannot be written only means building it next time."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(path.with_suffix(".json")) as temporary:
-            temporary.write_text(json.dumps(meta), encoding="utf-8")
-        with atomic_path(path) as temporary:
-            temporary.write_bytes(proto)
-    except OSError:
-        pass
