@@ -97,16 +97,20 @@ def _contained_by_index(unique: list[str], min_words: int) -> set[str]:
 
 
 def _contained_by_scan(unique: list[str]) -> set[str]:
-    """Keys found inside another key: at most two `str.find` calls each over the joined keys."""
-    padded = [f" {key} " for key in unique]
-    joined = "\n".join(padded)
+    """Keys found inside another key: one `str.find` each, over the keys longer than it.
+
+    Only a longer key can hold a key (they are distinct), so the keys are joined longest first and
+    each is looked for in the part before its own length begins.
+    """
+    ordered = sorted(unique, key=len, reverse=True)
+    joined = "\n".join(f" {key} " for key in ordered)
     inside: set[str] = set()
-    position = 0
-    for key, entry in zip(unique, padded, strict=True):
-        hit = joined.find(entry)
-        if hit == position:  # its own entry; look past it
-            hit = joined.find(entry, position + 1)
-        if hit != -1:
+    position = longer_end = 0
+    previous_length = -1
+    for key in ordered:
+        if len(key) != previous_length:
+            longer_end, previous_length = position, len(key)
+        if longer_end and joined.find(f" {key} ", 0, longer_end) != -1:
             inside.add(key)
-        position += len(entry) + 1
+        position += len(key) + 3  # " key " and the line feed
     return inside

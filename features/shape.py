@@ -268,9 +268,13 @@ class _Counts:
         ]
 
     def per_segment(self, char_class: int) -> np.ndarray:
-        """Per text, its characters of `char_class` (one of the class bits)."""
-        totals = np.concatenate([[0], np.cumsum(self.classes & char_class != 0, dtype=np.int64)])
-        return (totals[self.joined.ends] - totals[self.joined.starts]).astype(np.float64)
+        """Per text, its characters of `char_class` (one of the class bits).
+
+        Each text's sum runs from its start to the next text's: the line feed between them has no
+        class bit, and a zero appended after the last text lets an empty one end the string.
+        """
+        flags = np.append(self.classes & char_class != 0, False).view(np.uint8)
+        return np.add.reduceat(flags, self.joined.starts, dtype=np.int64).astype(np.float64)
 
     def per_word(self, mask: np.ndarray) -> np.ndarray:
         """Per text, its words where `mask` (one entry per word) is true."""

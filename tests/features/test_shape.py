@@ -167,6 +167,8 @@ _LINES = st.lists(st.one_of(_WORDISH, st.text(_LINE_CHARS, max_size=6)), max_siz
 
 def test_batched_features_equal_the_reference_on_hostile_lines() -> None:
     np.testing.assert_array_equal(shape_features(HOSTILE), reference_shape(HOSTILE))
+    ending_empty = [*HOSTILE, "12 Comments", ""]
+    np.testing.assert_array_equal(shape_features(ending_empty), reference_shape(ending_empty))
 
 
 @settings(max_examples=200, deadline=None)
