@@ -1,7 +1,8 @@
 """Featurise many documents at once: the step training and inference share.
 
-All segments of all documents go to the encoder in one call (it batches and caches), so the
-transformer sees full batches even when documents are short.
+All distinct segment texts of all documents go to the encoder in one call (it batches and caches),
+so the transformer sees full batches even when documents are short, and a line repeated across
+the batch's pages (menus, footers) is embedded and measured once.
 """
 
 from __future__ import annotations
@@ -47,8 +48,9 @@ def featurize_documents(
 ) -> FeaturizedDocuments:
     """Segment, embed and featurise `texts`; see `features.context.document_features`."""
     segments = [split_document(text, max_chars) for text in texts]
-    embeddings = encoder.encode([seg.text for doc in segments for seg in doc])
-    return featurize_segmented(texts, segments, embeddings, window, lead_segments)
+    distinct, inverse = _distinct([seg.text for doc in segments for seg in doc])
+    embeddings = encoder.encode(distinct)[inverse]
+    return _featurized(texts, segments, embeddings, distinct, inverse, window, lead_segments)
 
 
 def featurize_segmented(
@@ -67,10 +69,22 @@ def featurize_segmented(
         window: Neighbours on each side for context features.
         lead_segments: Long segments that define each document's lead.
     """
+    distinct, inverse = _distinct([seg.text for doc in segments for seg in doc])
+    return _featurized(texts, segments, embeddings, distinct, inverse, window, lead_segments)
+
+
+def _featurized(
+    texts: Sequence[str],
+    segments: list[list[Segment]],
+    embeddings: np.ndarray,
+    distinct: list[str],
+    inverse: np.ndarray,
+    window: int,
+    lead_segments: int,
+) -> FeaturizedDocuments:
+    """`featurize_segmented`, given the distinct segment texts and each segment's index among them."""
     counts = np.array([len(s) for s in segments], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(counts)])
-    all_texts = [seg.text for doc in segments for seg in doc]
-    distinct, inverse = _distinct(all_texts)
     distinct_shape, distinct_words = shape_features_and_words(distinct)
     shape = distinct_shape[inverse]
     key_of = dict(zip(distinct, map(key_of_words, distinct_words), strict=True))
