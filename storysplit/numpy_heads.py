@@ -74,11 +74,14 @@ class LinearScores:
         """
         dtype = features.dtype if features.dtype in (np.float32, np.float64) else np.float64
         x = np.asarray(features, dtype=dtype)
-        if not np.isfinite(x).all():
+        centred = x - self.mean.astype(dtype)  # a new array: the caller's features stay as they are
+        centred /= self.scale.astype(dtype)
+        logits = np.asarray(centred @ self.coef.T + self.intercept).reshape(-1)
+        # A NaN or infinity in a row always makes its logit NaN or infinite (times a zero weight
+        # too), so the rows are searched only when a logit is.
+        if not np.isfinite(logits).all() and not np.isfinite(x).all():
             raise ValueError("Input X contains NaN or infinity; the linear head needs finite features")
-        x = x - self.mean.astype(dtype)  # a new array: the caller's features stay as they are
-        x /= self.scale.astype(dtype)
-        return np.asarray(x @ self.coef.T + self.intercept).reshape(-1)
+        return logits
 
 
 class TreeScores:

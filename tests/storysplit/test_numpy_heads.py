@@ -149,14 +149,20 @@ def test_many_rows_and_an_empty_batch() -> None:
     assert head.predict_proba(np.zeros((0, 6))).shape == (0, 2)
 
 
-def test_linear_head_refuses_missing_values_as_scikit_learn_does() -> None:
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_linear_head_refuses_missing_values_as_scikit_learn_does(value: float) -> None:
     model, probe = _fitted("linear", "sigmoid", 1, np.float64)
-    probe[0, 0] = np.nan
-    head = head_from_arrays(head_arrays(model))
-    with pytest.raises(ValueError, match="NaN"):
+    probe[3, 0] = value
+    arrays = head_arrays(model)
+    head = head_from_arrays(arrays)
+    with pytest.raises(ValueError, match="NaN|infinity"):
         model.predict_proba(probe)
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(ValueError, match="NaN|infinity"):
         head.predict_proba(probe)
+    weights = next(name for name in arrays if name.endswith("coef"))
+    arrays[weights][..., 0] = 0.0  # a weight of zero does not hide it
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        head_from_arrays(arrays).predict_proba(probe)
 
 
 def test_wrong_width_is_refused() -> None:
