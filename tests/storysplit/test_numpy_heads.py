@@ -155,13 +155,13 @@ def test_linear_head_refuses_missing_values_as_scikit_learn_does(value: float) -
     probe[3, 0] = value
     arrays = head_arrays(model)
     head = head_from_arrays(arrays)
-    with pytest.raises(ValueError, match="NaN|infinity"):
+    with pytest.raises(ValueError, match=r"NaN|infinity"):
         model.predict_proba(probe)
-    with pytest.raises(ValueError, match="NaN|infinity"):
+    with pytest.raises(ValueError, match=r"NaN|infinity"):
         head.predict_proba(probe)
     weights = next(name for name in arrays if name.endswith("coef"))
     arrays[weights][..., 0] = 0.0  # a weight of zero does not hide it
-    with pytest.raises(ValueError, match="NaN|infinity"):
+    with pytest.raises(ValueError, match=r"NaN|infinity"):
         head_from_arrays(arrays).predict_proba(probe)
 
 
