@@ -167,7 +167,7 @@ class StorySplitModel:
     def predict(self, texts: Sequence[str], threshold: float | None = None) -> list[list[SegmentLabel]]:
         """Per document, the label of each segment."""
         cut = self.threshold if threshold is None else threshold
-        return [[_label(p, cut) for p in doc] for doc in self.predict_proba(texts, cut)]
+        return [_labels(doc, cut) for doc in self.predict_proba(texts, cut)]
 
     def segment_many(
         self, texts: Sequence[str], threshold: float | None = None
@@ -177,8 +177,10 @@ class StorySplitModel:
         segments, probabilities = self._probabilities(self.featurize(texts), cut)
         return [
             [
-                LabelledSegment(seg.start, seg.end, _label(p, cut), p)
-                for seg, p in zip(doc_segments, doc_probs.tolist(), strict=True)
+                LabelledSegment(seg.start, seg.end, label, p)
+                for seg, label, p in zip(
+                    doc_segments, _labels(doc_probs, cut), doc_probs.tolist(), strict=True
+                )
             ]
             for doc_segments, doc_probs in zip(segments, probabilities, strict=True)
         ]
@@ -363,5 +365,7 @@ def encoder_from_config(config: EncoderConfig) -> SegmentEncoder:
     )
 
 
-def _label(probability: float, threshold: float) -> SegmentLabel:
-    return SegmentLabel.MAIN if probability >= threshold else SegmentLabel.BOILERPLATE
+def _labels(probabilities: np.ndarray, threshold: float) -> list[SegmentLabel]:
+    """Main where p >= threshold, boilerplate elsewhere (one comparison for the whole document)."""
+    labels = (SegmentLabel.BOILERPLATE, SegmentLabel.MAIN)
+    return [labels[kept] for kept in (probabilities >= threshold).tolist()]
