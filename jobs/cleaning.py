@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from storysplit.jobs.timeouts import TimeLimitExceeded, check_time_limit_possible, time_limit
-from storysplit.model import LabelledSegment, StorySplitModel, load_model
+from storysplit.model import LabelledSegment, StorySplitModel, freeze_loaded_objects, load_model
 from storysplit.output_records import (
     MAIN_TEXT_FIELD,
     REMOVED_FIELD,
@@ -86,10 +86,12 @@ def load_ready_model(path: str | Path) -> StorySplitModel:
     """`load_model`, then one tiny document, so the encoder (loaded on first use) is in memory.
 
     Without it the first batch of a job pays the encoder's seconds of loading, which would count
-    against that batch's time limit and skew its timing.
+    against that batch's time limit and skew its timing. The loaded objects are then frozen
+    (`freeze_loaded_objects`): the worker labels until it ends.
     """
     model = load_model(path)
     model.segment("Warm-up.")
+    freeze_loaded_objects()
     return model
 
 

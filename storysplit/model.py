@@ -9,6 +9,7 @@ only what that path needs; training code builds the same object from the same pi
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -290,6 +291,18 @@ def load_model(name_or_path: str | Path | None = None) -> StorySplitModel:
     return StorySplitModel(
         head, reviser, encoder, segmenter, features, decoder, transitions, manifest, manifest_digest(folder)
     )
+
+
+def freeze_loaded_objects() -> None:
+    """Take every object alive now (modules, a loaded model) out of the garbage collector's walks.
+
+    For a process that loads a model and then labels until it ends (the commands, their workers):
+    otherwise the collector walks these few hundred thousand long-lived objects again and again
+    as labelling allocates (0.28 s of a 3.5 s bench pass; 0.07 s frozen), and forked workers share
+    them without copying. `load_model` does not do it itself: frozen objects are never collected,
+    which is the process owner's call, not a library's.
+    """
+    gc.freeze()
 
 
 def model_folder(name_or_path: str | Path | None) -> Path:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from storysplit.arguments import add_model_option
 from storysplit.errors import StorysplitError
-from storysplit.model import StorySplitModel, load_model
+from storysplit.model import StorySplitModel, freeze_loaded_objects, load_model
 
 if TYPE_CHECKING:
     import uvicorn
@@ -41,7 +41,9 @@ DEFAULT_BATCH = 32
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     create_app = _web_stack()
-    app = create_app(load_model(args.model), args.max_bytes, args.batch_size)
+    model = load_model(args.model)
+    freeze_loaded_objects()
+    app = create_app(model, args.max_bytes, args.batch_size)
     import uvicorn
 
     config = server_config(app, args.host, args.port)
