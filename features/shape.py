@@ -225,7 +225,7 @@ def _shape_columns(counts: _Counts) -> tuple[np.ndarray, ...]:
         np.log1p(joined.count(_SENTENCE_ENDS)),
         (joined.count(_COMMENT_CUE[0], has_digit | exotic_case) > 0)
         | (joined.count(_COMMENT_CUE[1], _comment_cue_candidates(joined)) > 0),
-        (joined.count(_COMMENT_HEADER) > 0) & (n_words <= MAX_HEADER_WORDS),
+        joined.count(_COMMENT_HEADER, n_words <= MAX_HEADER_WORDS) > 0,  # a header is a short line
     )
 
 
