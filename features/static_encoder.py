@@ -65,9 +65,8 @@ class StaticEncoder:
         model_path: A static sentence-transformers folder (`is_static_folder`).
         batch_size: Texts tokenised and summed per step; bounds the token table's memory.
         normalize: L2-normalise the means (rows of zeros stay zero).
-        word_cache_size: Words whose ids are kept (~165 bytes each: 125,095 words of 399 news
-            pages took 20.6 MB); the cache is emptied
-            when it outgrows this.
+        word_cache_size: Words whose ids are kept (~165 bytes each: the 125,095 words of 399 news
+            pages took 20.6 MB); the cache is emptied when it outgrows this.
     """
 
     def __init__(
