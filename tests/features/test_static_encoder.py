@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -159,3 +160,11 @@ def test_float16_weights_give_the_same_vectors_before_and_after_widening() -> No
     widened = StaticEncoder(SENTENCEPIECE_MODEL)
     np.testing.assert_array_equal(widened.embedding, widened._stored.astype(np.float32))
     np.testing.assert_array_equal(before, widened.encode(texts))
+
+
+def test_without_the_sentencepiece_library_texts_go_to_hugging_face_whole(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "sentencepiece", None)  # `import sentencepiece` now fails
+    encoder = StaticEncoder(SENTENCEPIECE_MODEL)
+    assert not isinstance(getattr(encoder._words, "__self__", None), SentencePieceIds)
+    texts = ["Die Regierung hat am Montag beschlossen.", "#ccc; ~~~~~~~~", "a\u00a0b …", ""]
+    assert encoder.token_ids(texts) == _reference(encoder, texts)
