@@ -184,9 +184,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 
 def _apply_override(raw: dict[str, Any], override: str) -> None:
+    """Set `a.b.c=value` in `raw`; the value is parsed as YAML so numbers and lists keep their type."""
     import yaml
 
-    """Set `a.b.c=value` in `raw`; the value is parsed as YAML so numbers and lists keep their type."""
     key, sep, value = override.partition("=")
     if not sep or not key.strip():
         raise ConfigError(f"override {override!r} must look like section.key=value")
