@@ -32,7 +32,7 @@ import numpy as np
 
 from storysplit.features.model_folder import model_fingerprint
 from storysplit.features.sentencepiece_ids import sentencepiece_ids
-from storysplit.features.word_ids import WordIds, split_flat
+from storysplit.features.word_ids import WordIds, positions_within, split_flat
 
 STATIC_MODULE = "sentence_transformers.sentence_transformer.modules.static_embedding.StaticEmbedding"
 _LEGACY_STATIC_MODULE = "sentence_transformers.models.StaticEmbedding"
@@ -151,10 +151,9 @@ class StaticEncoder:
         order = np.argsort(-lengths, kind="stable")  # longest first: the texts still adding are a prefix
         sorted_lengths = lengths[order]
         starts = np.cumsum(lengths) - lengths
-        sorted_starts = np.cumsum(sorted_lengths) - sorted_lengths
         # columns: the ids of the texts in that order; table[k, p]: the p-th id of the k-th longest
         # text (0 past its end, never read).
-        within = np.arange(ids.size) - np.repeat(sorted_starts, sorted_lengths)
+        within = positions_within(sorted_lengths)
         columns = ids[np.repeat(starts[order], sorted_lengths) + within]
         table = np.zeros((len(texts), int(sorted_lengths[0]) if len(texts) else 0), dtype=np.intp)
         table[np.repeat(np.arange(len(texts)), sorted_lengths), within] = columns

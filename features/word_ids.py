@@ -50,17 +50,13 @@ class WordIds:
             self._add(unseen, self.tokenize(unseen))
         number = np.fromiter(map(self.index.__getitem__, all_words), dtype=np.intp, count=len(all_words))
         word_lengths = self._lengths[number]
-        word_ends = np.cumsum(word_lengths)
-        within = np.arange(int(word_ends[-1]) if word_ends.size else 0) - np.repeat(
-            word_ends - word_lengths, word_lengths
-        )
-        ids = self._ids[np.repeat(self._starts[number], word_lengths) + within]
+        ids = self._ids[np.repeat(self._starts[number], word_lengths) + positions_within(word_lengths)]
         text_ends = np.cumsum(np.fromiter(map(len, words), dtype=np.intp, count=len(words)))
-        bounds = np.concatenate([[0], word_ends])[np.concatenate([[0], text_ends])]
+        bounds = np.concatenate([[0], np.cumsum(word_lengths)])[np.concatenate([[0], text_ends])]
         lengths = np.diff(bounds)
         if lengths.size and lengths.max() > self.max_tokens:
-            position = np.arange(ids.size) - np.repeat(bounds[:-1], lengths)
-            ids, lengths = ids[position < self.max_tokens], np.minimum(lengths, self.max_tokens)
+            kept = positions_within(lengths) < self.max_tokens
+            ids, lengths = ids[kept], np.minimum(lengths, self.max_tokens)
         return ids, lengths
 
     def _add(self, words: list[str], ids: list[list[int]]) -> None:
@@ -70,6 +66,12 @@ class WordIds:
         self._starts = np.concatenate([self._starts, self._ids.size + np.cumsum(lengths) - lengths])
         self._lengths = np.concatenate([self._lengths, lengths])
         self._ids = np.concatenate([self._ids, new_ids])
+
+
+def positions_within(lengths: np.ndarray) -> np.ndarray:
+    """For runs of `lengths` laid end to end, each element's position inside its own run."""
+    ends = np.cumsum(lengths)
+    return np.arange(int(ends[-1]) if ends.size else 0) - np.repeat(ends - lengths, lengths)
 
 
 def split_flat(ids: np.ndarray, lengths: np.ndarray) -> list[list[int]]:
