@@ -312,14 +312,7 @@ class _Joined:
         one numpy comparison; after a hit the search skips to the next text. An alternation of
         literals in `re` tried every branch at every position (6x slower).
         """
-        data = self.lowered.encode("utf-8", "surrogatepass")
-        codes = np.frombuffer(self.lowered.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        char_bytes = 1 + (codes >= 0x80).astype(np.int64) + (codes >= 0x800) + (codes >= 0x10000)
-        if len(self.lowered) == len(self.text):
-            starts = self.starts
-        else:  # "İ" lowers to two characters
-            starts = _starts(np.fromiter(map(len, self.lowered_texts), dtype=np.int64, count=len(self.texts)))
-        byte_starts = np.concatenate([[0], np.cumsum(char_bytes)])[starts]
+        data, byte_starts = self._lowered_utf8
         bounds = [*byte_starts.tolist(), len(data) + 1]
         found = np.zeros(len(self.texts), dtype=bool)
         as_bytes = np.frombuffer(data, dtype=np.uint8)
@@ -335,6 +328,19 @@ class _Joined:
                 found[index] = True
                 position = data.find(encoded, bounds[index + 1])
         return found
+
+    @functools.cached_property
+    def _lowered_utf8(self) -> tuple[bytes, np.ndarray]:
+        """The lowered texts, joined, as UTF-8, and the byte offset each text starts at (once per
+        batch: `contains_any` runs for several sets of literals)."""
+        data = self.lowered.encode("utf-8", "surrogatepass")
+        codes = np.frombuffer(self.lowered.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        char_bytes = 1 + (codes >= 0x80).astype(np.int64) + (codes >= 0x800) + (codes >= 0x10000)
+        if len(self.lowered) == len(self.text):
+            starts = self.starts
+        else:  # "İ" lowers to two characters
+            starts = _starts(np.fromiter(map(len, self.lowered_texts), dtype=np.int64, count=len(self.texts)))
+        return data, np.concatenate([[0], np.cumsum(char_bytes)])[starts]
 
     def count(
         self, pattern: re.Pattern[str], candidates: np.ndarray | None = None, separator: str = "\n"
