@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 
 from storysplit.features.user_cache import read_cached, write_cached
 
 _CACHE_KIND = "fingerprints"
+_HEX_DIGEST = re.compile(rb"[0-9a-f]{64}")  # a damaged entry is hashed again, never trusted
 
 
 def model_fingerprint(model_path: str) -> str:
@@ -23,11 +25,8 @@ def model_fingerprint(model_path: str) -> str:
     root = Path(model_path)
     if not root.is_dir():
         return model_path
-    files = [
-        (path.relative_to(root).as_posix(), path)
-        for path in sorted(p for p in root.rglob("*") if p.is_file())
-        if _hashed(path.relative_to(root).as_posix())
-    ]
+    every = [(path.relative_to(root).as_posix(), path) for path in sorted(root.rglob("*")) if path.is_file()]
+    files = [(relative, path) for relative, path in every if _hashed(relative)]
     stats = [(relative, os.stat(path)) for relative, path in files]
     identity = repr(
         [str(root.resolve())]
@@ -35,8 +34,8 @@ def model_fingerprint(model_path: str) -> str:
     )
     name = hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()
     cached = read_cached(_CACHE_KIND, name)
-    if cached is not None and len(cached) == 64:
-        return cached.decode("ascii", "replace")
+    if cached is not None and _HEX_DIGEST.fullmatch(cached):
+        return cached.decode("ascii")
     digest = hashlib.sha256()
     for relative, path in files:
         digest.update(relative.encode() + b"\0")

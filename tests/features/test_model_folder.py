@@ -77,3 +77,14 @@ def test_weights_of_another_shape_or_type_are_refused(tmp_path: Path) -> None:
     save_file({"a": np.zeros((3, 4), np.int32)}, weights)
     with pytest.raises(ValueError, match="not a float16 or float32 matrix"):
         StaticEncoder(str(folder))
+
+
+def test_a_damaged_cache_entry_is_hashed_again(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("STORYSPLIT_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "a.json").write_text('{"x": 1}')
+    first = model_fingerprint(str(folder))
+    (entry,) = (tmp_path / "cache" / "fingerprints").iterdir()
+    entry.write_bytes(b"Z" * 64)  # as long as a digest, not one
+    assert model_fingerprint(str(folder)) == first == _uncached_digest(folder)
