@@ -132,7 +132,7 @@ def sentencepiece_ids(tokenizer_file: Path) -> SentencePieceIds | None:
         except (ValueError, KeyError, TypeError, RuntimeError):
             pass  # a damaged cache entry: built again below
     config = json.loads(data)
-    max_tokens = _right_truncation(config.get("truncation"))
+    max_tokens = right_truncation(config.get("truncation"))
     if not is_sentencepiece_unigram(config) or max_tokens is None:
         return None
     proto = _model_proto(config["model"])
@@ -147,9 +147,10 @@ def sentencepiece_ids(tokenizer_file: Path) -> SentencePieceIds | None:
     return SentencePieceIds(processor, meta["unk_id"], meta["collapse_spaces"], meta["max_tokens"])
 
 
-def _right_truncation(truncation: dict[str, Any] | None) -> int | None:
-    """The token limit of a truncation that cuts at the right with no stride; `sys.maxsize` for no
-    truncation, None for any other kind."""
+def right_truncation(truncation: dict[str, Any] | None) -> int | None:
+    """The token limit of a tokenizer's truncation (tokenizer.json's or a `Tokenizer`'s
+    `truncation`) when it cuts at the right with no stride; `sys.maxsize` for no truncation, None
+    for any other kind (whose ids a word cache cannot reproduce)."""
     if truncation is None:
         return sys.maxsize
     if truncation.get("direction") == "right" and not truncation.get("stride"):

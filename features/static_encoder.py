@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from storysplit.features.model_folder import model_fingerprint
-from storysplit.features.sentencepiece_ids import sentencepiece_ids
+from storysplit.features.sentencepiece_ids import right_truncation, sentencepiece_ids
 from storysplit.features.word_ids import WordIds, positions_within, split_flat
 
 STATIC_MODULE = "sentence_transformers.sentence_transformer.modules.static_embedding.StaticEmbedding"
@@ -208,7 +208,7 @@ def _hugging_face_words(tokenizer: Any) -> tuple[Callable[[str], list[str]], int
     one "word" where the two would split it apart. Any other tokenizer: every text whole, cut by
     the tokenizer itself (`sys.maxsize`: `WordIds` keeps all ids).
     """
-    max_tokens = _right_truncation(tokenizer)
+    max_tokens = right_truncation(tokenizer.truncation)
     if max_tokens is None or not _splits_into_words(tokenizer):
         return _whole, sys.maxsize
     return _bert_words, max_tokens
@@ -224,16 +224,6 @@ def _bert_words(text: str) -> list[str]:
 
 def _tokenized(tokenizer: Any, texts: list[str]) -> list[list[int]]:
     return [encoding.ids for encoding in tokenizer.encode_batch_fast(texts, add_special_tokens=False)]
-
-
-def _right_truncation(tokenizer: Any) -> int | None:
-    """The token limit of a tokenizer that truncates at the right with no stride (None otherwise)."""
-    truncation = tokenizer.truncation
-    if truncation is None:
-        return sys.maxsize
-    if truncation.get("direction") == "right" and not truncation.get("stride"):
-        return int(truncation["max_length"])
-    return None
 
 
 def _splits_into_words(tokenizer: Any) -> bool:
