@@ -30,6 +30,20 @@ REPO = Path(__file__).resolve().parent.parent
 SEEDS_DIR = REPO.parent / "shared" / "seeds"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Stop with one line when the shared data the tests read is not beside the checkout.
+
+    Test modules index the seed documents when they are collected; without them every such
+    module failed with an IndexError traceback that did not say what was missing.
+    """
+    if not (SEEDS_DIR / "gold.jsonl").is_file():
+        pytest.exit(
+            f"the tests read the project's shared data at {SEEDS_DIR.parent} (seeds/, data/), which is "
+            "not there: run them in a checkout that has shared/ beside it",
+            returncode=4,
+        )
+
+
 @pytest.fixture(scope="session")
 def seed_rows() -> list[dict[str, Any]]:
     from storysplit.evaluation.seeds import load_seed_rows
