@@ -54,7 +54,7 @@ class OnnxEncoder:
         try:
             import onnxruntime
         except ImportError:
-            raise ImportError("the onnx encoder needs onnxruntime: pip install 'storysplit[onnx]'") from None
+            raise ImportError("the onnx encoder needs onnxruntime: pip install onnxruntime") from None
         from tokenizers import Tokenizer
 
         self.model_path = folder

@@ -19,12 +19,14 @@ Supported (what `train/fit.py` builds), each on its own or inside
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from storysplit.errors import ModelLoadError
+from storysplit.onnx_trees import OnnxTrees, ensemble_model
 
 FORMAT = "storysplit-numpy-head"
 FORMAT_VERSION = 1
@@ -35,6 +37,9 @@ CALIBRATIONS = ("none", "sigmoid", "isotonic")
 TREE_CHUNK_ROWS = 512
 # Levels between drops of the walks that reached a leaf (every level: the dropping costs more).
 COMPACT_EVERY = 2
+# Rows from which the trees run on onnxruntime (`storysplit.onnx_trees`), whose import and session
+# cost ~0.1 s once per process: the numpy walk of ~7,000 rows. One page (~300 rows) stays in numpy.
+ONNX_MIN_ROWS = 4096
 # Largest difference in probability allowed between a numpy head and its scikit-learn estimator.
 TOLERANCE = 1e-5
 
@@ -87,6 +92,9 @@ class LinearScores:
 class TreeScores:
     """A binary histogram gradient boosting ensemble: baseline plus the sum of its trees' leaves.
 
+    From `ONNX_MIN_ROWS` rows on (and for every batch once that has happened in the process), the
+    trees run on onnxruntime instead, with the same sums to the bit; without onnxruntime, in numpy.
+
     All trees are walked together, one level per numpy step over every (tree, row) pair still
     inside a tree, so a page costs a few numpy passes per tree level rather than a Python loop per
     tree. Pairs that reached a leaf are dropped every few levels: the trees are up to ~20 levels
@@ -100,6 +108,7 @@ class TreeScores:
         feature, threshold, missing_left, is_leaf, value: (n_nodes,) scikit-learn's node fields
             (`feature_idx`, `num_threshold`, `missing_go_to_left`, `is_leaf`, `value`).
         left, right: (n_nodes,) children as indices within their own tree, as scikit-learn stores them.
+        n_features: Width of the rows the trees read.
     """
 
     def __init__(
@@ -113,7 +122,23 @@ class TreeScores:
         value: np.ndarray,
         left: np.ndarray,
         right: np.ndarray,
+        n_features: int,
     ) -> None:
+        self._graph_arguments = (
+            baseline,
+            offsets,
+            feature,
+            threshold,
+            missing_left,
+            is_leaf,
+            value,
+            left,
+            right,
+            n_features,
+        )
+        self._onnx: OnnxTrees | None = None
+        self._onnx_process = 0
+        self._onnxruntime_missing = False
         n_nodes = len(feature)
         leaf = is_leaf.astype(bool)
         starts = np.repeat(offsets[:-1], np.diff(offsets))
@@ -136,10 +161,32 @@ class TreeScores:
     def decision(self, features: np.ndarray) -> np.ndarray:
         """Shape (n_rows,): the raw prediction (logit of class 1), as `decision_function` gives it."""
         x = np.ascontiguousarray(features, dtype=np.float64)
+        onnx = self._onnx_for(x.shape[0])
+        if onnx is not None:
+            return onnx.decision(x)
         raw = np.empty(x.shape[0], dtype=np.float64)
         for first in range(0, x.shape[0], TREE_CHUNK_ROWS):
             raw[first : first + TREE_CHUNK_ROWS] = self._raw(x[first : first + TREE_CHUNK_ROWS])
         return raw
+
+    def _onnx_for(self, rows: int) -> OnnxTrees | None:
+        """The onnxruntime session, built when a batch first has `ONNX_MIN_ROWS` rows (again in a
+        forked child: a session is not shared across a fork); None when onnxruntime is missing."""
+        if self._onnx is not None and self._onnx_process == os.getpid():
+            return self._onnx
+        if rows < ONNX_MIN_ROWS or self._onnxruntime_missing:
+            return None
+        try:
+            self._onnx = OnnxTrees(ensemble_model(*self._graph_arguments))
+        except ImportError:
+            self._onnxruntime_missing = True
+            return None
+        self._onnx_process = os.getpid()
+        return self._onnx
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (to spawned workers) without the session, which each process builds for itself."""
+        return self.__dict__ | {"_onnx": None, "_onnx_process": 0}
 
     def _raw(self, x: np.ndarray) -> np.ndarray:
         n_rows, width = x.shape
@@ -332,6 +379,7 @@ def _trees(reader: _Reader, prefix: str, n_features: int) -> TreeScores:
         reader.floats(prefix + "value", (n_nodes,)),
         left,
         right,
+        n_features,
     )
 
 

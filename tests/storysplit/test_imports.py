@@ -61,6 +61,7 @@ def test_default_inference_imports_no_heavy_library(code: str) -> None:
     assert "storysplit.numpy_heads" in modules and "storysplit.features.static_encoder" in modules
     heavy = sorted(m for m in modules if m.split(".")[0] in HEAVY)
     assert heavy == []
+    assert "onnxruntime" not in modules  # one page's rows are walked in numpy (numpy_heads.ONNX_MIN_ROWS)
 
 
 def test_the_check_sees_a_heavy_import() -> None:
