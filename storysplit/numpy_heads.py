@@ -20,6 +20,7 @@ Supported (what `train/fit.py` builds), each on its own or inside
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -171,7 +172,8 @@ class TreeScores:
 
     def _onnx_for(self, rows: int) -> OnnxTrees | None:
         """The onnxruntime session, built when a batch first has `ONNX_MIN_ROWS` rows (again in a
-        forked child: a session is not shared across a fork); None when onnxruntime is missing."""
+        forked child: a session is not shared across a fork); None when onnxruntime is missing or
+        refuses the graph (the numpy walk gives the same sums)."""
         if self._onnx is not None and self._onnx_process == os.getpid():
             return self._onnx
         if rows < ONNX_MIN_ROWS or self._onnxruntime_missing:
@@ -179,6 +181,10 @@ class TreeScores:
         try:
             self._onnx = OnnxTrees(ensemble_model(*self._graph_arguments))
         except ImportError:
+            self._onnxruntime_missing = True
+            return None
+        except Exception as error:  # an onnxruntime too old for TreeEnsemble, say: numpy serves
+            warnings.warn(f"onnxruntime cannot run the trees, numpy walks them: {error}", RuntimeWarning, 2)
             self._onnxruntime_missing = True
             return None
         self._onnx_process = os.getpid()

@@ -13,6 +13,7 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
 
+from storysplit import numpy_heads
 from storysplit.artifact import load_skops_head
 from storysplit.numpy_heads import ONNX_MIN_ROWS, TreeScores, head_arrays, head_from_arrays
 from storysplit.numpy_heads import load_head as load_numpy_head
@@ -157,3 +158,16 @@ def test_probabilities_on_many_rows_equal_scikit_learn_s() -> None:
     got = head.predict_proba(rows)
     assert head.members[0][0]._onnx is not None  # type: ignore[union-attr]
     np.testing.assert_allclose(got, estimator.predict_proba(rows), rtol=0, atol=1e-12)
+
+
+def test_an_onnxruntime_that_refuses_the_graph_leaves_the_numpy_walk(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(model: bytes) -> None:
+        raise RuntimeError("NOT_IMPLEMENTED : Could not find an implementation for TreeEnsemble(5)")
+
+    monkeypatch.setattr(numpy_heads, "OnnxTrees", refuse)
+    arrays, probe = _fitted_trees(9, 0.0)
+    scores = _tree_scores(arrays)
+    with pytest.warns(RuntimeWarning, match="numpy walks them: NOT_IMPLEMENTED"):
+        got = scores.decision(probe)
+    np.testing.assert_array_equal(got, _numpy_walk(scores, probe))
+    assert scores._onnxruntime_missing  # asked once, not on every batch
