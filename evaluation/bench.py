@@ -305,11 +305,11 @@ class _ModelTask:
         self.path, self.batch_size = path, batch_size
 
     def load(self) -> Callable[[list[str]], list[Any]]:
-        from storysplit.model import freeze_loaded_objects, load_model
+        from storysplit.model import load_model, tune_gc_for_labelling
 
         model = load_model(self.path)
         model.segment_many(["Warm-up line.\n\nAnother line of text."])
-        freeze_loaded_objects()  # as the commands do once they have loaded a model
+        tune_gc_for_labelling()  # as the commands do once they have loaded a model
 
         def run(texts: list[str]) -> list[Any]:
             clear = getattr(model.encoder, "clear", None)

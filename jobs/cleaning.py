@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from storysplit.jobs.timeouts import TimeLimitExceeded, check_time_limit_possible, time_limit
-from storysplit.model import LabelledSegment, StorySplitModel, freeze_loaded_objects, load_model
+from storysplit.model import LabelledSegment, StorySplitModel, load_model, tune_gc_for_labelling
 from storysplit.output_records import (
     MAIN_TEXT_FIELD,
     REMOVED_FIELD,
@@ -87,11 +87,11 @@ def load_ready_model(path: str | Path) -> StorySplitModel:
 
     Without it the first batch of a job pays the encoder's seconds of loading, which would count
     against that batch's time limit and skew its timing. The loaded objects are then frozen
-    (`freeze_loaded_objects`): the worker labels until it ends.
+    and young ones collected less often (`tune_gc_for_labelling`): the worker labels until it ends.
     """
     model = load_model(path)
     model.segment("Warm-up.")
-    freeze_loaded_objects()
+    tune_gc_for_labelling()
     return model
 
 

@@ -28,7 +28,7 @@ from storysplit.audit_page import AuditPageWriter, AuditReport
 from storysplit.documents import DEFAULT_MAX_BYTES, decode_document
 from storysplit.errors import InputError
 from storysplit.labelling_pool import Outcome, labelled_batches
-from storysplit.model import freeze_loaded_objects, load_model
+from storysplit.model import load_model, tune_gc_for_labelling
 from storysplit.output_records import (
     MAIN_TEXT_FIELD,
     REMOVED_FIELD,
@@ -56,7 +56,7 @@ class Document:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     model = load_model(args.model)
-    freeze_loaded_objects()
+    tune_gc_for_labelling()
     failures = 0
     jsonl = args.format == "jsonl" or args.input_format == "jsonl"
     jsonl = jsonl or (args.input_format == "auto" and any(p.suffix == ".jsonl" for p in args.inputs))

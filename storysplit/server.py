@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from storysplit.arguments import add_model_option
 from storysplit.errors import StorysplitError
-from storysplit.model import StorySplitModel, freeze_loaded_objects, load_model
+from storysplit.model import StorySplitModel, load_model, tune_gc_for_labelling
 
 if TYPE_CHECKING:
     import uvicorn
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     create_app = _web_stack()
     model = load_model(args.model)
-    freeze_loaded_objects()
+    tune_gc_for_labelling()
     app = create_app(model, args.max_bytes, args.batch_size)
     import uvicorn
 

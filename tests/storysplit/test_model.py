@@ -5,6 +5,8 @@ import json
 import os
 import pickle
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -296,3 +298,19 @@ def test_an_encoder_other_than_the_trained_one_is_refused(tmp_path: Path) -> Non
     folder = _default_copy(tmp_path, "models/encoders/minilm-static")
     with pytest.raises(ModelLoadError, match="not the one this head was trained with"):
         load_model(folder)
+
+
+def test_a_labelling_process_freezes_what_it_loaded_and_collects_young_objects_rarely() -> None:
+    """In a fresh interpreter: `tune_gc_for_labelling` (the commands call it once the model is loaded)."""
+    code = (
+        "import gc\nfrom storysplit.model import YOUNG_COLLECTION_THRESHOLD, tune_gc_for_labelling\n"
+        "before = gc.get_threshold()\ntune_gc_for_labelling()\n"
+        "assert gc.get_freeze_count() > 1000, gc.get_freeze_count()\n"
+        "assert gc.get_threshold() == (YOUNG_COLLECTION_THRESHOLD, *before[1:]), gc.get_threshold()\n"
+        "assert gc.isenabled()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
