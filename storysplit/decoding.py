@@ -131,8 +131,7 @@ def drop_repeats(
     for i, key in enumerate(keys):
         if out[i] < threshold or not key:
             continue
-        contained = key.count(" ") + 1 >= min_words and kept.contains(key)
-        if key in kept_set or contained:
+        if key in kept_set or (key.count(" ") + 1 >= min_words and kept.contains(key)):
             out[i] = 0.0
         else:
             kept.add(key)
