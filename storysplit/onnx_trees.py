@@ -41,7 +41,7 @@ class OnnxTrees:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
-        options.log_severity_level = 3  # errors only: it warns about unused opset imports
+        options.log_severity_level = 3  # errors only: onnxruntime's notices stay off the commands' stderr
         self.session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
     def decision(self, features: np.ndarray) -> np.ndarray:
@@ -72,15 +72,15 @@ def ensemble_model(
     roots = offsets[:-1].astype(np.int64)
     single = leaf[roots]
     internal = ~leaf
-    # Split nodes: the baseline's, every tree's internal nodes in order, then one per single-leaf
-    # tree. Leaves: the baseline, then every tree's leaves in order.
-    split_index = np.cumsum(internal) - 1 + 1
-    leaf_index = np.cumsum(leaf) - 1 + 1
+    # Split nodes: the baseline's (0), every tree's internal nodes in order, then one per
+    # single-leaf tree. Leaves: the baseline (0), then every tree's leaves in order. So the k-th
+    # internal node (k from 1) is split node k, and the k-th leaf is leaf k.
+    split_index = np.cumsum(internal)
+    leaf_index = np.cumsum(leaf)
     n_internal = int(internal.sum())
     stump_nodes = roots[single]
-    stump_index = 1 + n_internal + np.arange(stump_nodes.size)
-    tree_roots = np.where(single, 0, split_index[roots])
-    tree_roots[single] = stump_index
+    tree_roots = split_index[roots]
+    tree_roots[single] = 1 + n_internal + np.arange(stump_nodes.size)
 
     def branch(child_local: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         child = (starts + child_local)[internal]
