@@ -43,12 +43,13 @@ def revision_features(probabilities: np.ndarray, embeddings: np.ndarray) -> np.n
 
     Args:
         probabilities: (n,) first-stage p(main) of the document's segments, in order.
-        embeddings: (n, dim) unit-norm segment embeddings.
+        embeddings: (n, dim) unit-norm segment embeddings (float32 rows are widened to float64).
 
     Returns:
         (n, len(REVISION_FEATURES)) float64 array.
     """
     p = np.clip(np.asarray(probabilities, dtype=np.float64), 1e-4, 1 - 1e-4)
+    embeddings = np.asarray(embeddings, dtype=np.float64)
     n = p.size
     if n == 0:
         return np.zeros((0, len(REVISION_FEATURES)))
@@ -148,7 +149,7 @@ def revision_matrix(
         (n_rows, len(REVISION_FEATURES) + scalar_columns) float64 array.
     """
     dim = (features.shape[1] - scalar_columns) // 2
-    embeddings = features[:, :dim].astype(np.float64)
+    embeddings = features[:, :dim]  # widened to float64 a document at a time, while it is in cache
     blocks = [revision_features(probabilities[a:b], embeddings[a:b]) for a, b in pairwise(offsets)]
     revision = np.vstack(blocks) if blocks else np.zeros((0, len(REVISION_FEATURES)))
     return np.hstack([revision, features[:, features.shape[1] - scalar_columns :]])
