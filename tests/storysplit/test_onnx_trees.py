@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import pickle
 import sys
 from collections.abc import Iterator
@@ -171,3 +173,26 @@ def test_an_onnxruntime_that_refuses_the_graph_leaves_the_numpy_walk(monkeypatch
         got = scores.decision(probe)
     np.testing.assert_array_equal(got, _numpy_walk(scores, probe))
     assert scores._onnxruntime_missing  # asked once, not on every batch
+
+
+def _child_decision(scores: TreeScores, rows: np.ndarray, results: Any) -> None:
+    inherited = scores._onnx is not None and scores._onnx_process != os.getpid()
+    decision = scores.decision(rows)
+    results.put((decision, inherited, scores._onnx_process == os.getpid()))
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork on this platform")
+def test_a_forked_child_builds_its_own_session() -> None:
+    """A forked child inherits the parent's session object (not pickled) and does not use it."""
+    arrays, probe = _fitted_trees(11, 0.0)
+    scores = _tree_scores(arrays)
+    expected = scores.decision(probe)
+    assert scores._onnx is not None
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=_child_decision, args=(scores, probe, results))
+    child.start()
+    got, inherited, own_session = results.get(timeout=120)
+    child.join(timeout=120)
+    assert child.exitcode == 0 and inherited and own_session
+    np.testing.assert_array_equal(got, expected)
