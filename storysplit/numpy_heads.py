@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from storysplit.errors import ModelLoadError
-from storysplit.onnx_trees import OnnxTrees, ensemble_model
+from storysplit.onnx_trees import OnnxTrees, TreeArrays, ensemble_model
 
 FORMAT = "storysplit-numpy-head"
 FORMAT_VERSION = 1
@@ -104,59 +104,32 @@ class TreeScores:
     `children[2 i + 1]`), which saves one multiplication per level; a leaf's children are itself.
 
     Args:
-        baseline: The ensemble's starting raw prediction.
-        offsets: (n_trees + 1,) nodes `offsets[t]:offsets[t + 1]` are tree t, its root first.
-        feature, threshold, missing_left, is_leaf, value: (n_nodes,) scikit-learn's node fields
-            (`feature_idx`, `num_threshold`, `missing_go_to_left`, `is_leaf`, `value`).
-        left, right: (n_nodes,) children as indices within their own tree, as scikit-learn stores them.
-        n_features: Width of the rows the trees read.
+        trees: The ensemble's node arrays.
     """
 
-    def __init__(
-        self,
-        baseline: float,
-        offsets: np.ndarray,
-        feature: np.ndarray,
-        threshold: np.ndarray,
-        missing_left: np.ndarray,
-        is_leaf: np.ndarray,
-        value: np.ndarray,
-        left: np.ndarray,
-        right: np.ndarray,
-        n_features: int,
-    ) -> None:
-        self._graph_arguments = (
-            baseline,
-            offsets,
-            feature,
-            threshold,
-            missing_left,
-            is_leaf,
-            value,
-            left,
-            right,
-            n_features,
-        )
+    def __init__(self, trees: TreeArrays) -> None:
+        self.trees = trees
         self._onnx: OnnxTrees | None = None
         self._onnx_process = 0
         self._onnxruntime_missing = False
-        n_nodes = len(feature)
-        leaf = is_leaf.astype(bool)
+        offsets, left, right = trees.offsets, trees.left, trees.right
+        n_nodes = len(trees.feature)
+        leaf = trees.is_leaf.astype(bool)
         starts = np.repeat(offsets[:-1], np.diff(offsets))
         own = np.arange(n_nodes, dtype=np.intp)
-        self.baseline = float(baseline)
+        self.baseline = float(trees.baseline)
         self.n_trees = len(offsets) - 1
         self.roots = 2 * offsets[:-1].astype(np.intp)
         self.children = np.empty(2 * n_nodes, dtype=np.intp)
         self.children[0::2] = 2 * np.where(leaf, own, starts + left)
         self.children[1::2] = 2 * np.where(leaf, own, starts + right)
         # Node fields at even positions, so that the doubled index reads them directly.
-        self.feature = _at_even(np.where(leaf, 0, feature).astype(np.intp))
-        self.threshold = _at_even(np.where(leaf, 0.0, threshold).astype(np.float64))
+        self.feature = _at_even(np.where(leaf, 0, trees.feature).astype(np.intp))
+        self.threshold = _at_even(np.where(leaf, 0.0, trees.threshold).astype(np.float64))
         # A missing value goes right where scikit-learn's `missing_go_to_left` is 0.
-        self.missing_right = _at_even(~missing_left.astype(bool) & ~leaf)
+        self.missing_right = _at_even(~trees.missing_left.astype(bool) & ~leaf)
         self.is_leaf = _at_even(leaf)
-        self.value = _at_even(value.astype(np.float64))
+        self.value = _at_even(trees.value.astype(np.float64))
         self.depth = _max_depth(self.roots, self.children, self.is_leaf)
 
     def decision(self, features: np.ndarray) -> np.ndarray:
@@ -179,7 +152,7 @@ class TreeScores:
         if rows < ONNX_MIN_ROWS or self._onnxruntime_missing:
             return None
         try:
-            self._onnx = OnnxTrees(ensemble_model(*self._graph_arguments))
+            self._onnx = OnnxTrees(ensemble_model(self.trees))
         except ImportError:
             self._onnxruntime_missing = True
             return None
@@ -375,17 +348,19 @@ def _trees(reader: _Reader, prefix: str, n_features: int) -> TreeScores:
     if ((feature < 0) | (feature >= n_features))[internal].any():
         raise ValueError(f"{prefix}feature holds indices outside 0..{n_features - 1}")
     return TreeScores(
-        reader.scalar(prefix + "baseline"),
-        offsets,
-        feature,
-        # +inf is a legitimate threshold: a split that sends only missing values right.
-        reader.floats(prefix + "threshold", (n_nodes,), allow_inf=True),
-        reader.booleans(prefix + "missing_left", (n_nodes,)),
-        is_leaf,
-        reader.floats(prefix + "value", (n_nodes,)),
-        left,
-        right,
-        n_features,
+        TreeArrays(
+            baseline=reader.scalar(prefix + "baseline"),
+            offsets=offsets,
+            feature=feature,
+            # +inf is a legitimate threshold: a split that sends only missing values right.
+            threshold=reader.floats(prefix + "threshold", (n_nodes,), allow_inf=True),
+            missing_left=reader.booleans(prefix + "missing_left", (n_nodes,)),
+            is_leaf=is_leaf,
+            value=reader.floats(prefix + "value", (n_nodes,)),
+            left=left,
+            right=right,
+            n_features=n_features,
+        )
     )
 
 

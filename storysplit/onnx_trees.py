@@ -14,6 +14,8 @@ handed to onnxruntime as it is.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 ML_DOMAIN = "ai.onnx.ml"
@@ -26,6 +28,31 @@ _UINT8, _DOUBLE = 2, 11
 _INT, _TENSOR, _INTS = 2, 4, 7
 _BRANCH_LEQ = 0  # TreeEnsemble's node mode for `x <= split`
 _SUM = 1  # TreeEnsemble's aggregate function
+
+
+@dataclass(frozen=True)
+class TreeArrays:
+    """A fitted binary tree ensemble as scikit-learn's histogram gradient boosting stores it.
+
+    Attributes:
+        baseline: The ensemble's starting raw prediction.
+        offsets: (n_trees + 1,) nodes `offsets[t]:offsets[t + 1]` are tree t, its root first.
+        feature, threshold, missing_left, is_leaf, value: (n_nodes,) scikit-learn's node fields
+            (`feature_idx`, `num_threshold`, `missing_go_to_left`, `is_leaf`, `value`).
+        left, right: (n_nodes,) children as indices within their own tree, as scikit-learn stores them.
+        n_features: Width of the rows the trees read.
+    """
+
+    baseline: float
+    offsets: np.ndarray
+    feature: np.ndarray
+    threshold: np.ndarray
+    missing_left: np.ndarray
+    is_leaf: np.ndarray
+    value: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    n_features: int
 
 
 class OnnxTrees:
@@ -49,25 +76,15 @@ class OnnxTrees:
         return np.asarray(self.session.run(None, {INPUT: features})[0]).reshape(-1)
 
 
-def ensemble_model(
-    baseline: float,
-    offsets: np.ndarray,
-    feature: np.ndarray,
-    threshold: np.ndarray,
-    missing_left: np.ndarray,
-    is_leaf: np.ndarray,
-    value: np.ndarray,
-    left: np.ndarray,
-    right: np.ndarray,
-    n_features: int,
-) -> bytes:
-    """A serialised ONNX model computing `numpy_heads.TreeScores.decision` (arguments as there).
+def ensemble_model(trees: TreeArrays) -> bytes:
+    """A serialised ONNX model computing `numpy_heads.TreeScores.decision` for `trees`.
 
     The operator keeps split nodes and leaves in separate lists, and every tree starts at a split
     node; a tree that is a single leaf (the baseline's included) gets a split whose two branches
     are that leaf.
     """
-    leaf = is_leaf.astype(bool)
+    leaf = trees.is_leaf.astype(bool)
+    offsets = trees.offsets
     starts = np.repeat(offsets[:-1], np.diff(offsets))
     roots = offsets[:-1].astype(np.int64)
     single = leaf[roots]
@@ -87,8 +104,8 @@ def ensemble_model(
         is_leaf_child = leaf[child]
         return is_leaf_child.astype(np.int64), np.where(is_leaf_child, leaf_index[child], split_index[child])
 
-    true_leafs, true_ids = branch(left)
-    false_leafs, false_ids = branch(right)
+    true_leafs, true_ids = branch(trees.left)
+    false_leafs, false_ids = branch(trees.right)
     ones, zeros = np.ones(1 + stump_nodes.size, dtype=np.int64), np.zeros(1 + stump_nodes.size, np.int64)
     stump_leaves = np.concatenate([[0], leaf_index[stump_nodes]])
 
@@ -101,16 +118,18 @@ def ensemble_model(
         _int_attribute("n_targets", 1),
         _int_attribute("post_transform", 0),
         _ints_attribute("tree_roots", np.concatenate([[0], tree_roots])),
-        _ints_attribute("nodes_featureids", nodes(zeros, feature[internal])),
-        _tensor_attribute("nodes_splits", nodes(zeros.astype(np.float64), threshold[internal]), _DOUBLE),
+        _ints_attribute("nodes_featureids", nodes(zeros, trees.feature[internal])),
+        _tensor_attribute(
+            "nodes_splits", nodes(zeros.astype(np.float64), trees.threshold[internal]), _DOUBLE
+        ),
         _tensor_attribute("nodes_modes", np.full(len(ones) + n_internal, _BRANCH_LEQ, np.uint8), _UINT8),
-        _ints_attribute("nodes_missing_value_tracks_true", nodes(zeros, missing_left[internal])),
+        _ints_attribute("nodes_missing_value_tracks_true", nodes(zeros, trees.missing_left[internal])),
         _ints_attribute("nodes_trueleafs", nodes(ones, true_leafs)),
         _ints_attribute("nodes_truenodeids", nodes(stump_leaves, true_ids)),
         _ints_attribute("nodes_falseleafs", nodes(ones, false_leafs)),
         _ints_attribute("nodes_falsenodeids", nodes(stump_leaves, false_ids)),
         _ints_attribute("leaf_targetids", np.zeros(1 + int(leaf.sum()), np.int64)),
-        _tensor_attribute("leaf_weights", np.concatenate([[baseline], value[leaf]]), _DOUBLE),
+        _tensor_attribute("leaf_weights", np.concatenate([[trees.baseline], trees.value[leaf]]), _DOUBLE),
     ]
     node = b"".join(
         [
@@ -125,7 +144,7 @@ def ensemble_model(
         [
             _message(1, node),
             _string(2, "trees"),
-            _message(11, _value_info(INPUT, n_features)),
+            _message(11, _value_info(INPUT, trees.n_features)),
             _message(12, _value_info(OUTPUT, 1)),
         ]
     )

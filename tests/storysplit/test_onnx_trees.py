@@ -38,10 +38,6 @@ def _tree_scores(arrays: dict[str, np.ndarray], member: int = 0) -> TreeScores:
     return scores
 
 
-def _graph_arguments(arrays: dict[str, np.ndarray]) -> list[Any]:
-    return [float(arrays["m0.baseline"]), *(arrays[f"m0.{f}"] for f in FIELDS), int(arrays["n_features"])]
-
-
 def _numpy_walk(scores: TreeScores, rows: np.ndarray) -> np.ndarray:
     """The numpy walk, whatever the number of rows."""
     return np.concatenate([scores._raw(rows[i : i + 512]) for i in range(0, len(rows), 512)])
@@ -72,7 +68,7 @@ def test_the_graph_is_a_valid_onnx_model() -> None:
     with np.load(REVISER) as archive:
         arrays = dict(archive)
     model = onnx.ModelProto()
-    model.ParseFromString(ensemble_model(*_graph_arguments(arrays)))
+    model.ParseFromString(ensemble_model(_tree_scores(arrays).trees))
     onnx.checker.check_model(model, full_check=True)
     (node,) = model.graph.node
     attributes = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
@@ -89,10 +85,10 @@ def test_the_graph_is_a_valid_onnx_model() -> None:
 
 def test_the_shipped_reviser_gives_the_same_sums_to_the_bit() -> None:
     scores = _tree_scores(dict(np.load(REVISER)))
-    rows = np.random.default_rng(0).normal(0, 2, size=(ONNX_MIN_ROWS, scores._graph_arguments[-1]))
+    rows = np.random.default_rng(0).normal(0, 2, size=(ONNX_MIN_ROWS, scores.trees.n_features))
     rows[:, 0] = np.round(rows[:, 0], 1)
     np.testing.assert_array_equal(
-        OnnxTrees(ensemble_model(*scores._graph_arguments)).decision(rows), _numpy_walk(scores, rows)
+        OnnxTrees(ensemble_model(scores.trees)).decision(rows), _numpy_walk(scores, rows)
     )
 
 
@@ -101,7 +97,7 @@ def test_fitted_trees_with_missing_values_and_ties_give_the_same_sums(missing: f
     arrays, probe = _fitted_trees(3, missing)
     scores = _tree_scores(arrays)
     np.testing.assert_array_equal(
-        OnnxTrees(ensemble_model(*_graph_arguments(arrays))).decision(probe), _numpy_walk(scores, probe)
+        OnnxTrees(ensemble_model(_tree_scores(arrays).trees)).decision(probe), _numpy_walk(scores, probe)
     )
 
 
@@ -117,7 +113,7 @@ def test_a_tree_that_is_one_leaf_is_added_too() -> None:
     arrays["m0.value"][first] = 0.25
     arrays["m0.offsets"] = np.r_[offsets[:2], first + 1, offsets[3:] - (second - first - 1)]
     scores = _tree_scores(arrays)
-    got = OnnxTrees(ensemble_model(*_graph_arguments(arrays))).decision(probe)
+    got = OnnxTrees(ensemble_model(_tree_scores(arrays).trees)).decision(probe)
     np.testing.assert_array_equal(got, _numpy_walk(scores, probe))
 
 
