@@ -111,7 +111,7 @@ class TreeScores:
         self.trees = trees
         self._onnx: OnnxTrees | None = None
         self._onnx_process = 0
-        self._onnxruntime_missing = False
+        self._onnx_unavailable = False
         offsets, left, right = trees.offsets, trees.left, trees.right
         n_nodes = len(trees.feature)
         leaf = trees.is_leaf.astype(bool)
@@ -136,8 +136,10 @@ class TreeScores:
         """Shape (n_rows,): the raw prediction (logit of class 1), as `decision_function` gives it."""
         x = np.ascontiguousarray(features, dtype=np.float64)
         onnx = self._onnx_for(x.shape[0])
-        if onnx is not None:
-            return onnx.decision(x)
+        return self._walk(x) if onnx is None else onnx.decision(x)
+
+    def _walk(self, x: np.ndarray) -> np.ndarray:
+        """The numpy walk of contiguous float64 rows, `TREE_CHUNK_ROWS` at a time."""
         raw = np.empty(x.shape[0], dtype=np.float64)
         for first in range(0, x.shape[0], TREE_CHUNK_ROWS):
             raw[first : first + TREE_CHUNK_ROWS] = self._raw(x[first : first + TREE_CHUNK_ROWS])
@@ -149,16 +151,16 @@ class TreeScores:
         refuses the graph (the numpy walk gives the same sums)."""
         if self._onnx is not None and self._onnx_process == os.getpid():
             return self._onnx
-        if rows < ONNX_MIN_ROWS or self._onnxruntime_missing:
+        if rows < ONNX_MIN_ROWS or self._onnx_unavailable:
             return None
         try:
             self._onnx = OnnxTrees(ensemble_model(self.trees))
         except ImportError:
-            self._onnxruntime_missing = True
+            self._onnx_unavailable = True
             return None
         except Exception as error:  # an onnxruntime too old for TreeEnsemble, say: numpy serves
             warnings.warn(f"onnxruntime cannot run the trees, numpy walks them: {error}", RuntimeWarning, 2)
-            self._onnxruntime_missing = True
+            self._onnx_unavailable = True
             return None
         self._onnx_process = os.getpid()
         return self._onnx

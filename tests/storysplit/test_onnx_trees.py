@@ -40,7 +40,7 @@ def _tree_scores(arrays: dict[str, np.ndarray], member: int = 0) -> TreeScores:
 
 def _numpy_walk(scores: TreeScores, rows: np.ndarray) -> np.ndarray:
     """The numpy walk, whatever the number of rows."""
-    return np.concatenate([scores._raw(rows[i : i + 512]) for i in range(0, len(rows), 512)])
+    return scores._walk(np.ascontiguousarray(rows, dtype=np.float64))
 
 
 def _fitted_trees(seed: int, missing: float) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -144,7 +144,7 @@ def test_without_onnxruntime_the_numpy_walk_serves(monkeypatch: pytest.MonkeyPat
     arrays, probe = _fitted_trees(9, 0.0)
     scores = _tree_scores(arrays)
     got = scores.decision(probe)
-    assert scores._onnx is None and scores._onnxruntime_missing
+    assert scores._onnx is None and scores._onnx_unavailable
     np.testing.assert_array_equal(got, _numpy_walk(scores, probe))
 
 
@@ -168,7 +168,7 @@ def test_an_onnxruntime_that_refuses_the_graph_leaves_the_numpy_walk(monkeypatch
     with pytest.warns(RuntimeWarning, match="numpy walks them: NOT_IMPLEMENTED"):
         got = scores.decision(probe)
     np.testing.assert_array_equal(got, _numpy_walk(scores, probe))
-    assert scores._onnxruntime_missing  # asked once, not on every batch
+    assert scores._onnx_unavailable  # asked once, not on every batch
 
 
 def _child_decision(scores: TreeScores, rows: np.ndarray, results: Any) -> None:
