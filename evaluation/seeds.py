@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from storysplit.evaluation.regions import with_regions
 from storysplit.features.segmentation import best_overlaps, split_document
 
 
@@ -46,17 +47,19 @@ def load_seed_rows(seeds_dir: Path, max_chars: int) -> list[dict[str, Any]]:
             )
         reference = "\n".join(text[g["start"] : g["end"]].strip() for g in gold if g["label"] == "main")
         rows.append(
-            {
-                "id": f"seed-{record['id']}",
-                "text": text,
-                "source": "seeds",
-                "domain": f"seed-{record['id']}",
-                "renderer": "scraped",
-                "reference_text": reference,
-                "html_path": "",
-                "language": "en",
-                "gold_origin": "hand",
-                "spans": spans,
-            }
+            with_regions(
+                {
+                    "id": f"seed-{record['id']}",
+                    "text": text,
+                    "source": "seeds",
+                    "domain": f"seed-{record['id']}",
+                    "renderer": "scraped",
+                    "reference_text": reference,
+                    "html_path": "",
+                    "language": "en",
+                    "gold_origin": "hand",
+                    "spans": spans,
+                }
+            )
         )
     return rows

@@ -13,6 +13,9 @@ segment's *match ratio* is the share of its tokens that the alignment pairs with
   often omits it); other title lines are `boilerplate`/`duplicate`.
 - Short lines made of the author's name, the publication date or a time are `boilerplate`/`meta`.
 - Segments with no word at all (bullets, separators) are `boilerplate`/`junk`.
+- Boilerplate the gold marks as a finer class (`GoldInfo.kinds`: comments, related links,
+  supplemental lines) takes that kind; a segment of text the annotators were uncertain about is
+  `boilerplate`/`uncertain` and ambiguous, so training skips it.
 
 Matching blocks of a single token are ignored: an isolated common word is chance, not alignment.
 """
@@ -68,6 +71,8 @@ class GoldInfo:
     author: str = ""
     published: str = ""
     without: tuple[str, ...] = ()
+    kinds: tuple[tuple[SegmentKind, tuple[str, ...]], ...] = ()
+    """Text blocks the source marks as one kind of non-main text, by kind, in order of precedence."""
 
 
 @dataclass(frozen=True)
@@ -143,6 +148,7 @@ def align_document(text: str, gold: GoldInfo, rules: AlignmentRules) -> Alignmen
     _mark_word_less(spans, segments, rules)
     _mark_headline(spans, segments, gold.title)
     _mark_meta(spans, segments, gold)
+    _mark_kinds(spans, segments, gold.kinds, rules)
     recall = sum(gold_matched) / len(gold_words) if gold_words else 0.0
     return Alignment(spans=spans, gold_recall=recall)
 
@@ -213,6 +219,55 @@ def _mark_word_less(spans: list[LabelledSpan], segments: list[Segment], rules: A
             spans[index] = LabelledSpan(
                 span.start, span.end, SegmentLabel.BOILERPLATE, SegmentKind.JUNK, rules.ambiguous_weight, True
             )
+
+
+class _KindBlocks:
+    """The word n-grams (1 to 3) of one kind's gold blocks, to find segments made of that kind's text.
+
+    Unigrams come only from blocks of at most three words ("Reply", "West Brom"): a single common
+    word of a long comment says nothing about a one-word segment.
+    """
+
+    def __init__(self, blocks: tuple[str, ...]) -> None:
+        self.grams: dict[int, set[tuple[str, ...]]] = {1: set(), 2: set(), 3: set()}
+        for block in blocks:
+            block_words = words(block)
+            for size in (2, 3) if len(block_words) > 3 else (1, 2, 3):
+                self.grams[size].update(
+                    tuple(block_words[i : i + size]) for i in range(len(block_words) - size + 1)
+                )
+
+    def share(self, segment_words: list[str]) -> float:
+        """Share of the segment's n-grams (n = min(3, its words)) found in the blocks."""
+        size = min(3, len(segment_words))
+        grams = [tuple(segment_words[i : i + size]) for i in range(len(segment_words) - size + 1)]
+        return sum(gram in self.grams[size] for gram in grams) / len(grams) if grams else 0.0
+
+
+def _mark_kinds(
+    spans: list[LabelledSpan],
+    segments: list[Segment],
+    kinds: tuple[tuple[SegmentKind, tuple[str, ...]], ...],
+    rules: AlignmentRules,
+) -> None:
+    """Non-main segments made of a marked kind's text take that kind (the first kind that matches)."""
+    if not kinds:
+        return
+    matchers = [(kind, _KindBlocks(blocks)) for kind, blocks in kinds]
+    for index, segment in enumerate(segments):
+        span = spans[index]
+        if span.label.is_main and not span.ambiguous:
+            continue
+        if span.kind not in (SegmentKind.UNKNOWN, SegmentKind.BODY):
+            continue
+        segment_words = words(segment.text)
+        kind = next((k for k, m in matchers if m.share(segment_words) >= rules.min_match_ratio), None)
+        if kind is SegmentKind.UNCERTAIN:
+            spans[index] = LabelledSpan(
+                span.start, span.end, SegmentLabel.BOILERPLATE, kind, rules.ambiguous_weight, True
+            )
+        elif kind is not None:
+            spans[index] = LabelledSpan(span.start, span.end, SegmentLabel.BOILERPLATE, kind)
 
 
 def strip_site_name(title: str) -> str:

@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from storysplit.config import Config, CorpusConfig, config_to_dict, load_config
 from storysplit.errors import StorysplitError
+from storysplit.evaluation.regions import with_regions
 from storysplit.evaluation.seeds import load_seed_rows
 from storysplit.train.corpus.agreement import agreement_rows, list_html_files
 from storysplit.train.corpus.alignment import AlignmentRules
@@ -46,6 +47,8 @@ from storysplit.train.corpus.splits import DOMAIN_SPLITS, split_for_domain
 _CODE_FILES = [
     *sorted(path for path in Path(__file__).parent.glob("*.py") if path.name != "datacard.py"),
     Path(__file__).parents[2] / "features" / "segmentation.py",
+    Path(__file__).parents[2] / "evaluation" / "regions.py",
+    Path(__file__).parents[2] / "storysplit" / "labels.py",
 ]
 """Code that shapes the rows (the data card only reports on them, so editing it keeps the cache)."""
 FINGERPRINT_FILE = "fingerprint.json"
@@ -147,7 +150,7 @@ def build_corpus(config: Config, progress: bool = True) -> tuple[DatasetDict, Bu
     seeds = load_seed_rows(corpus_config.seeds_dir, config.segmenter.max_chars)
     corpus = DatasetDict(
         {
-            **{name: _dataset(rows[name]) for name in DOMAIN_SPLITS},
+            **{name: _dataset([with_regions(row) for row in rows[name]]) for name in DOMAIN_SPLITS},
             "seeds": _dataset(seeds),
         }
     )

@@ -53,7 +53,9 @@ def process_page(job: PageJob) -> PageResult:
     page = _read_usable_page(job, result.skipped)
     if page is None:
         return result
-    gold = GoldInfo(page.gold_text, page.title, page.author, page.published, page.gold_without)
+    gold = GoldInfo(
+        page.gold_text, page.title, page.author, page.published, page.gold_without, page.gold_kinds
+    )
     result.story = _story(page)
     harvest_from = next((name for name in HARVEST_RENDERERS if name in job.renderers), None)
     for renderer in job.renderers:

@@ -1,12 +1,13 @@
 """Read the source pages (HTML plus gold main content) from `../shared/data` into one shape.
 
-Five sets are read. Four share one layout (`html/NNNN.html.gz`, `ground-truth/NNNN.json` with the
-gold as plain text, `metadata.json` with each page's domain): WCXB, news-fixtures, cleaneval and
-multilingual-news. Mozilla Readability's test pages keep their gold as article HTML. The sets' gold
-was made differently (by hand, by one extractor, by agreement of extractors), so every page
-carries its `gold_origin`, and its `language` (from the set's metadata, else detected on the gold).
-Listing is cheap and never fails; reading one page may raise `PageError`, which the build reports
-with the page id and skips.
+Eleven sets are read. Ten share one layout (`html/NNNN.html.gz`, `ground-truth/NNNN.json` with the
+gold as plain text, `metadata.json` with each page's domain); Mozilla Readability's test pages keep
+their gold as article HTML. The sets' gold was made differently (by hand, by one extractor, by
+agreement of extractors), so every page carries its `gold_origin`, its `language` (from the set's
+metadata, else detected on the gold), and, where its set marks them, the gold's finer classes of
+non-main text (comments, related links, supplemental lines, uncertain lines) as `gold_kinds`. Each
+set also says its licence, so a model can list what it was trained on. Listing is cheap and never
+fails; reading one page may raise `PageError`, which the build reports with the page id and skips.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import py3langid
 import tldextract
 
 from storysplit.errors import StorysplitError
+from storysplit.labels import SegmentKind
 
 WCXB_DIR = "wcxb-articles-dev"
 READABILITY_DIR = "readability-test-pages"
@@ -40,21 +42,56 @@ class GoldOrigin(str, Enum):
 
 @dataclass(frozen=True)
 class SourceSet:
-    """One data set under the data dir: its short name (the rows' `source`), folder and gold origin."""
+    """One data set under the data dir: its short name (the rows' `source`), folder, gold origin and
+    licence, and the ground-truth lists that mark finer classes of its non-main text."""
 
     name: str
     folder: str
     gold_origin: GoldOrigin
+    licence: str
+    permissive: bool
+    """Whether a model trained on the set may ship under any licence (no copyleft, no research-only terms)."""
+    kind_fields: tuple[tuple[str, SegmentKind], ...] = ()
+    """(`ground_truth` key, kind) pairs: each key holds a list of text blocks of that kind."""
 
 
 GOLD_JSON_SETS = (
-    SourceSet("wcxb", WCXB_DIR, GoldOrigin.HAND),
-    SourceSet("news-fixtures", "news-fixtures", GoldOrigin.EXTRACTOR),
-    SourceSet("cleaneval", "cleaneval", GoldOrigin.HAND),
-    SourceSet("multilingual-news", "multilingual-news", GoldOrigin.AGREEMENT),
+    SourceSet("wcxb", WCXB_DIR, GoldOrigin.HAND, "CC-BY-4.0", True),
+    SourceSet("news-fixtures", "news-fixtures", GoldOrigin.EXTRACTOR, "MIT, Apache-2.0", True),
+    SourceSet("cleaneval", "cleaneval", GoldOrigin.HAND, "research use only (no licence)", False),
+    SourceSet("multilingual-news", "multilingual-news", GoldOrigin.AGREEMENT, "MIT", True),
+    SourceSet(
+        "l3s-gn1",
+        "l3s-gn1",
+        GoldOrigin.HAND,
+        "research use only, non-transferable",
+        False,
+        (
+            ("comments", SegmentKind.COMMENTS),
+            ("related", SegmentKind.RELATED),
+            ("supplemental", SegmentKind.SUPPLEMENTAL),
+        ),
+    ),
+    SourceSet(
+        "dragnet", "dragnet", GoldOrigin.HAND, "AGPL-3.0", False, (("comments", SegmentKind.COMMENTS),)
+    ),
+    SourceSet(
+        "googletrends-2017", "googletrends-2017", GoldOrigin.HAND, "research use only (no licence)", False
+    ),
+    SourceSet(
+        "canola", "canola", GoldOrigin.HAND, "CC-BY-SA-4.0", False, (("uncertain", SegmentKind.UNCERTAIN),)
+    ),
+    SourceSet("cleanportaleval", "cleanportaleval", GoldOrigin.HAND, "research use only (no licence)", False),
+    SourceSet(
+        "chinese-web",
+        "chinese-web",
+        GoldOrigin.HAND,
+        "MIT; its CleanEval-2007 pages research use only",
+        False,
+    ),
 )
 """Sets laid out like WCXB, in listing order."""
-READABILITY_SET = SourceSet("readability", READABILITY_DIR, GoldOrigin.HAND)
+READABILITY_SET = SourceSet("readability", READABILITY_DIR, GoldOrigin.HAND, "Apache-2.0", True)
 SOURCE_SETS = (*GOLD_JSON_SETS, READABILITY_SET)
 
 # The Public Suffix List snapshot bundled with tldextract: never fetched, never cached on disk.
@@ -111,6 +148,8 @@ class SourcePage:
     site_name: str
     gold_without: tuple[str, ...]
     """Snippets the gold says are not main content (WCXB only)."""
+    gold_kinds: tuple[tuple[SegmentKind, tuple[str, ...]], ...]
+    """Text blocks the gold marks as a finer class of non-main text, by kind (`SourceSet.kind_fields`)."""
     language: str
     """ISO 639-1 code of the story's language."""
     gold_origin: GoldOrigin
@@ -255,7 +294,10 @@ def _read_gold_json(data_dir: Path, ref: PageRef, meta: PageMeta) -> SourcePage:
         author=_known(gold.get("author")),
         published=_known(gold.get("publish_date")),
         site_name="",
-        gold_without=tuple(str(item) for item in gold.get("without") or () if str(item).strip()),
+        gold_without=_blocks(gold.get("without")),
+        gold_kinds=tuple(
+            (kind, blocks) for key, kind in source.kind_fields if (blocks := _blocks(gold.get(key)))
+        ),
         language=meta.language or detect_language(text),
         gold_origin=source.gold_origin,
     )
@@ -279,6 +321,7 @@ def _read_readability(data_dir: Path, ref: PageRef) -> SourcePage:
         published=_known(metadata.get("publishedTime")),
         site_name=_known(metadata.get("siteName")),
         gold_without=(),
+        gold_kinds=(),
         language=detect_language(text),
         gold_origin=READABILITY_SET.gold_origin,
     )
@@ -295,6 +338,13 @@ def _clean_gold(text: str) -> str:
     """One paragraph per line, blank lines dropped, whitespace inside lines collapsed."""
     lines = (" ".join(line.split()) for line in text.splitlines())
     return "\n".join(line for line in lines if line)
+
+
+def _blocks(value: object) -> tuple[str, ...]:
+    """A ground-truth list of text blocks, without empty ones (None or a non-list: none)."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(str(item) for item in value if str(item).strip())
 
 
 def _known(value: object) -> str:
