@@ -24,10 +24,13 @@ from typing import Any
 from datasets import Dataset, DatasetDict, load_from_disk
 from tqdm import tqdm
 
+from storysplit import labels
 from storysplit.config import Config, CorpusConfig, config_to_dict, load_config
 from storysplit.errors import StorysplitError
+from storysplit.evaluation import regions
 from storysplit.evaluation.regions import with_regions
 from storysplit.evaluation.seeds import load_seed_rows
+from storysplit.features import segmentation
 from storysplit.train.corpus.agreement import agreement_rows, list_html_files
 from storysplit.train.corpus.alignment import AlignmentRules
 from storysplit.train.corpus.datacard import write_data_card
@@ -46,9 +49,7 @@ from storysplit.train.corpus.splits import DOMAIN_SPLITS, split_for_domain
 
 _CODE_FILES = [
     *sorted(path for path in Path(__file__).parent.glob("*.py") if path.name != "datacard.py"),
-    Path(__file__).parents[2] / "features" / "segmentation.py",
-    Path(__file__).parents[2] / "evaluation" / "regions.py",
-    Path(__file__).parents[2] / "storysplit" / "labels.py",
+    *(Path(str(module.__file__)) for module in (segmentation, regions, labels)),
 ]
 """Code that shapes the rows (the data card only reports on them, so editing it keeps the cache)."""
 FINGERPRINT_FILE = "fingerprint.json"
