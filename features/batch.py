@@ -89,7 +89,7 @@ def _featurized(
     shape = distinct_shape[inverse]
     key_of = dict(zip(distinct, map(key_of_words, distinct_words), strict=True))
     keys = [[key_of[seg.text] for seg in doc] for doc in segments]
-    width = 2 * embeddings.shape[1] + SCALAR_WIDTH
+    width = embeddings.shape[1] + SCALAR_WIDTH
     features = np.empty((int(counts.sum()), width), dtype=np.float32)
     for i, (text, doc) in enumerate(zip(texts, segments, strict=True)):
         rows = slice(offsets[i], offsets[i + 1])

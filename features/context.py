@@ -4,7 +4,7 @@ One line of a menu, a teaser or another story's headline looks like prose on its
 it away is its surroundings: short neighbours, no blank-line rhythm, little similarity to the
 document's own story, a repeat of an earlier line. Each row therefore holds:
 
-- the segment's embedding and the mean embedding of its neighbours (`window` on each side);
+- the segment's embedding (its neighbours' the sequence labeller reads itself, in order);
 - similarity to neighbours, to the document centroid, to the lead, and to the "story" (the
   length-weighted mean of the document's long prose segments);
 - repeats: exact and near duplicates of earlier/later segments, containment in a longer one;
@@ -28,7 +28,7 @@ from storysplit.features.segmentation import Segment
 from storysplit.features.shape import SHAPE_FEATURES, shape_features
 from storysplit.features.words import words
 
-FEATURE_VERSION = "6"
+FEATURE_VERSION = "7"
 
 _WINDOWED = (
     "log_words",
@@ -66,18 +66,12 @@ CONTEXT_FEATURES = (
 SCALAR_WIDTH = len(SHAPE_FEATURES) + len(CONTEXT_FEATURES)
 
 _SIMILARITY_BLOCK = 1024
-_ROW_SUM_MIN_COLUMNS = 32  # narrower arrays (the shape columns) cost more per row than np.cumsum
 _BELOW = np.tri(_SIMILARITY_BLOCK, k=-1, dtype=bool)  # column before row, within one block
 
 
 def feature_names(embedding_dim: int) -> list[str]:
     """Column names of `document_features` rows, in order."""
-    return (
-        [f"emb_{i}" for i in range(embedding_dim)]
-        + [f"ctx_emb_{i}" for i in range(embedding_dim)]
-        + list(SHAPE_FEATURES)
-        + list(CONTEXT_FEATURES)
-    )
+    return [f"emb_{i}" for i in range(embedding_dim)] + list(SHAPE_FEATURES) + list(CONTEXT_FEATURES)
 
 
 def document_features(
@@ -96,7 +90,7 @@ def document_features(
         text: The document; segment offsets index it.
         segments: `split_document(text)` output, in order.
         embeddings: (n_segments, dim) unit-norm rows for the segments.
-        window: Neighbours on each side for context embeddings and window averages.
+        window: Neighbours on each side for the window averages of shape features.
         lead_segments: How many of the first long segments define the lead.
         shape: (n_segments, len(SHAPE_FEATURES)) `shape_features` of the segments, when the
             caller computed them for many documents at once (faster than per document).
@@ -104,12 +98,12 @@ def document_features(
         out: Where to write the rows (a batch's float32 array, so no copy stacks the documents).
 
     Returns:
-        float32 array of shape (n_segments, 2 * dim + SCALAR_WIDTH) (`out`, when given).
+        float32 array of shape (n_segments, dim + SCALAR_WIDTH) (`out`, when given).
     """
     n, dim = len(segments), embeddings.shape[1]
     if embeddings.shape[0] != n:
         raise ValueError(f"{n} segments but {embeddings.shape[0]} embeddings")
-    width = 2 * dim + SCALAR_WIDTH
+    width = dim + SCALAR_WIDTH
     if out is None:
         out = np.empty((n, width), dtype=np.float32)
     if n == 0:
@@ -119,8 +113,7 @@ def document_features(
     if keys is None:
         keys = [repeat_key(s.text) for s in segments]
     context = _context_features(text, segments, embeddings, shape, keys, window, lead_segments)
-    neighbour_mean = _window_mean(embeddings, window, include_self=False)
-    return np.concatenate([embeddings, neighbour_mean, shape, context], axis=1, out=out, casting="same_kind")
+    return np.concatenate([embeddings, shape, context], axis=1, out=out, casting="same_kind")
 
 
 def _context_features(
@@ -141,7 +134,7 @@ def _context_features(
     n_words = np.expm1(shape[:, SHAPE_FEATURES.index("log_words")])
     long_mask = n_words >= 12
     gap_before, after_last = _newline_gaps(text, segments)
-    windowed = _window_mean(shape[:, [SHAPE_FEATURES.index(name) for name in _WINDOWED]], window, True)
+    windowed = _window_mean(shape[:, [SHAPE_FEATURES.index(name) for name in _WINDOWED]], window)
     columns = [
         index / max(n - 1, 1),
         starts / max(len(text), 1),
@@ -214,37 +207,16 @@ def _unit(vector: np.ndarray) -> np.ndarray:
     return vector / norm if norm > 0 else vector
 
 
-def _window_mean(values: np.ndarray, window: int, include_self: bool) -> np.ndarray:
-    """Mean of rows i-window..i+window (clipped at the edges), optionally without row i."""
+def _window_mean(values: np.ndarray, window: int) -> np.ndarray:
+    """Mean of rows i-window..i+window of (n, k) `values`, clipped at the edges."""
     n = values.shape[0]
     if window == 0:
-        return values.copy() if include_self else np.zeros_like(values)
-    padded = np.empty((n + 1, values.shape[1]))
-    padded[0] = 0.0
-    padded[1:] = _cumsum_rows(values)
+        return values.copy()
+    padded = np.zeros((n + 1, values.shape[1]))
+    padded[1:] = np.cumsum(values, axis=0)
     lo = np.clip(np.arange(n) - window, 0, n)
     hi = np.clip(np.arange(n) + window + 1, 0, n)
-    sums = padded[hi] - padded[lo]
-    counts = (hi - lo).astype(np.float64)
-    if not include_self:
-        sums = sums - values
-        counts = counts - 1
-    return sums / np.maximum(counts, 1)[:, None]
-
-
-def _cumsum_rows(values: np.ndarray) -> np.ndarray:
-    """`np.cumsum(values, axis=0)`, the same sums bit for bit (each column added top to bottom).
-
-    numpy walks axis 0 of a C-ordered array column by column with a strided inner loop; for the
-    embeddings (hundreds of columns) adding whole rows one after another is ~4x faster.
-    """
-    if values.shape[1] < _ROW_SUM_MIN_COLUMNS or len(values) == 0:
-        return np.cumsum(values, axis=0)
-    sums = np.empty_like(values)
-    sums[0] = values[0]
-    for row in range(1, len(values)):
-        np.add(sums[row - 1], values[row], out=sums[row])
-    return sums
+    return (padded[hi] - padded[lo]) / (hi - lo).astype(np.float64)[:, None]
 
 
 def _newline_gaps(text: str, segments: Sequence[Segment]) -> tuple[np.ndarray, float]:

@@ -8,12 +8,16 @@ candidates (its first shingle alone is shared by thousands of lines such as "pos
 A typical page has a few hundred segments; for those, `str.find` over the joined keys (C speed)
 is several times faster than building the index, so the index serves only documents whose keys
 exceed `SCAN_LIMIT` characters, where scanning would grow quadratically.
+
+`drop_repeats` uses it after labelling: a kept segment that repeats an earlier kept one is dropped.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+
+import numpy as np
 
 SCAN_LIMIT = 50_000
 
@@ -114,3 +118,35 @@ def _contained_by_scan(unique: list[str]) -> set[str]:
             inside.add(key)
         position += len(key) + 3  # " key " and the line feed
     return inside
+
+
+def drop_repeats(
+    keys: Sequence[str], probabilities: np.ndarray, threshold: float, min_words: int = 4
+) -> np.ndarray:
+    """Zero the probability of kept segments that repeat an earlier kept segment.
+
+    Scrapers repeat paragraphs (a story's text again under "related", a pull quote, a second copy of
+    the page); the first kept copy stays, later ones are boilerplate. A repeat is a segment whose
+    normalised words equal, or with at least `min_words` words appear inside, an earlier kept segment.
+
+    Args:
+        keys: Per segment, its normalised text (lowercased words joined by single spaces).
+        probabilities: (n,) p(main) after decoding.
+        threshold: Keep threshold; only kept segments count as originals or as repeats.
+        min_words: Shortest segment that counts as repeated when it is only contained in another.
+
+    Returns:
+        (n,) probabilities with repeats set to 0.
+    """
+    out = np.array(probabilities, dtype=np.float64, copy=True)
+    kept = KeptTexts(min_words, sum(map(len, keys)))
+    kept_set: set[str] = set()
+    for i, key in enumerate(keys):
+        if out[i] < threshold or not key:
+            continue
+        if key in kept_set or (key.count(" ") + 1 >= min_words and kept.contains(key)):
+            out[i] = 0.0
+        else:
+            kept.add(key)
+            kept_set.add(key)
+    return out

@@ -8,7 +8,7 @@ into shards (`jobs.shards`), keeps at most two shards per worker in flight (memo
 whatever the corpus size), and each worker cleans, writes and marks whole shards.
 
 Workers are started with `spawn` and load the model themselves: a torch model used in the parent
-and then forked can deadlock. Each worker runs torch, OpenMP (the reviser's trees) and BLAS on one
+and then forked can deadlock. Each worker runs torch, OpenMP and BLAS on one
 thread, since the pool is the parallelism: OpenMP threads competing with other processes for the
 cores slowed the model about twentyfold (the server's load test in docs/reliability.md). On Linux
 a worker dies with the parent, even when the parent is killed with SIGKILL.

@@ -28,10 +28,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "distil a fast static encoder from a sentence-transformers model",
     ),
     "export-onnx": ("storysplit.train.export_onnx", "export a transformer encoder to ONNX (optionally int8)"),
-    "export-heads": (
-        "storysplit.train.export_heads",
-        "add numpy heads to model folders saved with skops heads only",
-    ),
     "clean": (
         "storysplit.jobs.clean",
         "clean a corpus (JSONL, Parquet, .txt) in resumable shards, locally or on Ray",

@@ -4,7 +4,7 @@ Every section rejects unknown keys and wrong types with an error that names the 
 in a YAML file fails loudly instead of silently training with a default. `configs/default.yaml`
 documents every key; `load_config` reads a file and applies `--set key=value` overrides.
 The schema is plain data so that inference can read the `segmenter`/`encoder`/`features`/
-`decoder` sections from a model manifest without importing training code.
+`decision` sections from a model manifest without importing training code.
 """
 
 from __future__ import annotations
@@ -77,34 +77,24 @@ class FeatureConfig(_Section):
     lead_segments: int = Field(3, ge=1)
 
 
-class ClassifierConfig(_Section):
-    """The first-stage scikit-learn head, and the calibration of the final stage's output."""
+class LabellerConfig(_Section):
+    """The page-level sequence labeller (`train.sequence.SequenceLabeller`) and how it is trained."""
 
-    kind: Literal["logistic_regression", "hist_gradient_boosting"] = "logistic_regression"
-    C: float = Field(1.0, gt=0.0)
-    max_iter: int = Field(1000, ge=1)
-    learning_rate: float = Field(0.1, gt=0.0)
-    max_leaf_nodes: int = Field(31, ge=2)
-    calibration: Literal["isotonic", "sigmoid", "none"] = "sigmoid"
-    class_weight: Literal["balanced", "none"] = "none"
-
-
-class ReviserConfig(_Section):
-    """Second stage: revises each segment from its document's first-stage probabilities."""
-
-    enabled: bool = True
-    folds: int = Field(4, ge=2)
-    max_iter: int = Field(200, ge=1)
-    learning_rate: float = Field(0.1, gt=0.0)
-    max_leaf_nodes: int = Field(31, ge=2)
+    hidden_size: int = Field(96, ge=4)
+    layers: int = Field(2, ge=1)
+    projection_size: int = Field(128, ge=4)
+    dropout: float = Field(0.1, ge=0.0, lt=1.0)
+    epochs: int = Field(3, ge=1)
+    learning_rate: float = Field(2e-3, gt=0.0)
+    weight_decay: float = Field(1e-4, ge=0.0)
+    batch_rows: int = Field(8192, ge=64)
+    region_weight: float = Field(0.5, ge=0.0)
 
 
-class DecoderConfig(_Section):
-    """Document-level decoding of per-segment probabilities."""
+class DecisionConfig(_Section):
+    """What the labeller's probabilities become: kept where p(main) reaches the threshold, repeats dropped."""
 
-    kind: Literal["hmm", "none"] = "none"
     threshold: float = Field(0.5, gt=0.0, lt=1.0)
-    emission_weight: float = Field(1.0, gt=0.0, le=1.0)
     drop_repeats: bool = True
 
 
@@ -127,15 +117,14 @@ class TrackingConfig(_Section):
 
 
 class Config(_Section):
-    """A whole training run: data, features, head, decoding and tracking."""
+    """A whole training run: data, features, labeller, decision and tracking."""
 
     corpus: CorpusConfig = CorpusConfig()
     segmenter: SegmenterConfig = SegmenterConfig()
     encoder: EncoderConfig = EncoderConfig()
     features: FeatureConfig = FeatureConfig()
-    classifier: ClassifierConfig = ClassifierConfig()
-    reviser: ReviserConfig = ReviserConfig()
-    decoder: DecoderConfig = DecoderConfig()
+    labeller: LabellerConfig = LabellerConfig()
+    decision: DecisionConfig = DecisionConfig()
     training: TrainingConfig = TrainingConfig()
     tracking: TrackingConfig = TrackingConfig()
 

@@ -1,40 +1,33 @@
 """Load a trained model folder and label the segments of documents.
 
 The inference path is: segment → embed (one batch across all documents) → context features →
-first-stage head → reviser over each document's first-stage probabilities (calibrated) →
-optional HMM posterior → repeats of kept segments dropped → threshold. `StorySplitModel` holds
-only what that path needs; training code builds the same object from the same pieces.
+the page-level sequence labeller over each document's rows (`storysplit.sequence_head`) →
+repeats of kept segments dropped → threshold. `StorySplitModel` holds only what that path needs;
+training code builds the same object from the same pieces.
 """
 
 from __future__ import annotations
 
-import contextlib
 import gc
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from storysplit.artifact import MANIFEST, load_head, manifest_digest, read_manifest
+from storysplit.artifact import MANIFEST, load_labeller, manifest_digest, read_manifest
 from storysplit.bundled import DEFAULT_MODEL, MODELS_DIR, bundled_encoder
-from storysplit.config import (
-    DecoderConfig,
-    EncoderConfig,
-    FeatureConfig,
-    SegmenterConfig,
-)
-from storysplit.decoding import TransitionModel, drop_repeats, posterior_main
+from storysplit.config import DecisionConfig, EncoderConfig, FeatureConfig, SegmenterConfig
 from storysplit.errors import ModelLoadError
 from storysplit.features.batch import FeaturizedDocuments, featurize_documents
-from storysplit.features.context import FEATURE_VERSION, SCALAR_WIDTH
+from storysplit.features.context import FEATURE_VERSION
 from storysplit.features.encoders import HASHING, SegmentEncoder, build_encoder, resolve_model_path
 from storysplit.features.model_folder import model_fingerprint
-from storysplit.features.revision import revision_matrix
+from storysplit.features.repeats import drop_repeats
 from storysplit.features.segmentation import LINE_BREAK, Segment, encodable_text
 from storysplit.labels import SegmentLabel
-from storysplit.numpy_heads import NumpyHead
 
 # A model folder's own copy of its encoder, found before any other (`locate_encoder`).
 ENCODER_FOLDER = "encoder"
@@ -55,17 +48,16 @@ class LabelledSegment:
 
 
 class StorySplitModel:
-    """A segment classifier with document-level decoding.
+    """A page-level segment labeller: every segment of a document judged with the whole page in view.
 
     Args:
-        head: Fitted classifier with `predict_proba`, class 1 main: a `NumpyHead` when loaded from a
-            folder, the scikit-learn estimator during training.
-        reviser: Optional second-stage classifier over `features.revision.revision_matrix` rows.
+        labeller: Fitted sequence labeller with `predict_proba(documents)` (a list of per-document
+            feature rows → (total segments, 2), class 1 main): a `SequenceHead` when loaded from a
+            folder, and during training too (made from the torch labeller's arrays).
         encoder: Embeds segment texts.
         segmenter: How documents are split.
         features: Context feature settings.
-        decoder: Decoding settings (kind, threshold).
-        transitions: HMM parameters; required when `decoder.kind == "hmm"`.
+        decision: Threshold and repeat dropping.
         manifest: What the model folder says about itself (empty for an unsaved model).
         manifest_sha256: SHA-256 of the folder's manifest.json, which names the model (None for an
             unsaved model); `storysplit serve` reports it on /health.
@@ -73,25 +65,19 @@ class StorySplitModel:
 
     def __init__(
         self,
-        head: Any,
-        reviser: Any | None,
+        labeller: Any,
         encoder: SegmentEncoder,
         segmenter: SegmenterConfig,
         features: FeatureConfig,
-        decoder: DecoderConfig,
-        transitions: TransitionModel | None,
+        decision: DecisionConfig,
         manifest: dict[str, Any] | None = None,
         manifest_sha256: str | None = None,
     ) -> None:
-        if decoder.kind == "hmm" and transitions is None:
-            raise ValueError("decoder kind 'hmm' needs fitted transitions")
-        self.head = head
-        self.reviser = reviser
+        self.labeller = labeller
         self.encoder = encoder
         self.segmenter = segmenter
         self.features = features
-        self.decoder = decoder
-        self.transitions = transitions
+        self.decision = decision
         self.manifest = manifest or {}
         self.manifest_sha256 = manifest_sha256
 
@@ -101,7 +87,7 @@ class StorySplitModel:
 
     @property
     def threshold(self) -> float:
-        return self.decoder.threshold
+        return self.decision.threshold
 
     def featurize(self, texts: Sequence[str]) -> FeaturizedDocuments:
         """Segments and feature rows for `texts` (exposed for training and analysis).
@@ -123,40 +109,17 @@ class StorySplitModel:
             self.features.lead_segments,
         )
 
-    def head_probabilities(self, features: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-        """p(main) per feature row after both stages, before decoding. Shape (n_rows,).
+    def labeller_probabilities(self, features: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """p(main) per feature row, before repeats are dropped. Shape (n_rows,).
 
         Args:
             features: (n_rows, n_features) rows of many documents, concatenated.
             offsets: (n_documents + 1,) rows `offsets[i]:offsets[i + 1]` belong to document i.
         """
+        documents = [features[a:b] for a, b in pairwise(offsets)]
         if features.shape[0] == 0:
             return np.zeros(0)
-        with self._one_openmp_thread():
-            first = np.asarray(self.head.predict_proba(features)[:, 1], dtype=np.float64)
-            if self.reviser is None:
-                return first
-            revised = revision_matrix(features, first, offsets, SCALAR_WIDTH)
-            return np.asarray(self.reviser.predict_proba(revised)[:, 1], dtype=np.float64)
-
-    def _one_openmp_thread(self) -> contextlib.AbstractContextManager[Any]:
-        """One OpenMP thread for scikit-learn heads (numpy heads use none, and need no threadpoolctl).
-
-        Each of a scikit-learn reviser's trees opens a parallel region, which costs more than it
-        saves (under 16 clients the server answered 4.9 requests/s with two threads and 106 with
-        one, docs/reliability.md); parallelism comes from worker processes instead.
-        """
-        if all(isinstance(h, NumpyHead | None) for h in (self.head, self.reviser)):
-            return contextlib.nullcontext()
-        from threadpoolctl import threadpool_limits
-
-        return threadpool_limits(limits=1, user_api="openmp")
-
-    def decode(self, probabilities: np.ndarray) -> np.ndarray:
-        """One document's head probabilities → posterior p(main) (unchanged if the HMM is off)."""
-        if self.decoder.kind == "hmm" and self.transitions is not None:
-            return posterior_main(probabilities, self.transitions)
-        return probabilities
+        return np.asarray(self.labeller.predict_proba(documents)[:, 1], dtype=np.float64)
 
     def predict_proba(self, texts: Sequence[str], threshold: float | None = None) -> list[np.ndarray]:
         """Per document, the final p(main) of each segment, shape (n_segments,).
@@ -166,11 +129,6 @@ class StorySplitModel:
         """
         cut = self.threshold if threshold is None else threshold
         return self._probabilities(self.featurize(texts), cut)[1]
-
-    def predict(self, texts: Sequence[str], threshold: float | None = None) -> list[list[SegmentLabel]]:
-        """Per document, the label of each segment."""
-        cut = self.threshold if threshold is None else threshold
-        return [_labels(doc, cut) for doc in self.predict_proba(texts, cut)]
 
     def segment_many(
         self, texts: Sequence[str], threshold: float | None = None
@@ -206,14 +164,14 @@ class StorySplitModel:
     def _probabilities(
         self, batch: FeaturizedDocuments, threshold: float
     ) -> tuple[list[list[Segment]], list[np.ndarray]]:
-        raw = self.head_probabilities(batch.features, batch.offsets)
-        decoded = [self.decode(raw[batch.rows(i)]) for i in range(len(batch.segments))]
-        if self.decoder.drop_repeats:
-            decoded = [
-                drop_repeats(keys, probabilities, threshold)
-                for keys, probabilities in zip(batch.repeat_keys, decoded, strict=True)
+        probabilities = self.labeller_probabilities(batch.features, batch.offsets)
+        per_document = [probabilities[batch.rows(i)] for i in range(len(batch.segments))]
+        if self.decision.drop_repeats:
+            per_document = [
+                drop_repeats(keys, document, threshold)
+                for keys, document in zip(batch.repeat_keys, per_document, strict=True)
             ]
-        return batch.segments, decoded
+        return batch.segments, per_document
 
 
 def join_segments(text: str, segments: Sequence[LabelledSegment]) -> str:
@@ -258,10 +216,9 @@ def load_model(name_or_path: str | Path | None = None) -> StorySplitModel:
             (`default`); None loads the shipped default model, from any working folder.
 
     Raises:
-        ModelLoadError: missing folder or files, bad checksums, heads that are not plain numeric
-            arrays of the expected layout, a feature version or encoder other than the one the
-            head was trained with, or a folder from before numpy heads (`storysplit export-heads`
-            converts it).
+        ModelLoadError: missing folder or files, bad checksums, a labeller whose arrays are not
+            plain numbers of the expected layout, a feature version or encoder other than the one
+            the labeller was trained with, or a folder of another model schema.
     """
     folder = model_folder(name_or_path)
     manifest = read_manifest(folder)
@@ -274,9 +231,7 @@ def load_model(name_or_path: str | Path | None = None) -> StorySplitModel:
         segmenter = SegmenterConfig.model_validate(manifest["segmenter"])
         encoder_config = EncoderConfig.model_validate(manifest["encoder"]["config"])
         features = FeatureConfig.model_validate(manifest["features"])
-        decoder = DecoderConfig.model_validate(manifest["decoder"]["config"])
-        transitions_data = manifest["decoder"].get("transitions")
-        transitions = TransitionModel.from_dict(transitions_data) if transitions_data else None
+        decision = DecisionConfig.model_validate(manifest["decision"])
         expected_fingerprint = str(manifest["encoder"]["fingerprint"])
     except (KeyError, TypeError, ValueError) as error:
         raise ModelLoadError(f"{folder}/manifest.json is incomplete or invalid: {error}") from None
@@ -288,10 +243,9 @@ def load_model(name_or_path: str | Path | None = None) -> StorySplitModel:
         raise ModelLoadError(
             _wrong_encoder(encoder_config.model, [encoder.fingerprint], expected_fingerprint)
         )
-    head = load_head(folder, "head", manifest)
-    reviser = load_head(folder, "reviser", manifest) if manifest.get("reviser") else None
+    labeller = load_labeller(folder, manifest)
     return StorySplitModel(
-        head, reviser, encoder, segmenter, features, decoder, transitions, manifest, manifest_digest(folder)
+        labeller, encoder, segmenter, features, decision, manifest, manifest_digest(folder)
     )
 
 
@@ -333,7 +287,7 @@ def model_folder(name_or_path: str | Path | None) -> Path:
 
 
 def locate_encoder(folder: Path, model: str, fingerprint: str) -> Path | None:
-    """Where the encoder that the head in model folder `folder` was trained with is.
+    """Where the encoder that the labeller in model folder `folder` was trained with is.
 
     Looked for in order: the folder's own `encoder/` subfolder (a self-contained folder, as MLflow
     logs it); `model` as the manifest names it (a path from the working folder or below the
@@ -346,7 +300,7 @@ def locate_encoder(folder: Path, model: str, fingerprint: str) -> Path | None:
         encoder's own fingerprint the caller then checks.
 
     Raises:
-        ModelLoadError: encoder folders exist, but none is the one the head was trained with.
+        ModelLoadError: encoder folders exist, but none is the one the labeller was trained with.
     """
     if model == HASHING or model.startswith(HASHING + ":"):
         return None
@@ -368,7 +322,7 @@ def locate_encoder(folder: Path, model: str, fingerprint: str) -> Path | None:
 def _wrong_encoder(model: str, found: list[str], expected: str) -> str:
     shown = ", ".join(digest[:12] for digest in found)
     return (
-        f"encoder {model!r} is not the one this head was trained with (fingerprint {shown} != "
+        f"encoder {model!r} is not the one this labeller was trained with (fingerprint {shown} != "
         f"{expected[:12]}); put the matching encoder in the model folder's {ENCODER_FOLDER}/ or retrain"
     )
 

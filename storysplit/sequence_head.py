@@ -114,6 +114,8 @@ class SequenceHead:
     """
 
     def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+        self.arrays = arrays
+        """What the head was made from, as `save_sequence_head` writes it."""
         scale = arrays["scale"].astype(np.float64)
         mean = arrays["mean"].astype(np.float64)
         weight = arrays["project.weight"].astype(np.float64)

@@ -53,40 +53,49 @@ def seed_rows() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="session")
 def tiny_config() -> Config:
-    """The tiny model's config: hashing encoder, logistic regression, a small reviser."""
+    """The tiny model's config: hashing encoder, a small labeller trained briefly."""
     from storysplit.config import load_config
 
     return load_config(
         None,
-        ["encoder.model=hashing", "classifier.calibration=none", "reviser.folds=2", "reviser.max_iter=20"],
+        [
+            "encoder.model=hashing",
+            "labeller.hidden_size=16",
+            "labeller.layers=1",
+            "labeller.projection_size=32",
+            "labeller.epochs=30",
+            "labeller.learning_rate=0.01",
+        ],
     )
 
 
 @pytest.fixture(scope="session")
 def tiny_model(tiny_config: Config, seed_rows: list[dict[str, Any]]) -> StorySplitModel:
-    """An in-memory model (sklearn heads) fitted on the seeds with the hashing encoder (fast)."""
+    """An in-memory model fitted on the seeds with the hashing encoder (fast)."""
     from storysplit.features.batch import featurize_documents
     from storysplit.features.encoders import build_encoder
-    from storysplit.train.fit import LabelledRows, fit_model, project_spans
+    from storysplit.train.featurize import LabelledRows, project_spans
+    from storysplit.train.fit import fit_model
 
     encoder = build_encoder("hashing")
     batch = featurize_documents([r["text"] for r in seed_rows], encoder, 1000, 2, 3)
     projected = [project_spans(r["spans"], s) for r, s in zip(seed_rows, batch.segments, strict=True)]
     rows = LabelledRows(
         features=batch.features,
-        labels=np.concatenate([labels for labels, _ in projected]),
-        weights=np.concatenate([weights for _, weights in projected]),
+        labels=np.concatenate([labels for labels, _, _ in projected]),
+        weights=np.concatenate([weights for _, weights, _ in projected]),
+        regions=np.concatenate([regions for _, _, regions in projected]),
         groups=np.repeat([r["domain"] for r in seed_rows], [len(s) for s in batch.segments]),
         offsets=batch.offsets,
     )
-    return fit_model(rows, encoder, tiny_config)
+    return fit_model(rows, encoder, tiny_config, verbose=False)
 
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(
     tmp_path_factory: pytest.TempPathFactory, tiny_model: StorySplitModel, tiny_config: Config
 ) -> Path:
-    """`tiny_model` saved as a real model folder (numpy and skops heads, signed manifest)."""
+    """`tiny_model` saved as a real model folder (the labeller's arrays, signed manifest)."""
     from storysplit.train.export import save_model
 
     return save_model(tiny_model, tmp_path_factory.mktemp("model") / "tiny", tiny_config, {"seeds.fit": 1.0})

@@ -1,4 +1,4 @@
-"""Write a trained model folder: the skops head plus a manifest that says how to rebuild it."""
+"""Write a trained model folder: the labeller's arrays plus a manifest that says how to rebuild it."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from storysplit.features.context import FEATURE_VERSION
 from storysplit.labels import SegmentLabel
 from storysplit.model import StorySplitModel
 
-RECORDED_PACKAGES = ("storysplit", "scikit-learn", "sentence-transformers", "torch", "numpy", "skops")
+RECORDED_PACKAGES = ("storysplit", "torch", "sentence-transformers", "numpy", "tokenizers", "sentencepiece")
 
 
 def save_model(model: StorySplitModel, folder: Path, config: Config, metrics: dict[str, float]) -> Path:
@@ -29,18 +29,13 @@ def save_model(model: StorySplitModel, folder: Path, config: Config, metrics: di
             "fingerprint": model.encoder.fingerprint,
             "dimension": model.encoder.dimension,
         },
-        "decoder": {
-            "config": model.decoder.model_dump(mode="json"),
-            "transitions": model.transitions.to_dict() if model.transitions else None,
-        },
-        "reviser": model.reviser is not None,
+        "decision": model.decision.model_dump(mode="json"),
         "config": config_to_dict(config),
         "metrics": metrics,
         "code_version": code_version(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    heads = {"head": model.head} | ({"reviser": model.reviser} if model.reviser is not None else {})
-    return save_artifact(folder, heads, manifest)
+    return save_artifact(folder, model.labeller.arrays, manifest)
 
 
 def code_version() -> dict[str, str]:

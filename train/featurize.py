@@ -4,7 +4,7 @@ Encoding is the expensive step (minutes with a transformer), so each split's uni
 are encoded once and kept in a content-addressed `EmbeddingStore` per encoder configuration.
 Feature rows are cached under `rows_cache_key`: a digest of the rows' content, the encoder, the
 segmenter, the feature settings and the source of the code that computes rows, so changing features
-re-uses embeddings and changing only the head or the decoder re-uses everything.
+re-uses embeddings and changing only the labeller or the decision re-uses everything.
 """
 
 from __future__ import annotations
@@ -12,6 +12,9 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +28,9 @@ from storysplit.errors import StorysplitError
 from storysplit.features.batch import featurize_segmented
 from storysplit.features.context import FEATURE_VERSION
 from storysplit.features.encoders import SegmentEncoder
-from storysplit.features.segmentation import split_document
+from storysplit.features.segmentation import Segment, best_overlaps, split_document
+from storysplit.labels import SegmentLabel, SegmentRegion
 from storysplit.train.embedding_store import EmbeddingStore
-from storysplit.train.fit import LabelledRows, project_spans
 
 FEATURE_CHUNK = 256
 ROW_COLUMNS = ("text", "spans", "domain")
@@ -43,6 +46,70 @@ FEATURE_MODULES = (
 )
 """Modules whose code shapes a feature row: an edit to one invalidates cached rows even when
 `FEATURE_VERSION` (which saved models check) was not bumped."""
+_REGION_CODE = {region.value: code for code, region in enumerate(SegmentRegion)}
+
+
+@dataclass(frozen=True)
+class LabelledRows:
+    """Training arrays for a featurised set of documents.
+
+    Attributes:
+        features: (n_rows, n_features) float32.
+        labels: (n_rows,) 1 for main, 0 for boilerplate.
+        weights: (n_rows,) sample weights (0 for ambiguous segments).
+        regions: (n_rows,) each row's region, its index in `SegmentRegion`.
+        groups: (n_rows,) domain of each row's document, for grouped splits.
+        offsets: (n_documents + 1,) row ranges of the documents.
+    """
+
+    features: np.ndarray
+    labels: np.ndarray
+    weights: np.ndarray
+    regions: np.ndarray
+    groups: np.ndarray
+    offsets: np.ndarray
+
+    def documents(self, array: np.ndarray | None = None) -> list[np.ndarray]:
+        """Per document, its rows of `array` (default: the features), as views."""
+        values = self.features if array is None else array
+        return [values[a:b] for a, b in pairwise(self.offsets)]
+
+    def select_documents(self, documents: np.ndarray) -> LabelledRows:
+        """The rows of the given documents (indices, in the order given)."""
+        starts, stops = self.offsets[documents], self.offsets[np.asarray(documents) + 1]
+        ranges = [np.arange(a, b, dtype=np.int64) for a, b in zip(starts, stops, strict=True)]
+        index = np.concatenate(ranges) if ranges else np.zeros(0, dtype=np.int64)
+        return LabelledRows(
+            features=self.features[index],
+            labels=self.labels[index],
+            weights=self.weights[index],
+            regions=self.regions[index],
+            groups=self.groups[index],
+            offsets=np.concatenate([[0], np.cumsum(stops - starts)]).astype(np.int64),
+        )
+
+
+def project_spans(
+    spans: Sequence[dict[str, Any]], segments: Sequence[Segment]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Labels, weights and regions for `segments` from gold spans: each takes the span it overlaps most.
+
+    The corpus is built with the same segmenter, so spans usually equal segments; this also
+    serves a model whose `max_chars` differs from the corpus's. A segment no span overlaps
+    gets weight 0 and the region `before`.
+
+    Returns:
+        (labels, weights, regions): int64 (n,) with 1 for main, float32 (n,), int8 (n,) region codes.
+    """
+    labels = np.zeros(len(segments), dtype=np.int64)
+    weights = np.zeros(len(segments), dtype=np.float32)
+    regions = np.zeros(len(segments), dtype=np.int8)
+    for i, best in enumerate(best_overlaps([(s["start"], s["end"]) for s in spans], segments)):
+        if best is not None:
+            labels[i] = spans[best]["label"] == SegmentLabel.MAIN.value
+            weights[i] = spans[best]["weight"]
+            regions[i] = _REGION_CODE[spans[best].get("region") or SegmentRegion.BEFORE.value]
+    return labels, weights, regions
 
 
 def featurize_split(
@@ -93,7 +160,7 @@ def _labelled_rows(
     config: Config,
     description: str,
 ) -> LabelledRows:
-    features, labels, weights, groups = [], [], [], []
+    features, labels, weights, regions, groups = [], [], [], [], []
     spans, domains = dataset["spans"], dataset["domain"]
     with tqdm(total=len(texts), desc=f"{description}: features", unit="doc") as progress:
         for start in range(0, len(texts), FEATURE_CHUNK):
@@ -109,9 +176,10 @@ def _labelled_rows(
             )
             features.append(batch.features)
             for doc in range(start, stop):
-                doc_labels, doc_weights = project_spans(spans[doc], segments[doc])
+                doc_labels, doc_weights, doc_regions = project_spans(spans[doc], segments[doc])
                 labels.append(doc_labels)
                 weights.append(doc_weights)
+                regions.append(doc_regions)
                 groups.append(np.full(len(doc_labels), domains[doc]))
             progress.update(stop - start)
     counts = [len(doc) for doc in segments]
@@ -119,6 +187,7 @@ def _labelled_rows(
         features=np.vstack(features),
         labels=np.concatenate(labels),
         weights=np.concatenate(weights),
+        regions=np.concatenate(regions),
         groups=np.concatenate(groups).astype(str),
         offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
     )

@@ -1,4 +1,4 @@
-"""Train a model from a config: corpus → features → head → decoder → scores → model folder → MLflow.
+"""Train a model from a config: corpus → features → sequence labeller → scores → model folder → MLflow.
 
 Usage: `storysplit train CONFIG [--set key=value ...]` or `python -m storysplit.train CONFIG`.
 """
@@ -10,7 +10,6 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
 from datasets import Dataset
 
 from storysplit.config import Config, load_config
@@ -23,8 +22,8 @@ from storysplit.model import StorySplitModel, encoder_from_config
 from storysplit.train import tracking
 from storysplit.train.corpus.build import load_or_build_corpus, saved_fingerprint
 from storysplit.train.export import save_model
-from storysplit.train.featurize import featurize_split
-from storysplit.train.fit import LabelledRows, fit_model, weigh_sources
+from storysplit.train.featurize import LabelledRows, featurize_split
+from storysplit.train.fit import fit_model, weigh_sources
 
 FEATURE_CACHE = Path("data/cache")
 EVALUATION_SPLITS = ("validation", "seeds")
@@ -60,7 +59,7 @@ def train(config: Config, config_path: Path | None, cache_dir: Path | None) -> P
             dataset = corpus[split]
             tracking.log_dataset(dataset, config.corpus.output_dir, split, "evaluation")
             split_rows = featurize_split(dataset, encoder, config, cache_dir, f"featurise {split}")
-            metrics.update(_split_scores(model, split_rows, split, config.decoder.threshold))
+            metrics.update(_split_scores(model, split_rows, split, config.decision.threshold))
         metrics["train_seconds"] = time.perf_counter() - started
 
         model_dir = save_model(model, config.training.output_dir, config, metrics)
@@ -68,7 +67,9 @@ def train(config: Config, config_path: Path | None, cache_dir: Path | None) -> P
         _evaluate(model, config, model_dir)
         print(f"MLflow run {run.info.run_id} ({tracking.tracking_uri(config)})")
         if config.tracking.log_model:
-            uri = tracking.log_pyfunc_model(model_dir, [corpus["seeds"][0]["text"]], config.decoder.threshold)
+            uri = tracking.log_pyfunc_model(
+                model_dir, [corpus["seeds"][0]["text"]], config.decision.threshold
+            )
             print(f"MLflow model {uri}: mlflow models serve -m {uri} --env-manager local")
     return model_dir
 
@@ -76,20 +77,13 @@ def train(config: Config, config_path: Path | None, cache_dir: Path | None) -> P
 def _split_scores(
     model: StorySplitModel, rows: LabelledRows, split: str, threshold: float
 ) -> dict[str, float]:
-    """Segment scores of `split` pooled over its documents, decoded per document and not (`_undecoded`).
+    """Segment scores of `split` pooled over its documents (before repeats are dropped).
 
     Computed by `evaluation.metrics`, like every score the evaluation report logs.
     """
-    raw = model.head_probabilities(rows.features, rows.offsets)
-    bounds = zip(rows.offsets[:-1], rows.offsets[1:], strict=True)
-    decoded = np.concatenate([model.decode(raw[a:b]) for a, b in bounds])
-    scores: dict[str, float] = {}
-    for probabilities, suffix in ((decoded, ""), (raw, "_undecoded")):
-        counts = weighted_segment_counts(rows.labels == 1, rows.weights, probabilities >= threshold)
-        scores.update(
-            {f"{split}.{name}{suffix}": value for name, value in pooled_segment_scores(counts).items()}
-        )
-    return scores
+    probabilities = model.labeller_probabilities(rows.features, rows.offsets)
+    counts = weighted_segment_counts(rows.labels == 1, rows.weights, probabilities >= threshold)
+    return {f"{split}.{name}": value for name, value in pooled_segment_scores(counts).items()}
 
 
 def _evaluate(model: StorySplitModel, config: Config, model_dir: Path) -> None:

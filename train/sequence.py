@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -158,7 +158,9 @@ class SequenceLabeller(ClassifierMixin, BaseEstimator):
             module.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
         )
         total_steps = max(1, self.epochs * len(batches))
-        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: _learning_rate_factor(step, total_steps))
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: _learning_rate_factor(step, total_steps)
+        )
         order = np.random.default_rng(self.seed)
         started = time.perf_counter()
         rows_seen = 0
@@ -183,14 +185,15 @@ class SequenceLabeller(ClassifierMixin, BaseEstimator):
                 optimizer.step()
                 schedule.step()
                 rows = int(lengths.sum())
-                epoch_loss += float(loss) * rows
+                epoch_loss += float(loss.detach()) * rows
                 epoch_rows += rows
                 rows_seen += rows
                 if self.verbose and (step % 200 == 0 or step == len(batches) - 1):
-                    seconds = time.perf_counter() - started
+                    rate = rows_seen / max(time.perf_counter() - started, 1e-9)
                     print(
-                        f"sequence labeller: epoch {epoch + 1}/{self.epochs}, batch {step + 1}/{len(batches)}, "
-                        f"loss {epoch_loss / max(epoch_rows, 1):.4f}, {rows_seen / max(seconds, 1e-9):,.0f} rows/s",
+                        f"sequence labeller: epoch {epoch + 1}/{self.epochs}, "
+                        f"batch {step + 1}/{len(batches)}, "
+                        f"loss {epoch_loss / max(epoch_rows, 1):.4f}, {rate:,.0f} rows/s",
                         file=sys.stderr,
                         flush=True,
                     )
@@ -249,7 +252,10 @@ class SequenceLabeller(ClassifierMixin, BaseEstimator):
             for direction, suffix in (("forward", ""), ("backward", "_reverse")):
                 for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
                     arrays[f"gru.{layer}.{direction}.{name}"] = state[f"gru.{name}_l{layer}{suffix}"]
-        return {name: value.astype(np.float32) if value.dtype == np.float64 else value for name, value in arrays.items()}
+        return {
+            name: value.astype(np.float32) if value.dtype == np.float64 else value
+            for name, value in arrays.items()
+        }
 
 
 def check_same_probabilities(
@@ -263,7 +269,9 @@ def check_same_probabilities(
     expected = labeller.predict_proba(documents)[:, 1]
     worst = float(np.abs(head.predict_proba(documents)[:, 1] - expected).max(initial=0.0))
     if worst > TOLERANCE:
-        raise ValueError(f"the numpy sequence head differs from the torch labeller by {worst:.3g} > {TOLERANCE}")
+        raise ValueError(
+            f"the numpy sequence head differs from the torch labeller by {worst:.3g} > {TOLERANCE}"
+        )
     return worst
 
 
@@ -281,7 +289,9 @@ def _checked_documents(X: Sequence[np.ndarray], allow_empty: bool = False) -> li
 
 def _per_document(values: Sequence[np.ndarray], documents: list[np.ndarray], name: str) -> list[np.ndarray]:
     arrays = [np.asarray(v) for v in values]
-    if len(arrays) != len(documents) or any(len(a) != len(d) for a, d in zip(arrays, documents, strict=False)):
+    if len(arrays) != len(documents) or any(
+        len(a) != len(d) for a, d in zip(arrays, documents, strict=False)
+    ):
         raise ValueError(f"{name} must hold one value per segment of each document")
     return arrays
 
@@ -343,7 +353,9 @@ def _main_loss(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor)
 
 
 def _region_loss(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    losses = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), reduction="none")
+    losses = nn.functional.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), target.reshape(-1), reduction="none"
+    )
     return (losses * mask.reshape(-1)).sum() / mask.sum().clamp(min=1.0)
 
 
@@ -353,9 +365,3 @@ def _learning_rate_factor(step: int, total: int) -> float:
         return (step + 1) / warmup
     progress = (step - warmup) / max(1, total - warmup)
     return 0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
-
-
-def iterate_documents(features: np.ndarray, offsets: np.ndarray) -> Iterator[np.ndarray]:
-    """Views of each document's rows of a batch's (n_rows, n_features) array."""
-    for start, stop in zip(offsets[:-1], offsets[1:], strict=True):
-        yield features[start:stop]

@@ -48,7 +48,6 @@ TRAINING_PACKAGES = (
     "torch",
     "sentence-transformers",
     "model2vec",
-    "skops",
     "blingfire",
     "datasets",
     "mlflow",
