@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 SEED = sorted((REPO.parent / "shared" / "seeds").glob("*.txt"))[0]
 SHIPPED = (
     "models/default/manifest.json",
-    "models/default/head.npz",
+    "models/default/labeller.npz",
     "models/encoders/e5-static/model.safetensors",
 )
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}

@@ -25,20 +25,22 @@ def test_default_yaml_documents_every_key_with_a_comment() -> None:
 
 def test_unknown_key_is_named(tmp_path: Path) -> None:
     path = tmp_path / "typo.yaml"
-    path.write_text("classifier:\n  kidn: logistic_regression\n")
-    with pytest.raises(ConfigError, match=r"classifier\.kidn: unknown key"):
+    path.write_text("labeller:\n  hiden_size: 64\n")
+    with pytest.raises(ConfigError, match=r"labeller\.hiden_size: unknown key"):
         load_config(path)
 
 
 def test_wrong_type_is_named(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
-    path.write_text("decoder:\n  threshold: high\n")
-    with pytest.raises(ConfigError, match=r"decoder\.threshold"):
+    path.write_text("decision:\n  threshold: high\n")
+    with pytest.raises(ConfigError, match=r"decision\.threshold"):
         load_config(path)
 
 
 def test_overrides_keep_yaml_types_and_reject_garbage() -> None:
-    config = load_config(None, ["training.seed=7", "corpus.renderers=[html_text]", "decoder.kind=none"])
+    config = load_config(
+        None, ["training.seed=7", "corpus.renderers=[html_text]", "decision.drop_repeats=false"]
+    )
     assert config.training.seed == 7 and config.corpus.renderers == ("html_text",)
     with pytest.raises(ConfigError, match=r"section\.key=value"):
         load_config(None, ["no-equals-sign"])

@@ -1,4 +1,4 @@
-"""The default model's inference path stays light: no torch, sentence-transformers, skops or scikit-learn.
+"""The default model's inference path stays light: no torch, sentence-transformers or scikit-learn.
 
 Those imports cost seconds per process before the first page (docs/speed.md, Start-up); each
 check runs in a fresh interpreter, since this test session has imported all of them already.
@@ -20,7 +20,16 @@ from packaging.requirements import Requirement
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = sorted((REPO.parent / "shared" / "seeds").glob("*.txt"))[0]
-HEAVY = ("torch", "sentence_transformers", "transformers", "skops", "sklearn", "mlflow", "datasets", "train")
+HEAVY = (
+    "torch",
+    "sentence_transformers",
+    "transformers",
+    "sklearn",
+    "mlflow",
+    "datasets",
+    "train",
+    "onnxruntime",
+)
 
 SEGMENT_ONE_PAGE = f"""
 import contextlib, io, json, sys
@@ -58,19 +67,17 @@ def _modules_after(code: str) -> set[str]:
 @pytest.mark.parametrize("code", [SEGMENT_ONE_PAGE, LOAD_AND_SERVE], ids=["storysplit-segment", "load_model"])
 def test_default_inference_imports_no_heavy_library(code: str) -> None:
     modules = _modules_after(code)
-    assert "storysplit.numpy_heads" in modules and "storysplit.features.static_encoder" in modules
+    assert "storysplit.sequence_head" in modules and "storysplit.features.static_encoder" in modules
     heavy = sorted(m for m in modules if m.split(".")[0] in HEAVY)
     assert heavy == []
-    assert "onnxruntime" not in modules  # one page's rows are walked in numpy (numpy_heads.ONNX_MIN_ROWS)
 
 
 def test_the_check_sees_a_heavy_import() -> None:
-    """The subprocess check is not vacuous: a scikit-learn head (skops) does pull scikit-learn in."""
+    """The subprocess check is not vacuous: the training labeller does pull torch and scikit-learn in."""
     modules = _modules_after(
-        "import json, sys\nfrom storysplit.artifact import load_skops_head\n"
-        "load_skops_head('models/default', 'head')\nprint(json.dumps(sorted(sys.modules)))"
+        "import json, sys\nimport storysplit.train.sequence\nprint(json.dumps(sorted(sys.modules)))"
     )
-    assert {"skops", "sklearn"} <= {m.split(".")[0] for m in modules}
+    assert {"torch", "sklearn"} <= {m.split(".")[0] for m in modules}
 
 
 # Imported when present and not needed: numpy.f2py (through scipy) tries charset_normalizer.
@@ -107,7 +114,7 @@ def test_inference_imports_only_what_the_plain_install_brings() -> None:
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     core = [Requirement(line).name for line in project["dependencies"]]
     installed = _closure(core)
-    assert not {"torch", "sentence-transformers", "scikit-learn", "skops"} & installed
+    assert not {"torch", "sentence-transformers", "scikit-learn"} & installed
     assert {"sentence-transformers"} <= {
         Requirement(r).name for r in project["optional-dependencies"]["transformer"]
     }

@@ -12,15 +12,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-import skops.io as sio
-from sklearn.preprocessing import FunctionTransformer
 
 from storysplit import ModelLoadError, SegmentLabel, load_model
 from storysplit.bundled import DEFAULT_MODEL, bundled_encoder
 from storysplit.features.segmentation import split_document
 from storysplit.model import LabelledSegment, StorySplitModel, join_segments, locate_encoder
-from storysplit.numpy_heads import NumpyHead
-from storysplit.train.export_heads import export_heads
+from storysplit.sequence_head import SequenceHead
 
 
 @pytest.fixture()
@@ -31,18 +28,18 @@ def model_copy(tiny_model_dir: Path, tmp_path: Path) -> Path:
 def test_a_saved_and_loaded_model_gives_the_in_memory_models_probabilities(
     tiny_model: StorySplitModel, tiny_model_dir: Path, seed_rows: list[dict[str, Any]]
 ) -> None:
-    """The folder's numpy heads, manifest and encoder rebuild the fitted sklearn model, to 1e-9."""
+    """The folder's labeller, manifest and encoder rebuild the fitted model exactly."""
     texts = [r["text"] for r in seed_rows] + [
         "Headline here\n\nA story paragraph that reads like prose, with a second clause.\nShare • Tweet",
         "One line only",
     ]
     loaded = load_model(tiny_model_dir)
-    assert isinstance(loaded.head, NumpyHead) and not isinstance(tiny_model.head, NumpyHead)
+    assert isinstance(loaded.labeller, SequenceHead) and loaded.labeller is not tiny_model.labeller
     expected = tiny_model.predict_proba(texts)
     got = loaded.predict_proba(texts)
     assert [len(p) for p in got] == [len(p) for p in expected]
     for want, have in zip(expected, got, strict=True):
-        np.testing.assert_allclose(have, want, rtol=0, atol=1e-9)
+        np.testing.assert_array_equal(have, want)
     assert [s.label for s in loaded.segment(texts[0])] == [s.label for s in tiny_model.segment(texts[0])]
 
 
@@ -66,7 +63,8 @@ def test_batched_and_single_calls_agree(tiny_model_dir: Path, seed_rows: list[di
     single = [model.segment(t) for t in texts]
     for many, one in zip(batched, single, strict=True):
         assert [(s.start, s.end, s.label) for s in many] == [(s.start, s.end, s.label) for s in one]
-        np.testing.assert_allclose([s.probability for s in many], [s.probability for s in one], atol=1e-9)
+        # float32 products of another batch size round differently, in the last bits only.
+        np.testing.assert_allclose([s.probability for s in many], [s.probability for s in one], atol=1e-6)
     assert model.segment_many([]) == []
 
 
@@ -87,47 +85,41 @@ def test_missing_folder_is_refused(tmp_path: Path) -> None:
         load_model(tmp_path)
 
 
-@pytest.mark.parametrize("name", ["head.npz", "reviser.npz", "head.skops"])
-def test_tampered_head_is_refused(model_copy: Path, name: str) -> None:
-    """The skops files are not read at inference, but a change to them still refuses the folder."""
-    head = model_copy / name
-    head.write_bytes(head.read_bytes()[:-10] + b"0123456789")
-    with pytest.raises(ModelLoadError, match=rf"{name} does not match its checksum"):
+def test_tampered_labeller_is_refused(model_copy: Path) -> None:
+    labeller = model_copy / "labeller.npz"
+    labeller.write_bytes(labeller.read_bytes()[:-10] + b"0123456789")
+    with pytest.raises(ModelLoadError, match=r"labeller\.npz does not match its checksum"):
         load_model(model_copy)
 
 
-def test_a_folder_holds_numpy_and_skops_heads_and_signs_them_all(tiny_model_dir: Path) -> None:
+def test_a_folder_holds_the_labeller_and_signs_it(tiny_model_dir: Path) -> None:
     manifest = json.loads((tiny_model_dir / "manifest.json").read_text())
-    expected = {"head.npz", "head.skops", "reviser.npz", "reviser.skops"}
-    assert manifest["schema_version"] == 2 and set(manifest["files"]) == expected
-    assert {p.name for p in tiny_model_dir.iterdir()} == expected | {"manifest.json"}
-    model = load_model(tiny_model_dir)
-    assert isinstance(model.head, NumpyHead) and isinstance(model.reviser, NumpyHead)
+    assert manifest["schema_version"] == 3 and set(manifest["files"]) == {"labeller.npz"}
+    assert {p.name for p in tiny_model_dir.iterdir()} == {"labeller.npz", "manifest.json"}
+    assert isinstance(load_model(tiny_model_dir).labeller, SequenceHead)
 
 
-def test_an_unsigned_numpy_head_is_not_loaded(model_copy: Path) -> None:
-    """A manifest that signs only the skops heads (an edited one) gets no head from an unsigned file."""
-    for name in ("head.npz", "reviser.npz"):
-        (model_copy / name).unlink()
+def test_a_folder_of_an_older_schema_is_refused_with_the_fix(model_copy: Path) -> None:
+    _sign_files(model_copy, schema_version=2)
+    with pytest.raises(ModelLoadError, match=r"schema version 2; this storysplit reads version 3 \(retrain"):
+        load_model(model_copy)
+
+
+def test_a_labeller_with_a_wrong_array_is_refused(model_copy: Path) -> None:
+    path = model_copy / "labeller.npz"
+    with np.load(path) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    weight = arrays["project.weight"]
+    arrays["project.weight"] = weight[:, :-1]
+    np.savez(path, **arrays)
     _sign_files(model_copy)
-    with pytest.raises(ModelLoadError, match=r"no numpy head head\.npz.*storysplit export-heads"):
+    with pytest.raises(ModelLoadError, match=r"not a valid sequence head: array 'mean' has shape"):
         load_model(model_copy)
-
-
-def test_a_folder_from_before_numpy_heads_is_refused_then_converted(
-    model_copy: Path, seed_rows: list[dict[str, Any]]
-) -> None:
-    texts = [r["text"] for r in seed_rows]
-    expected = load_model(model_copy).predict_proba(texts)
-    for name in ("head.npz", "reviser.npz"):
-        (model_copy / name).unlink()
-    _sign_files(model_copy, schema_version=1)
-    with pytest.raises(ModelLoadError, match=r"schema version 1; .*convert it with `storysplit export-heads"):
+    arrays["project.weight"] = np.where(np.arange(weight.size).reshape(weight.shape) == 7, np.nan, weight)
+    np.savez(path, **arrays)
+    _sign_files(model_copy)
+    with pytest.raises(ModelLoadError, match=r"array 'project.weight' must hold finite"):
         load_model(model_copy)
-    export_heads(model_copy)
-    assert json.loads((model_copy / "manifest.json").read_text())["schema_version"] == 2
-    for got, want in zip(load_model(model_copy).predict_proba(texts), expected, strict=True):
-        np.testing.assert_array_equal(got, want)
 
 
 def test_planted_pickle_is_refused(model_copy: Path) -> None:
@@ -146,7 +138,7 @@ def test_corrupt_or_foreign_manifest_is_refused(model_copy: Path) -> None:
     with pytest.raises(ModelLoadError, match="feature version"):
         load_model(model_copy)
     manifest_path.write_text(json.dumps({**manifest, "encoder": {**manifest["encoder"], "fingerprint": "x"}}))
-    with pytest.raises(ModelLoadError, match="not the one this head was trained with"):
+    with pytest.raises(ModelLoadError, match="not the one this labeller was trained with"):
         load_model(model_copy)
     manifest_path.write_text("{not json")
     with pytest.raises(ModelLoadError, match="corrupt"):
@@ -190,32 +182,19 @@ def _sign_files(folder: Path, schema_version: int | None = None) -> None:
     manifest_path.write_text(json.dumps(manifest))
 
 
-def test_untrusted_types_are_refused_even_with_matching_checksums(model_copy: Path) -> None:
-    """Inference never reads skops files; converting them to numpy heads checks their types."""
-    sio.dump(FunctionTransformer(func=os.system), model_copy / "head.skops")
-    _sign_files(model_copy)
-    load_model(model_copy)  # the numpy heads are intact and signed
-    with pytest.raises(ModelLoadError, match=r"head\.skops holds types that are not trusted.*system"):
-        export_heads(model_copy)
-
-
 def test_a_pickle_is_never_unpickled_even_when_listed(model_copy: Path, tmp_path: Path) -> None:
     marker = tmp_path / "unpickled"
     payload = pickle.dumps(_Payload(marker))
     assert not marker.exists()
     (model_copy / "extra.pkl").write_bytes(payload)
     _sign_files(model_copy)
-    with pytest.raises(ModelLoadError, match=r"not model heads, refusing: \['extra\.pkl'\]"):
+    with pytest.raises(ModelLoadError, match=r"not a model's, refusing: \['extra\.pkl'\]"):
         load_model(model_copy)
     (model_copy / "extra.pkl").unlink()
-    (model_copy / "head.npz").write_bytes(payload)  # a pickle under the numpy head's name
+    (model_copy / "labeller.npz").write_bytes(payload)  # a pickle under the labeller's name
     _sign_files(model_copy)
-    with pytest.raises(ModelLoadError, match=r"head\.npz is corrupt or not a numpy head"):
+    with pytest.raises(ModelLoadError, match=r"labeller\.npz is corrupt or not a sequence head"):
         load_model(model_copy)
-    (model_copy / "head.skops").write_bytes(payload)  # and under the skops head's name
-    _sign_files(model_copy)
-    with pytest.raises(ModelLoadError, match=r"head\.skops is corrupt"):
-        export_heads(model_copy)
     assert not marker.exists()
     pickle.loads(payload)  # the payload works: loading it would have created the marker
     assert marker.exists()
@@ -296,7 +275,7 @@ def test_the_encoder_is_found_by_fingerprint_in_the_folder_then_where_named_then
 
 def test_an_encoder_other_than_the_trained_one_is_refused(tmp_path: Path) -> None:
     folder = _default_copy(tmp_path, "models/encoders/minilm-static")
-    with pytest.raises(ModelLoadError, match="not the one this head was trained with"):
+    with pytest.raises(ModelLoadError, match="not the one this labeller was trained with"):
         load_model(folder)
 
 

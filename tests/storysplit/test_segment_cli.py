@@ -82,7 +82,7 @@ def test_missing_model_and_corrupt_model_are_one_line_errors(
     code, _, err = _run(["segment", str(page), "--model", str(tmp_path / "absent")], capsys)
     assert code == 2 and err.count("\n") == 1 and "model folder not found" in err
     broken = Path(shutil.copytree(tiny_model_dir, tmp_path / "broken"))
-    (broken / "head.npz").write_bytes(b"garbage")
+    (broken / "labeller.npz").write_bytes(b"garbage")
     code, _, err = _run(["segment", str(page), "--model", str(broken)], capsys)
     assert code == 2 and err.count("\n") == 1 and "checksum" in err
 

@@ -15,8 +15,7 @@ from storysplit.features.batch import featurize_segmented
 from storysplit.features.encoders import HashingEncoder
 from storysplit.features.segmentation import split_document
 from storysplit.train import featurize
-from storysplit.train.featurize import featurize_split, rows_cache_key
-from storysplit.train.fit import LabelledRows, project_spans
+from storysplit.train.featurize import LabelledRows, featurize_split, project_spans, rows_cache_key
 
 
 class RefusingEncoder(HashingEncoder):
@@ -41,7 +40,7 @@ def _edited(dataset: Dataset, column: str, edit: Any) -> Dataset:
 
 
 def _assert_same_rows(got: LabelledRows, want: LabelledRows) -> None:
-    for name in ("features", "labels", "weights", "groups", "offsets"):
+    for name in ("features", "labels", "weights", "regions", "groups", "offsets"):
         np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=name)
 
 
@@ -58,8 +57,10 @@ def test_rows_equal_featurising_the_documents_directly(seed_rows: list[dict[str,
     np.testing.assert_array_equal(rows.features, batch.features)
     np.testing.assert_array_equal(rows.offsets, batch.offsets)
     projected = [project_spans(r["spans"], s) for r, s in zip(seed_rows, segments, strict=True)]
-    np.testing.assert_array_equal(rows.labels, np.concatenate([labels for labels, _ in projected]))
-    np.testing.assert_array_equal(rows.weights, np.concatenate([weights for _, weights in projected]))
+    np.testing.assert_array_equal(rows.labels, np.concatenate([labels for labels, _, _ in projected]))
+    np.testing.assert_array_equal(rows.weights, np.concatenate([weights for _, weights, _ in projected]))
+    np.testing.assert_array_equal(rows.regions, np.concatenate([regions for _, _, regions in projected]))
+    assert set(rows.regions.tolist()) == {1, 2, 3}  # story, inside, after: each seed starts with its headline
     assert rows.groups.tolist() == [
         r["domain"] for r, doc in zip(seed_rows, segments, strict=True) for _ in doc
     ]
@@ -133,9 +134,9 @@ def test_the_key_ignores_what_the_rows_do_not_depend_on(seed_rows: list[dict[str
     unrelated = [
         "encoder.batch_size=7",
         "encoder.cache_size=0",
-        "classifier.kind=hist_gradient_boosting",
-        "reviser.enabled=false",
-        "decoder.kind=hmm",
+        "labeller.hidden_size=8",
+        "labeller.epochs=9",
+        "decision.threshold=0.7",
         "training.seed=1",
     ]
     assert rows_cache_key(_split(seed_rows), HashingEncoder(), _config(*unrelated)) == key

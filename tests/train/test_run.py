@@ -74,7 +74,7 @@ def test_run_records_commit_package_versions_and_data_fingerprints(trained: dict
     tags = trained["run"].data.tags
     commit = tags["git_commit"].removesuffix("-dirty")
     assert subprocess.run(["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=REPO).returncode == 0
-    for package in ("torch", "sentence-transformers", "scikit-learn", "numpy", "datasets", "mlflow", "skops"):
+    for package in ("torch", "sentence-transformers", "scikit-learn", "numpy", "datasets", "mlflow"):
         assert tags[f"version.{package}"] == version(package), package
     corpus = saved_fingerprint(trained["config"].corpus.output_dir)
     assert len(corpus) == 64 and tags["data.corpus_fingerprint"] == corpus
