@@ -161,6 +161,31 @@ def kind_outcomes(
     return outcomes
 
 
+KIND_GROUPS = {
+    SegmentKind.COMMENTS: "comments",
+    SegmentKind.RELATED: "related/lists",
+    SegmentKind.MENU: "related/lists",
+}
+"""Boilerplate kinds grouped as the page-structure work reports them; every other kind is `other`."""
+OTHER_KINDS = "other"
+
+
+def kept_boilerplate_words(
+    gold: Sequence[SegmentGold], segment_bags: Sequence[Counter[str]], keep: np.ndarray
+) -> dict[str, tuple[int, int]]:
+    """Per group of boilerplate kinds (`KIND_GROUPS`): (words kept, words in all) of the document's
+    boilerplate segments (ambiguous ones left out): which kinds of boilerplate a method lets through."""
+    words_by_group: dict[str, tuple[int, int]] = {}
+    for item, bag, kept in zip(gold, segment_bags, np.asarray(keep, dtype=bool), strict=True):
+        if item.label is SegmentLabel.MAIN or item.weight <= 0:
+            continue
+        group = KIND_GROUPS.get(item.kind, OTHER_KINDS)
+        size = sum(bag.values())
+        done, total = words_by_group.get(group, (0, 0))
+        words_by_group[group] = (done + (size if kept else 0), total + size)
+    return words_by_group
+
+
 def _ratio(numerator: float, denominator: float, empty: bool) -> float:
     if empty:
         return 1.0

@@ -41,10 +41,11 @@ from storysplit.evaluation.metrics import (
     segment_counts,
     token_counts,
 )
-from storysplit.labels import SegmentKind, SegmentLabel
+from storysplit.labels import SegmentKind, SegmentLabel, SegmentRegion, story_regions
 
 COMPOSED_RENDERER = "mixture"
 ORACLE_METHOD_NAME = "oracle"
+REGION_ORACLE_METHOD_NAME = "region_oracle"
 
 
 class MethodKind(str, Enum):
@@ -149,7 +150,7 @@ def evaluate_set(
     """
     prepared = prepare(eval_set, max_chars)
     with_html = [p for p in prepared if p.document.html_path] if data_dir is not None else []
-    scored: list[TextMethod] = [*text_methods, GoldOracle(prepared)]
+    scored: list[TextMethod] = [*text_methods, GoldOracle(prepared), RegionOracle(prepared)]
     total = len(scored) + (len(html_methods) if with_html else 0)
     results: list[MethodResult] = []
 
@@ -191,6 +192,33 @@ class GoldOracle:
             SegmentDecisions.from_keep([g.label is SegmentLabel.MAIN for g in self._gold[id(document)]])
             for document in documents
         ]
+
+
+class RegionOracle(GoldOracle):
+    """Keeps the mostly-gold segments of the page's story region only (`storysplit.labels.story_regions`).
+
+    Beside `GoldOracle`, it measures what assuming the page's structure costs: one story region,
+    boilerplate inside it dropped line by line, everything before and after it dropped, even the
+    main text there (a headline above a long menu, a line a loose gold keeps under the comments).
+    """
+
+    name = REGION_ORACLE_METHOD_NAME
+
+    def __init__(self, prepared: Sequence[PreparedDocument]) -> None:
+        super().__init__(prepared)
+        self._sizes = {
+            id(item.segmented): [sum(bag.values()) for bag in item.segment_bags] for item in prepared
+        }
+
+    def decide(self, documents: Sequence[SegmentedText]) -> list[SegmentDecisions]:
+        decisions = []
+        for document in documents:
+            main = [g.label is SegmentLabel.MAIN for g in self._gold[id(document)]]
+            regions = story_regions(main, self._sizes[id(document)])
+            decisions.append(
+                SegmentDecisions.from_keep([region is SegmentRegion.STORY for region in regions])
+            )
+        return decisions
 
 
 def run_text_method(method: TextMethod, prepared: Sequence[PreparedDocument]) -> MethodResult:

@@ -31,6 +31,7 @@ from storysplit.evaluation.data import EvalSet, document_from_row
 from storysplit.evaluation.html_baselines import html_baselines
 from storysplit.evaluation.line_rules import C4Lines
 from storysplit.evaluation.methods import MODEL_METHOD_NAME, HtmlMethod, ModelMethod, TextMethod
+from storysplit.evaluation.metrics import kept_boilerplate_words
 from storysplit.evaluation.report import group_table
 from storysplit.evaluation.runner import SetResult, evaluate_set
 from storysplit.evaluation.summary import by_language, by_renderer, summarize
@@ -162,7 +163,11 @@ def run_folds(
 
 
 def save_fold_results(results: Sequence[FoldResult], folder: Path) -> Path:
-    """Per-document scores of every method and fold as JSON lines, for tables and later analysis."""
+    """Per-document scores of every method and fold as JSON lines, for tables and later analysis.
+
+    Text methods also record, per group of boilerplate kinds, the words they kept of all there were
+    (`evaluation.metrics.kept_boilerplate_words`).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "documents.jsonl"
     with path.open("w", encoding="utf-8") as out:
@@ -179,6 +184,10 @@ def save_fold_results(results: Sequence[FoldResult], folder: Path) -> Path:
                         "token_recall": document.tokens.recall,
                         "token_f1": document.tokens.f1,
                     }
+                    if document.decisions is not None:
+                        record["boilerplate_words"] = kept_boilerplate_words(
+                            document.prepared.gold, document.prepared.segment_bags, document.decisions.keep
+                        )
                     out.write(json.dumps(record) + "\n")
     return path
 
