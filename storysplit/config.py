@@ -102,6 +102,7 @@ class TrainingConfig(_Section):
     """What the head is trained on and where the model goes."""
 
     seed: int = 13
+    sources: tuple[str, ...] | None = None
     renderers: tuple[str, ...] | None = None
     max_train_documents: int | None = Field(None, ge=1)
     source_weights: dict[str, Annotated[float, Field(ge=0)]] = {}

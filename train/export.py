@@ -17,8 +17,18 @@ from storysplit.model import StorySplitModel
 RECORDED_PACKAGES = ("storysplit", "torch", "sentence-transformers", "numpy", "tokenizers", "sentencepiece")
 
 
-def save_model(model: StorySplitModel, folder: Path, config: Config, metrics: dict[str, float]) -> Path:
-    """Save `model` to `folder` with its resolved config, metrics and code version."""
+def save_model(
+    model: StorySplitModel,
+    folder: Path,
+    config: Config,
+    metrics: dict[str, float],
+    training_data: list[dict[str, object]] | None = None,
+) -> Path:
+    """Save `model` to `folder` with its resolved config, metrics, code version and training data.
+
+    `training_data` is the model card's list of sets trained on, with their licences
+    (`train.corpus.sources.training_data_card`): whoever ships the model must know them.
+    """
     manifest: dict[str, Any] = {
         "labels": [SegmentLabel.BOILERPLATE.value, SegmentLabel.MAIN.value],
         "feature_version": FEATURE_VERSION,
@@ -30,6 +40,7 @@ def save_model(model: StorySplitModel, folder: Path, config: Config, metrics: di
             "dimension": model.encoder.dimension,
         },
         "decision": model.decision.model_dump(mode="json"),
+        "training_data": training_data or [],
         "config": config_to_dict(config),
         "metrics": metrics,
         "code_version": code_version(),

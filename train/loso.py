@@ -37,6 +37,7 @@ from storysplit.evaluation.runner import SetResult, evaluate_set
 from storysplit.evaluation.summary import by_language, by_renderer, summarize
 from storysplit.model import encoder_from_config
 from storysplit.train.corpus.build import load_or_build_corpus
+from storysplit.train.corpus.sources import training_data_card
 from storysplit.train.export import save_model
 from storysplit.train.featurize import featurize_split
 from storysplit.train.fit import fit_model, weigh_sources
@@ -113,18 +114,17 @@ def run_folds(
     cache_dir: Path | None,
     html: bool = True,
     renderers: Sequence[str] | None = None,
-    train_sources: Sequence[str] | None = None,
     save_dir: Path | None = None,
 ) -> list[FoldResult]:
     """Train one model per held-out source and score it there (see the module docstring).
 
     Args:
-        config: The training config every fold uses (heads, features, encoder, weights).
+        config: The training config every fold uses (labeller, features, encoder, weights; its
+            `training.sources` restricts what folds train on, e.g. to permissively licensed sets).
         sources: Sources to hold out in turn (None: every source of the corpus but the seeds).
         cache_dir: Feature and embedding cache (None recomputes).
         html: Also score the HTML extractors on the held-out pages.
         renderers: Score only these renderings of the held-out pages (None: all).
-        train_sources: Train only on these sources (None: every source but the held-out one).
         save_dir: Also save each fold's model as `save_dir/<source>`, for error analysis.
     """
     corpus = load_or_build_corpus(config)
@@ -140,14 +140,15 @@ def run_folds(
     methods: list[HtmlMethod] = [m for m in html_baselines() if m.name == "trafilatura_html"] if html else []
     wanted = set(renderers or ())
     results = []
-    for fold in plan_folds(train_split, held_out_sources, train_sources):
+    for fold in plan_folds(train_split, held_out_sources, config.training.sources):
         started = time.perf_counter()
         trained = _fold_training(fold, train_split, config)
         fold_rows = rows.select_documents(trained)
         model = fit_model(fold_rows, encoder, config)
         fit_seconds = time.perf_counter() - started
         if save_dir is not None:
-            save_model(model, save_dir / fold.source, config, {"train_documents": float(len(trained))})
+            card = training_data_card(np.array(train_split["source"])[trained].tolist())
+            save_model(model, save_dir / fold.source, config, {"train_documents": float(len(trained))}, card)
         held_out = held_out_documents(corpus, fold)
         if renderers is not None:
             held_out = held_out.filter(lambda row: row["renderer"] in wanted)
@@ -254,7 +255,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a key")
     parser.add_argument("--source", action="append", help="hold out only these sources (repeatable)")
     parser.add_argument("--renderer", action="append", help="score only these renderings (repeatable)")
-    parser.add_argument("--train-source", action="append", help="train only on these sources (repeatable)")
     parser.add_argument(
         "--save-models", type=Path, metavar="DIR", help="save each fold's model in DIR/SOURCE"
     )
@@ -270,7 +270,6 @@ def main(argv: list[str] | None = None) -> int:
         None if args.no_cache else FEATURE_CACHE,
         not args.no_html,
         args.renderer,
-        args.train_source,
         args.save_models,
     )
     output = args.output or Path("runs/loso") / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")

@@ -21,6 +21,7 @@ from storysplit.evaluation.tracking import log_report_to_mlflow
 from storysplit.model import StorySplitModel, encoder_from_config
 from storysplit.train import tracking
 from storysplit.train.corpus.build import load_or_build_corpus, saved_fingerprint
+from storysplit.train.corpus.sources import training_data_card
 from storysplit.train.export import save_model
 from storysplit.train.featurize import LabelledRows, featurize_split
 from storysplit.train.fit import fit_model, weigh_sources
@@ -62,7 +63,8 @@ def train(config: Config, config_path: Path | None, cache_dir: Path | None) -> P
             metrics.update(_split_scores(model, split_rows, split, config.decision.threshold))
         metrics["train_seconds"] = time.perf_counter() - started
 
-        model_dir = save_model(model, config.training.output_dir, config, metrics)
+        card = training_data_card(train_split["source"])
+        model_dir = save_model(model, config.training.output_dir, config, metrics, card)
         tracking.log_metrics(metrics)
         _evaluate(model, config, model_dir)
         print(f"MLflow run {run.info.run_id} ({tracking.tracking_uri(config)})")
@@ -100,7 +102,11 @@ def _evaluate(model: StorySplitModel, config: Config, model_dir: Path) -> None:
 
 
 def _training_documents(dataset: Dataset, config: Config) -> Dataset:
-    """The training split, restricted to the configured renderers and capped in size."""
+    """The training split, restricted to the configured sources and renderers and capped in size."""
+    sources = config.training.sources
+    if sources is not None:
+        chosen = set(sources)
+        dataset = dataset.filter(lambda row: row["source"] in chosen)
     renderers = config.training.renderers
     if renderers is not None:
         wanted = set(renderers)

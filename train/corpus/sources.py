@@ -187,6 +187,42 @@ def list_pages(
     return refs
 
 
+def training_data_card(sources: Sequence[str]) -> list[dict[str, object]]:
+    """What a model was trained on, for its manifest and the README: per set, its documents, licence,
+    whether the licence is permissive, and how its gold was made (sets in `SOURCE_SETS` order).
+
+    Args:
+        sources: The `source` of every training document (pages of `corpus.html_dirs` are
+            `agreement`: the user's own pages, labelled by extractors).
+    """
+    counts: dict[str, int] = {}
+    for source in sources:
+        counts[source] = counts.get(source, 0) + 1
+    card: list[dict[str, object]] = []
+    for source_set in SOURCE_SETS:
+        if source_set.name in counts:
+            card.append(
+                {
+                    "source": source_set.name,
+                    "documents": counts.pop(source_set.name),
+                    "licence": source_set.licence,
+                    "permissive": source_set.permissive,
+                    "gold_origin": source_set.gold_origin.value,
+                }
+            )
+    for name, documents in sorted(counts.items()):
+        card.append(
+            {
+                "source": name,
+                "documents": documents,
+                "licence": "the user's own pages",
+                "permissive": False,
+                "gold_origin": name,
+            }
+        )
+    return card
+
+
 def input_files(data_dir: Path) -> list[Path]:
     """The files a build reads, for the corpus fingerprint."""
     files = [path for source in SOURCE_SETS for path in sorted((data_dir / source.folder).rglob("*"))]
