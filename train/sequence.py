@@ -32,6 +32,8 @@ from storysplit.labels import SegmentRegion
 from storysplit.sequence_head import FORMAT, FORMAT_VERSION, TOLERANCE, SequenceHead
 
 REGIONS = tuple(region.value for region in SegmentRegion)
+PROGRESS_SECONDS = 30.0
+"""How often fitting prints its progress (and at the end of every epoch)."""
 
 
 class _PageGRU(nn.Module):
@@ -162,7 +164,7 @@ class SequenceLabeller(ClassifierMixin, BaseEstimator):
             optimizer, lambda step: _learning_rate_factor(step, total_steps)
         )
         order = np.random.default_rng(self.seed)
-        started = time.perf_counter()
+        started = last_report = time.perf_counter()
         rows_seen = 0
         self.loss_curve_: list[float] = []
         module.train()
@@ -188,8 +190,10 @@ class SequenceLabeller(ClassifierMixin, BaseEstimator):
                 epoch_loss += float(loss.detach()) * rows
                 epoch_rows += rows
                 rows_seen += rows
-                if self.verbose and (step % 200 == 0 or step == len(batches) - 1):
-                    rate = rows_seen / max(time.perf_counter() - started, 1e-9)
+                now = time.perf_counter()
+                if self.verbose and (now - last_report >= PROGRESS_SECONDS or step == len(batches) - 1):
+                    last_report = now
+                    rate = rows_seen / max(now - started, 1e-9)
                     print(
                         f"sequence labeller: epoch {epoch + 1}/{self.epochs}, "
                         f"batch {step + 1}/{len(batches)}, "

@@ -13,8 +13,15 @@ from typing import Any
 from datasets import Dataset, DatasetDict
 
 from storysplit.config import Config
-from storysplit.labels import SegmentLabel
+from storysplit.labels import REGION_GAP, SegmentKind, SegmentLabel, SegmentRegion
 from storysplit.train.corpus.schema import SPLITS
+from storysplit.train.corpus.sources import SOURCE_SETS
+
+MARKED_KINDS = tuple(
+    kind.value
+    for kind in (SegmentKind.COMMENTS, SegmentKind.RELATED, SegmentKind.SUPPLEMENTAL, SegmentKind.UNCERTAIN)
+)
+"""Kinds that come from the sets' own gold classes (and, for comments and related, the mixer's)."""
 
 SPOTCHECK_START = "<!-- spotcheck:start (hand-written; kept when the card is regenerated) -->"
 SPOTCHECK_END = "<!-- spotcheck:end -->"
@@ -34,6 +41,8 @@ def corpus_statistics(corpus: DatasetDict) -> dict[str, Any]:
     kinds: Counter[tuple[str, str]] = Counter()
     languages: Counter[tuple[str, str]] = Counter()
     origins: Counter[tuple[str, str]] = Counter()
+    regions: Counter[tuple[str, str]] = Counter()
+    source_kinds: Counter[tuple[str, str]] = Counter()
     for split in SPLITS:
         for row in _rows(corpus[split]):
             documents[split, row["renderer"]] += 1
@@ -48,6 +57,8 @@ def corpus_statistics(corpus: DatasetDict) -> dict[str, Any]:
                     "mixture" if row["renderer"] == "mixture" else "rendered" if split != "seeds" else "seeds"
                 )
                 kinds[f"{span['label']}/{span['kind']}", group] += 1
+                regions[row["source"], span["region"]] += 1
+                source_kinds[row["source"], span["kind"]] += 1
     return {
         "documents": documents,
         "sources": sources,
@@ -56,6 +67,8 @@ def corpus_statistics(corpus: DatasetDict) -> dict[str, Any]:
         "kinds": kinds,
         "languages": languages,
         "origins": origins,
+        "regions": regions,
+        "source_kinds": source_kinds,
     }
 
 
@@ -67,7 +80,7 @@ def render_data_card(
     renderers = sorted({renderer for _, renderer in stats["documents"]})
     sections = [
         _introduction(report, config),
-        _SOURCES,
+        _sources(),
         _document_tables(stats, renderers),
         _label_tables(stats, renderers),
         _label_rules(config),
@@ -95,33 +108,32 @@ def _introduction(report: dict[str, Any], config: Config) -> list[str]:
     ]
 
 
-_SOURCES = (
-    "## Sources and licences",
-    "",
-    "| source | pages | gold | licence and attribution |",
-    "|---|---|---|---|",
-    "| `wcxb` | 711 article pages, `wcxb-articles-dev` |"
-    " `ground_truth.main_content` (plain text) + title, author, date |"
-    " CC-BY-4.0, WCXB by Murrough Foley (Murrough-Foley/web-content-extraction-benchmark) |",
-    "| `readability` | 130 test pages of Mozilla Readability |"
-    " `expected.html` rendered to text + `expected-metadata.json` |"
-    " Apache-2.0, mozilla/readability test suite |",
-    "| `news-fixtures` | 245 news/blog pages of extractors' test fixtures (186 sites, 9 languages) |"
-    " one extractor's output: @postlight/parser, goose3 or newspaper's expected text |"
-    " MIT (postlight/parser, codelucas/newspaper), Apache-2.0 (goose3) |",
-    "| `cleaneval` | 696 CleanEval 2007 pages of every kind (601 sites, English) |"
-    " hand-cleaned by CleanEval's annotators (keeps far more of a page than a news story) |"
-    " research use, Baroni et al. 2008; dalab/web2text (MIT) |",
-    "| `multilingual-news` | 154 European news pages (81 German) |"
-    " pseudo-gold: paragraphs two of trafilatura, readability and goose3 agree on |"
-    " MIT (fundus, mercury-parser, graby, metascraper) |",
-    "| `seeds` | 5 scraped documents | hand-labelled lines (`gold.jsonl`) | project data; evaluation only |",
-    "",
-    "The source data are third-party material used for research; the corpus is derived from them and",
-    "is not redistributed with the project.",
-    "",
-)
-"""The source sets, their gold and licences: written by hand, not computed from the corpus."""
+def _sources() -> list[str]:
+    """The source sets with their gold and licences, from `train.corpus.sources.SOURCE_SETS`."""
+    lines = [
+        "## Sources and licences",
+        "",
+        "Each set of `../shared/data` (its README there says how its pages and gold were made). A model",
+        "lists the sets it was trained on, with these licences, in its manifest (`training_data`);",
+        "`configs/permissive.yaml` trains on the permissive ones only.",
+        "",
+        "| source | folder | gold made | finer classes of non-main text | licence | permissive |",
+        "|---|---|---|---|---|---|",
+    ]
+    for source in SOURCE_SETS:
+        classes = ", ".join(f"`{key}` → `{kind.value}`" for key, kind in source.kind_fields) or "–"
+        lines.append(
+            f"| `{source.name}` | `{source.folder}` | {source.gold_origin.value} | {classes} | "
+            f"{source.licence} | {'yes' if source.permissive else 'no'} |"
+        )
+    lines += [
+        "| `seeds` | `../shared/seeds` | hand | every line's `kind` | project data | evaluation only |",
+        "",
+        "The source data are third-party material used for research; the corpus is derived from them and",
+        "is not redistributed with the project.",
+        "",
+    ]
+    return lines
 
 
 def _document_tables(stats: dict[str, Any], renderers: list[str]) -> list[str]:
@@ -142,9 +154,9 @@ def _document_tables(stats: dict[str, Any], renderers: list[str]) -> list[str]:
         "",
         "### Documents per source and gold origin",
         "",
-        "Every row records how its gold was made (`gold_origin`): `hand` (wcxb, readability,",
-        "cleaneval, seeds), `extractor` (news-fixtures) or `agreement` (multilingual-news, and pages",
-        "of `corpus.html_dirs`).",
+        "Every row records how its gold was made (`gold_origin`): `hand` (every set but two, and the",
+        "seeds), `extractor` (news-fixtures) or `agreement` (multilingual-news, and pages of",
+        "`corpus.html_dirs`).",
         "",
         _table(
             "source",
@@ -156,8 +168,7 @@ def _document_tables(stats: dict[str, Any], renderers: list[str]) -> list[str]:
         "",
         "### Documents per source and language",
         "",
-        "`language` comes from the set's metadata where it has one (cleaneval, multilingual-news),",
-        "else from py3langid on the gold text.",
+        "`language` comes from the set's metadata where it has one, else from py3langid on the gold text.",
         "",
         _table(
             "source",
@@ -173,6 +184,7 @@ def _document_tables(stats: dict[str, Any], renderers: list[str]) -> list[str]:
 def _label_tables(stats: dict[str, Any], renderers: list[str]) -> list[str]:
     """Segments per label by split and by renderer, and per label/kind."""
     states = [SegmentLabel.MAIN.value, SegmentLabel.BOILERPLATE.value, "ambiguous"]
+    sources = sorted({source for source, _ in stats["regions"]})
     return [
         "## Label balance (segments)",
         "",
@@ -184,6 +196,21 @@ def _label_tables(stats: dict[str, Any], renderers: list[str]) -> list[str]:
         "",
         _table(
             "kind", sorted({k for k, _ in stats["kinds"]}), ["rendered", "mixture", "seeds"], stats["kinds"]
+        ),
+        "",
+        "### Kinds the sets' gold marks, per source (segments, all splits)",
+        "",
+        _table("source", sources, list(MARKED_KINDS), stats["source_kinds"], total=False),
+        "",
+        "## Regions (segments, all splits)",
+        "",
+        "Each segment's place on its page (`storysplit.labels.story_regions`): main segments closer than",
+        f"{REGION_GAP} non-main segments form one region, the one with the most main words is the story;",
+        "`inside` is boilerplate within it, `before` and `after` everything outside it (main text there",
+        "too). The sequence labeller learns these beside main/boilerplate.",
+        "",
+        _table(
+            "source", sources, [r.value for r in SegmentRegion], stats["regions"], total=True, shares=True
         ),
         "",
     ]
@@ -201,8 +228,10 @@ def _label_rules(config: Config) -> list[str]:
         "- `main`: part of the story: headline, standfirst or body text.",
         "- `boilerplate`: anything glued to it; the `kind` says what, where the build knows:",
         "  `meta` (byline, date, time), `menu`, `related` (headline lists, teasers), `widget`, `promo`,",
-        "  `duplicate` (a repeat of the headline or of story text), `junk` (no word at all), `unknown`",
-        "  (boilerplate of a rendered page whose role the alignment cannot tell).",
+        "  `duplicate` (a repeat of the headline or of story text), `junk` (no word at all), and from",
+        "  the sets' own gold classes `comments`, `related`, `supplemental` (l3s-gn1's bylines and",
+        "  captions) and `uncertain` (canola's lines its annotators split on; ambiguous, not trained on);",
+        "  `unknown`: boilerplate of a rendered page whose role neither the alignment nor the gold tells.",
         "- `weight`: 1 for a confident label, `ambiguous_weight` "
         f"(= {config.corpus.ambiguous_weight}) for an ambiguous one: training skips weight-0 segments and",
         "  segment-level metrics ignore them.",
