@@ -9,28 +9,54 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from typing import NamedTuple
 
 from storysplit.bundled import package_version
 from storysplit.errors import StorysplitError
 
-COMMANDS: dict[str, tuple[str, str]] = {
-    "segment": ("storysplit.segment_cli", "label segments of documents and print or write the main text"),
-    "serve": ("storysplit.server", "serve a model over HTTP: POST /segment, GET /health"),
-    "corpus": ("storysplit.train.corpus.build", "build the labelled corpus from ../shared/data"),
-    "train": ("storysplit.train.run", "train a model from a config, tracked in MLflow"),
-    "evaluate": ("storysplit.evaluation.cli", "score a model and the baselines on labelled documents"),
-    "bench": (
+
+class Command(NamedTuple):
+    """A subcommand: the module whose `main` runs it, its help line, and the extra it needs.
+
+    `extra` names a group of pyproject.toml's [project.optional-dependencies] (None: the core
+    dependencies suffice); a third-party module missing while the command runs is reported as that
+    extra to install.
+    """
+
+    module: str
+    help: str
+    extra: str | None = None
+
+
+COMMANDS: dict[str, Command] = {
+    "segment": Command(
+        "storysplit.segment_cli", "label segments of documents and print or write the main text"
+    ),
+    "serve": Command("storysplit.server", "serve a model over HTTP: POST /segment, GET /health", "serve"),
+    "corpus": Command(
+        "storysplit.train.corpus.build", "build the labelled corpus from ../shared/data", "train"
+    ),
+    "train": Command("storysplit.train.run", "train a model from a config, tracked in MLflow", "train"),
+    "evaluate": Command(
+        "storysplit.evaluation.cli", "score a model and the baselines on labelled documents", "train"
+    ),
+    "bench": Command(
         "storysplit.evaluation.bench",
         "speed, memory and token F1 of each encoder backend and the baselines",
+        "train",
     ),
-    "distill": (
+    "distill": Command(
         "storysplit.train.distill",
         "distil a fast static encoder from a sentence-transformers model",
+        "train",
     ),
-    "export-onnx": ("storysplit.train.export_onnx", "export a transformer encoder to ONNX (optionally int8)"),
-    "clean": (
+    "export-onnx": Command(
+        "storysplit.train.export_onnx", "export a transformer encoder to ONNX (optionally int8)", "onnx"
+    ),
+    "clean": Command(
         "storysplit.jobs.clean",
         "clean a corpus (JSONL, Parquet, .txt) in resumable shards, locally or on Ray",
+        "clean",
     ),
 }
 
@@ -56,19 +82,20 @@ def main(argv: list[str] | None = None) -> int:
     if command not in COMMANDS:
         print(f"storysplit: error: unknown command {command!r}\n{_usage()}", file=sys.stderr)
         return 2
-    module_name = COMMANDS[command][0]
+    chosen = _resolve(command, rest)
     if command in SINGLE_THREADED:
         for variable in THREAD_VARIABLES:
             os.environ.setdefault(variable, "1")
-    if command == "evaluate" and LOSO_FLAG in rest:
-        # Leave-one-source-out trains a model per fold, so it lives with training (train.loso);
-        # `evaluation` itself never imports `train`.
-        module_name = "storysplit.train.loso"
-    module = importlib.import_module(module_name)
     try:
-        return int(module.main(rest))
+        return int(importlib.import_module(chosen.module).main(rest))
     except StorysplitError as error:
         print(f"storysplit {command}: error: {error}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as error:
+        message = _missing_extra_message(error, chosen.extra)
+        if message is None:
+            raise
+        print(f"storysplit {command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"storysplit {command}: interrupted", file=sys.stderr)
@@ -80,9 +107,47 @@ def main(argv: list[str] | None = None) -> int:
         return 141
 
 
+def _resolve(command: str, rest: list[str]) -> Command:
+    """The command's entry, for the options that change which module runs it or what it needs."""
+    chosen = COMMANDS[command]
+    if command == "evaluate" and LOSO_FLAG in rest:
+        # Leave-one-source-out trains a model per fold, so it lives with training (train.loso);
+        # `evaluation` itself never imports `train`.
+        return chosen._replace(module="storysplit.train.loso")
+    if command == "clean" and _option_value(rest, "--engine") == "ray":
+        return chosen._replace(extra="ray")
+    return chosen
+
+
+def _missing_extra_message(error: ModuleNotFoundError, extra: str | None) -> str | None:
+    """What to install when a command's third-party module is missing; None when no extra provides it.
+
+    A module of storysplit itself or of the standard library is a broken install, not a missing
+    extra, and a command with no extra should have everything it imports in the core dependencies:
+    those errors keep their traceback.
+    """
+    top_level = (error.name or "").partition(".")[0]
+    if extra is None or not top_level or top_level == "storysplit" or top_level in sys.stdlib_module_names:
+        return None
+    return (
+        f"this command needs the {extra} extra: pip install 'storysplit[{extra}]' "
+        f"(missing module: {error.name})"
+    )
+
+
+def _option_value(args: list[str], option: str) -> str | None:
+    """The value given to `option` as `OPTION VALUE` or `OPTION=VALUE`, if any."""
+    for index, arg in enumerate(args):
+        if arg == option and index + 1 < len(args):
+            return args[index + 1]
+        if arg.startswith(f"{option}="):
+            return arg.partition("=")[2]
+    return None
+
+
 def _usage() -> str:
     lines = ["usage: storysplit COMMAND [ARGS...]", "       storysplit --version", "", "commands:"]
-    lines += [f"  {name:<10} {help_text}" for name, (_, help_text) in COMMANDS.items()]
+    lines += [f"  {name:<10} {command.help}" for name, command in COMMANDS.items()]
     lines.append("\n`storysplit COMMAND --help` shows a command's options.")
     return "\n".join(lines)
 

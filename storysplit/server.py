@@ -24,7 +24,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from storysplit.arguments import add_model_option
-from storysplit.errors import StorysplitError
 from storysplit.model import StorySplitModel, load_model, tune_gc_for_labelling
 
 if TYPE_CHECKING:
@@ -62,18 +61,15 @@ def server_config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
 
 
 def _web_stack() -> Callable[[StorySplitModel, int, int], FastAPI]:
-    """`create_app`, or a one-line error naming the extra to install when FastAPI or uvicorn is missing."""
-    try:
-        import uvicorn  # noqa: F401
+    """`create_app`, imported once the options are parsed: `--help` works without the serve extra.
 
-        from storysplit.http_app import create_app
-    except ModuleNotFoundError as error:
-        if error.name is None or error.name.split(".")[0] not in {"fastapi", "starlette", "uvicorn"}:
-            raise
-        raise StorysplitError(
-            f"serving needs FastAPI and uvicorn, and {error.name} is not installed: "
-            "pip install 'storysplit[serve]'"
-        ) from None
+    When FastAPI or uvicorn is missing, `storysplit.cli` turns the ModuleNotFoundError into one
+    line naming the extra to install.
+    """
+    import uvicorn  # noqa: F401
+
+    from storysplit.http_app import create_app
+
     return create_app
 
 

@@ -354,8 +354,8 @@ def test_serve_without_the_web_stack_is_one_line(
     assert cli_main(["serve", "--model", "no-such-model"]) == 2
     err = capsys.readouterr().err
     assert err == (
-        "storysplit serve: error: serving needs FastAPI and uvicorn, and uvicorn is not installed: "
-        "pip install 'storysplit[serve]'\n"
+        "storysplit serve: error: this command needs the serve extra: "
+        "pip install 'storysplit[serve]' (missing module: uvicorn)\n"
     )
 
 
