@@ -7,31 +7,45 @@ model that training evaluates is exactly the one a user loads.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from storysplit.config import Config, LabellerConfig
+from storysplit.config import Config, LabellerConfig, TrainingConfig
 from storysplit.features.encoders import SegmentEncoder
 from storysplit.model import StorySplitModel
 from storysplit.sequence_head import head_from_arrays
 from storysplit.train.featurize import LabelledRows
 from storysplit.train.sequence import SequenceLabeller, check_same_probabilities
 
+BALANCE_LIMITS = (0.1, 10.0)
+"""Bounds of a balancing factor: a language with two pages must not outweigh one with thousands."""
 CHECKED_DOCUMENTS = 64
 """Training documents on which the numpy runtime is checked against torch after fitting."""
 
 
-def weigh_sources(rows: LabelledRows, sources: Sequence[str], weights: Mapping[str, float]) -> LabelledRows:
-    """Scale each document's training weights by its source's weight (sources not named keep 1.0).
+def document_weights(sources: Sequence[str], languages: Sequence[str], config: TrainingConfig) -> np.ndarray:
+    """(n_documents,) training weight of each document: its source's weight times its set's and its
+    language's balancing factor, scaled to a mean of 1.
 
-    The sets' gold was made differently and each draws "main" a little differently (cleaneval keeps
-    far more of a page); a weight below 1 lets a set teach without outvoting the others.
+    The sets' gold was made differently and each draws "main" a little differently, and the sets
+    differ in size (dragnet alone is a third of the pages, almost all English): balancing lets a
+    small set or a rare language teach without being outvoted. A group's factor is
+    (mean documents per group / its documents) ** balance, kept within `BALANCE_LIMITS`.
     """
-    if not weights:
-        return rows
-    per_document = np.array([weights.get(source, 1.0) for source in sources], dtype=np.float32)
-    per_row = np.repeat(per_document, np.diff(rows.offsets))
+    weights = np.array([config.source_weights.get(source, 1.0) for source in sources], dtype=np.float64)
+    for groups, balance in ((sources, config.source_balance), (languages, config.language_balance)):
+        if balance > 0 and len(groups):
+            _, index, counts = np.unique(np.asarray(groups), return_inverse=True, return_counts=True)
+            factors = np.clip((counts.mean() / counts) ** balance, *BALANCE_LIMITS)
+            weights *= factors[index]
+    mean = weights.mean() if len(weights) else 1.0
+    return (weights / mean if mean > 0 else weights).astype(np.float32)
+
+
+def weigh_documents(rows: LabelledRows, per_document: np.ndarray) -> LabelledRows:
+    """`rows` with each document's training weights scaled by its weight."""
+    per_row = np.repeat(per_document.astype(np.float32), np.diff(rows.offsets))
     return LabelledRows(
         rows.features, rows.labels, rows.weights * per_row, rows.regions, rows.groups, rows.offsets
     )

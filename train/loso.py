@@ -40,7 +40,7 @@ from storysplit.train.corpus.build import load_or_build_corpus
 from storysplit.train.corpus.sources import training_data_card
 from storysplit.train.export import save_model
 from storysplit.train.featurize import featurize_split
-from storysplit.train.fit import fit_model, weigh_sources
+from storysplit.train.fit import document_weights, fit_model, weigh_documents
 from storysplit.train.run import FEATURE_CACHE
 
 EVALUATED_SPLITS = ("train", "validation")
@@ -136,18 +136,21 @@ def run_folds(
     if unknown:
         raise StorysplitError(f"unknown source(s) {unknown}; the corpus has {available}")
     rows = featurize_split(train_split, encoder, config, cache_dir, "featurise train")
-    rows = weigh_sources(rows, train_split["source"], config.training.source_weights)
+    sources, languages = np.array(train_split["source"]), np.array(train_split["language"])
     methods: list[HtmlMethod] = [m for m in html_baselines() if m.name == "trafilatura_html"] if html else []
     wanted = set(renderers or ())
     results = []
     for fold in plan_folds(train_split, held_out_sources, config.training.sources):
         started = time.perf_counter()
         trained = _fold_training(fold, train_split, config)
-        fold_rows = rows.select_documents(trained)
+        fold_rows = weigh_documents(
+            rows.select_documents(trained),
+            document_weights(sources[trained], languages[trained], config.training),
+        )
         model = fit_model(fold_rows, encoder, config)
         fit_seconds = time.perf_counter() - started
         if save_dir is not None:
-            card = training_data_card(np.array(train_split["source"])[trained].tolist())
+            card = training_data_card(sources[trained].tolist())
             save_model(model, save_dir / fold.source, config, {"train_documents": float(len(trained))}, card)
         held_out = held_out_documents(corpus, fold)
         if renderers is not None:

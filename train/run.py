@@ -24,7 +24,7 @@ from storysplit.train.corpus.build import load_or_build_corpus, saved_fingerprin
 from storysplit.train.corpus.sources import training_data_card
 from storysplit.train.export import save_model
 from storysplit.train.featurize import LabelledRows, featurize_split
-from storysplit.train.fit import fit_model, weigh_sources
+from storysplit.train.fit import document_weights, fit_model, weigh_documents
 
 FEATURE_CACHE = Path("data/cache")
 EVALUATION_SPLITS = ("validation", "seeds")
@@ -52,7 +52,8 @@ def train(config: Config, config_path: Path | None, cache_dir: Path | None) -> P
         train_split = _training_documents(corpus["train"], config)
         tracking.log_dataset(train_split, config.corpus.output_dir, "train", "training")
         rows = featurize_split(train_split, encoder, config, cache_dir, "featurise train")
-        rows = weigh_sources(rows, train_split["source"], config.training.source_weights)
+        per_document = document_weights(train_split["source"], train_split["language"], config.training)
+        rows = weigh_documents(rows, per_document)
         model = fit_model(rows, encoder, config)
 
         metrics: dict[str, float] = {"train_segments": float(len(rows.labels))}
