@@ -162,8 +162,29 @@ def run_folds(
         text_methods: list[TextMethod] = [ModelMethod(model), KeepAll(), C4Lines()]
         result = evaluate_set(eval_set, model.max_chars, text_methods, methods, config.corpus.data_dir)
         results.append(FoldResult(fold, result, len(trained), fit_seconds))
-        print(f"fold {fold.source}: {len(trained)} training documents, fit {fit_seconds:.0f} s", flush=True)
+        print(
+            f"fold {fold.source}: {len(trained)} training documents, fit {fit_seconds:.0f} s; "
+            + fold_summary(result),
+            flush=True,
+        )
     return results
+
+
+def fold_summary(result: SetResult, renderer: str = "html_text") -> str:
+    """One line of a fold's scores on `renderer` documents: the model's token F1, P and R, the oracles'."""
+    parts = []
+    for method in result.methods:
+        documents = [d for d in method.documents if d.document.renderer == renderer]
+        if not documents:
+            continue
+        summary = summarize(documents)
+        detail = (
+            f" (P {summary.token_precision:.3f}, R {summary.token_recall:.3f})"
+            if method.name == MODEL_METHOD_NAME
+            else ""
+        )
+        parts.append(f"{method.name} {summary.token_f1:.3f}{detail}")
+    return f"{renderer}: " + ", ".join(parts)
 
 
 def save_fold_results(results: Sequence[FoldResult], folder: Path) -> Path:
