@@ -73,7 +73,7 @@ def train(config: Config, config_path: Path | None, cache_dir: Path | None) -> P
             uri = tracking.log_pyfunc_model(
                 model_dir, [corpus["seeds"][0]["text"]], config.decision.threshold
             )
-            print(f"MLflow model {uri}: mlflow models serve -m {uri} --env-manager local")
+            print(f"MLflow model {uri}: {tracking.serve_command(uri, tracking.tracking_uri(config))}")
     return model_dir
 
 

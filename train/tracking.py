@@ -6,7 +6,9 @@ import hashlib
 import json
 import os
 import platform
+import shlex
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -54,12 +56,42 @@ TRAINING_PACKAGES = (
     "pydantic",
 )
 
-DEFAULT_URI = "sqlite:///mlflow.db"
+SQLITE = "sqlite:///"
+DEFAULT_URI = f"{SQLITE}mlflow.db"
 
 
 def tracking_uri(config: Config) -> str:
-    """The config's URI if set, else `MLFLOW_TRACKING_URI`, else a SQLite file in the working directory."""
-    return config.tracking.uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_URI
+    """The config's URI if set, else `MLFLOW_TRACKING_URI`, else `mlflow.db` in the working directory.
+
+    A SQLite file is named by its absolute path: the `models:/m-...` URI training prints resolves
+    against this store only, so the tracking URI printed beside it must work from any folder (and
+    MLflow must not create an empty `mlflow.db` wherever the model is loaded).
+    """
+    uri = config.tracking.uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_URI
+    return absolute_sqlite_uri(uri)
+
+
+def absolute_sqlite_uri(uri: str) -> str:
+    """`uri` with a relative SQLite path resolved against the working directory; other URIs as they are."""
+    path = uri.removeprefix(SQLITE)
+    if not uri.startswith(SQLITE) or path in ("", ":memory:") or Path(path).is_absolute():
+        return uri
+    return f"{SQLITE}{Path(path).resolve()}"
+
+
+def serve_command(model_uri: str, uri: str) -> str:
+    """The shell command that serves a logged model from any folder, with or without the venv activated.
+
+    `mlflow models serve --env-manager local` runs `uvicorn` by name, from PATH: run as
+    `.venv/bin/mlflow` in a shell whose venv is not activated, it fails with "uvicorn: not found".
+    The command puts this interpreter's `bin/` first on PATH (which also picks its `mlflow`) and
+    names the tracking store that `model_uri` lives in.
+    """
+    bin_dir = shlex.quote(str(Path(sys.executable).parent))  # not resolved: a venv's python is a link
+    return (
+        f'MLFLOW_TRACKING_URI={shlex.quote(uri)} PATH={bin_dir}:"$PATH" '
+        f"mlflow models serve -m {shlex.quote(model_uri)} --env-manager local"
+    )
 
 
 @contextmanager
@@ -128,13 +160,10 @@ def log_pyfunc_model(model_dir: Path, input_example: list[str], threshold: float
     The logged model is self-contained: its `model_dir` artifact is the folder with the encoder
     copied into `encoder/` (`locate_encoder` looks there first) and its code is the storysplit
     package without the shipped models, so loading or serving it reads nothing from a checkout or
-    an installed storysplit. The signature declares `threshold` as a parameter (default: the
-    model's own), so `predict(texts, params={"threshold": t})` reaches the model instead of being
-    dropped.
+    an installed storysplit. MLflow infers the signature from `predict`'s type hints and the
+    example's params: `threshold` is a parameter (default: the model's own), so
+    `predict(texts, params={"threshold": t})` reaches the model instead of being dropped.
     """
-    from mlflow.models import infer_signature
-
-    signature = infer_signature(input_example, ["main text"], params={"threshold": float(threshold)})
     with tempfile.TemporaryDirectory() as staging:
         info = mlflow.pyfunc.log_model(
             name="model",
@@ -142,8 +171,7 @@ def log_pyfunc_model(model_dir: Path, input_example: list[str], threshold: float
             artifacts={"model_dir": str(with_encoder(model_dir, Path(staging) / "model"))},
             code_paths=[str(_package_code(Path(staging) / "storysplit"))],
             pip_requirements=[_pinned(package) for package in served_packages(model_dir)],
-            input_example=input_example,
-            signature=signature,
+            input_example=(input_example, {"threshold": float(threshold)}),
         )
     return str(info.model_uri)
 

@@ -10,20 +10,30 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from datasets import Dataset, load_from_disk
+from pydantic import ValidationError
 
 from storysplit import load_model
 from storysplit.bundled import DEFAULT_MODEL
+from storysplit.config import load_config
+from storysplit.documents import DEFAULT_MAX_BYTES
+from storysplit.schemas import SegmentRequest
+from storysplit.train.pyfunc_model import StorySplitPyfunc, checked_documents
 from storysplit.train.tracking import (
     ONNX_PACKAGES,
     SERVED_PACKAGES,
     TRANSFORMER_PACKAGES,
     content_fingerprint,
     log_pyfunc_model,
+    serve_command,
     served_packages,
+    tracking_uri,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -140,46 +150,133 @@ def test_the_logged_pyfunc_carries_its_encoder_and_code_and_loads_from_any_folde
     assert Path(encoder_path).is_relative_to(logged_default) and Path(package).is_relative_to(logged_default)
 
 
+@dataclass(frozen=True)
+class Logged:
+    """The tiny model logged as a pyfunc: its tracking store, model URI and what MLflow warned."""
+
+    tracking_uri: str
+    model_uri: str
+    warnings: list[str]
+
+
+@pytest.fixture(scope="module")
+def logged_tiny(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Logged:
+    """`tiny_model_dir` logged and loaded back, recording every warning both steps raise."""
+    import mlflow
+
+    tmp = tmp_path_factory.mktemp("logged-tiny")
+    uri = f"sqlite:///{tmp / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    experiment = mlflow.create_experiment("tiny", artifact_location=str(tmp / "artifacts"))  # not ./mlruns
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with mlflow.start_run(experiment_id=experiment):
+            model_uri = log_pyfunc_model(tiny_model_dir, [PAGE], 0.5)
+        mlflow.pyfunc.load_model(model_uri)
+    return Logged(uri, model_uri, [str(warning.message) for warning in caught])
+
+
+def test_logging_and_loading_the_pyfunc_raise_no_type_hint_warning(logged_tiny: Logged) -> None:
+    """`predict`'s type hints are ones MLflow supports, so it neither warns about them nor asks for them."""
+    assert [message for message in logged_tiny.warnings if "type hint" in message.lower()] == []
+
+
+def test_the_logged_signature_takes_a_list_of_texts_and_the_threshold(logged_tiny: Logged) -> None:
+    import mlflow
+
+    signature = mlflow.models.get_model_info(logged_tiny.model_uri).signature
+    assert signature.inputs.to_dict() == [{"type": "string", "required": True}]
+    assert signature.params.to_dict() == [
+        {"name": "threshold", "type": "double", "default": 0.5, "shape": None}
+    ]
+
+
+@pytest.fixture(scope="module")
+def pyfunc(tiny_model_dir: Path) -> StorySplitPyfunc:
+    """The pyfunc class itself, with the tiny model loaded (as `load_context` does)."""
+    wrapper = StorySplitPyfunc()
+    wrapper.model = load_model(tiny_model_dir)
+    return wrapper
+
+
+@pytest.mark.parametrize(
+    ("model_input", "message"),
+    [
+        (5, "Expected list, but got int"),
+        ([PAGE, 5], "Expected type str, but got int"),
+        ([PAGE, "a\x00b"], "^document 1: text holds NUL characters"),
+        (["\ud800 text"], "^document 0: text holds a lone surrogate"),
+        ([" \n"], "^document 0: document is empty"),
+    ],
+)
+def test_the_pyfunc_refuses_what_is_not_a_usable_text(
+    pyfunc: StorySplitPyfunc, model_input: Any, message: str
+) -> None:
+    from mlflow.exceptions import MlflowException
+
+    with pytest.raises(MlflowException, match=message):
+        pyfunc.predict(None, model_input)
+
+
+@pytest.mark.parametrize("text", ["", " \n", "a\x00b", "\ud800 text", "x" * (DEFAULT_MAX_BYTES + 1)])
+def test_the_pyfunc_and_the_server_refuse_the_same_texts(text: str) -> None:
+    from mlflow.exceptions import MlflowException
+
+    with pytest.raises(ValidationError):
+        SegmentRequest(text=text)
+    with pytest.raises(MlflowException, match=r"^document 0: "):
+        checked_documents([text])
+
+
+def test_documents_of_another_type_are_named_by_their_index() -> None:
+    """What MLflow's own validation lets through (a direct call of the function) is still refused."""
+    from mlflow.exceptions import MlflowException
+
+    with pytest.raises(MlflowException, match=r"^document 1: expected a string, got bytes$"):
+        checked_documents([PAGE, b"bytes"])
+
+
+def test_the_default_tracking_uri_is_the_working_directorys_database_by_absolute_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    uri = tracking_uri(load_config(None, []))
+    assert uri == f"sqlite:///{tmp_path.resolve() / 'mlflow.db'}"
+    assert uri.startswith("sqlite:////") and Path(uri.removeprefix("sqlite:///")).is_absolute()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///runs/env.db")
+    assert tracking_uri(load_config(None, [])) == f"sqlite:///{tmp_path.resolve() / 'runs' / 'env.db'}"
+    for given in ("sqlite:////srv/mlflow.db", "http://127.0.0.1:5000", "databricks"):
+        assert tracking_uri(load_config(None, [f"tracking.uri={given}"])) == given
+
+
 @pytest.mark.slow
-def test_mlflow_models_serve_answers_with_the_main_text(logged_default: Path, tmp_path: Path) -> None:
+def test_the_printed_serve_command_serves_the_model_from_any_folder_without_the_venv_on_path(
+    logged_tiny: Logged, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """What training prints (`serve_command`) runs as it is in a shell whose PATH lacks the venv
+    (`mlflow models serve` runs `uvicorn` from PATH), loads `models:/...` through the absolute
+    tracking URI from another folder, and answers a document the pyfunc refuses with a 400."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
-    command = [
-        "mlflow",
-        "models",
-        "serve",
-        "-m",
-        str(logged_default),
-        "--env-manager",
-        "local",
-        "-p",
-        str(port),
-    ]
+    command = f"{serve_command(logged_tiny.model_uri, logged_tiny.tracking_uri)} -p {port}"
+    env = {**CLEAN_ENV, "PATH": "/usr/bin:/bin"}
+    env.pop("MLFLOW_TRACKING_URI", None)
     server = subprocess.Popen(
-        [sys.executable, "-m", *command],
+        ["bash", "-c", command],
         cwd=tmp_path,
-        env=CLEAN_ENV,
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # the scoring server runs in a child process: stop the whole group
     )
-    body = json.dumps({"inputs": [PAGE]}).encode()
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/invocations", body, {"Content-Type": "application/json"}
-    )
     try:
-        deadline = time.monotonic() + 240  # importing mlflow takes a minute on a loaded 2-core box
-        while True:
-            assert server.poll() is None, f"mlflow models serve exited with code {server.returncode}"
-            try:
-                with urllib.request.urlopen(request, timeout=60) as response:
-                    answer = json.loads(response.read())
-                break
-            except (ConnectionError, urllib.error.URLError):
-                assert time.monotonic() < deadline, "mlflow models serve did not answer within 240 s"
-                time.sleep(1)
-        assert answer == {"predictions": [load_model().extract(PAGE)]}
+        answer = _invoke(server, port, {"inputs": [PAGE]}, deadline=time.monotonic() + 240)
+        assert answer == (200, {"predictions": [load_model(tiny_model_dir).extract(PAGE)]})
+        status, refusal = _invoke(server, port, {"inputs": [PAGE, "a\x00b"]}, time.monotonic() + 60)
+        assert status == 400 and "document 1: text holds NUL characters" in refusal["message"]
+        assert list(tmp_path.iterdir()) == []  # no stray mlflow.db or mlruns/ in the working folder
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -187,3 +284,22 @@ def test_mlflow_models_serve_answers_with_the_main_text(logged_default: Path, tm
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
+
+
+def _invoke(server: subprocess.Popen[bytes], port: int, body: Any, deadline: float) -> tuple[int, Any]:
+    """The scoring server's status and JSON answer to `body`, waiting for it to start until `deadline`."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/invocations",
+        json.dumps(body).encode(),
+        {"Content-Type": "application/json"},
+    )
+    while True:
+        assert server.poll() is None, f"mlflow models serve exited with code {server.returncode}"
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+        except (ConnectionError, urllib.error.URLError):
+            assert time.monotonic() < deadline, "mlflow models serve did not answer in time"
+            time.sleep(1)
