@@ -24,18 +24,30 @@ def add_model_option(parser: argparse._ActionsContainer) -> None:
 
 
 def threshold_argument(value: str) -> float:
-    """argparse type of `--threshold`: a probability strictly between 0 and 1."""
-    number = float(value)
-    if not 0.0 < number < 1.0:
-        raise argparse.ArgumentTypeError(f"threshold must be between 0 and 1, got {value}")
+    """argparse type of `--threshold`: a probability strictly between 0 and 1.
+
+    Every refusal says what is expected: argparse's own message for a ValueError names this
+    function ("invalid threshold_argument value"), not the option's range.
+    """
+    expected = f"expected a number greater than 0 and less than 1, got {value!r}"
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(expected) from None
+    if not 0.0 < number < 1.0:  # NaN fails too
+        raise argparse.ArgumentTypeError(expected)
     return number
 
 
 def positive_int(value: str) -> int:
     """argparse type of counts (`--workers`, `--batch-size`, ...): a whole number of at least 1."""
-    number = int(value)
+    expected = f"expected a whole number of at least 1, got {value!r}"
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(expected) from None
     if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+        raise argparse.ArgumentTypeError(expected)
     return number
 
 

@@ -18,3 +18,27 @@ def test_every_option_says_what_it_does_and_its_default(parser: argparse.Argumen
         assert action.help and len(action.help) > 15, name
         if action.default not in (None, False) and action.option_strings:
             assert "default" in action.help, name
+
+
+@pytest.mark.parametrize("value", ["abc", "1", "0", "-0.5", "1.5", "nan", "inf"])
+def test_a_refused_threshold_says_what_is_expected(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        segment_cli._parser().parse_args(["page.txt", "--threshold", value])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert error == (
+        "storysplit segment: error: argument --threshold: "
+        f"expected a number greater than 0 and less than 1, got {value!r}"
+    )
+
+
+@pytest.mark.parametrize("value", ["two", "0", "1.5"])
+def test_a_refused_count_says_what_is_expected(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        segment_cli._parser().parse_args(["page.txt", "--workers", value])
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert error.endswith(f"argument --workers: expected a whole number of at least 1, got {value!r}")
+
+
+def test_a_threshold_inside_the_range_is_a_float() -> None:
+    assert segment_cli._parser().parse_args(["page.txt", "--threshold", "0.25"]).threshold == 0.25
