@@ -111,8 +111,18 @@ def plot_calibration(results: Sequence[MethodResult], path: Path, bins: int = CA
 def plot_kind_recall(summaries: dict[str, Summary], path: Path) -> Path:
     """Grouped bars: share of each boilerplate kind dropped (and main kind kept), per method."""
     plt = _pyplot()
+    figure = kind_recall_figure(summaries)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def kind_recall_figure(summaries: dict[str, Summary]) -> Any:
+    """The per-kind recall bars, with the methods' legend right of the axes: inside, it hid bars
+    (recall near 1 fills the top of the plot, where a legend goes)."""
+    plt = _pyplot()
     keys = sorted({key for s in summaries.values() for key in s.kind_recall})
-    figure, axis = plt.subplots(figsize=(max(6.0, 0.9 * len(keys) + 2), 4.5))
+    figure, axis = plt.subplots(figsize=(max(6.0, 0.9 * len(keys) + 2) + 2.0, 4.5), layout="constrained")
     width = 0.8 / max(1, len(summaries))
     positions = np.arange(len(keys))
     for offset, (name, summary) in enumerate(summaries.items()):
@@ -122,12 +132,9 @@ def plot_kind_recall(summaries: dict[str, Summary], path: Path) -> Path:
     labels = [f"{kind.value}\n({verbs[label]})" for label, kind in keys]
     axis.set_xticks(positions + width * (len(summaries) - 1) / 2, labels, fontsize=8)
     axis.set(ylabel="recall", ylim=(0, 1.05), title="per-kind recall: boilerplate dropped, main kept")
-    axis.legend(fontsize=7, ncol=2)
     axis.grid(axis="y", alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    figure.legend(loc="outside right upper", fontsize=7)
+    return figure
 
 
 def _pooled_probabilities(result: MethodResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

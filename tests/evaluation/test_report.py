@@ -10,12 +10,13 @@ import pytest
 
 from storysplit.evaluation.baselines import KeepAll
 from storysplit.evaluation.data import EvalSet, document_from_row
-from storysplit.evaluation.figures import _zoomed
+from storysplit.evaluation.figures import _zoomed, kind_recall_figure
 from storysplit.evaluation.methods import ModelMethod
 from storysplit.evaluation.report import headline_metrics, results_tables, slug, write_report
 from storysplit.evaluation.runner import SetResult, evaluate_set
-from storysplit.evaluation.summary import operating_point, summarize
+from storysplit.evaluation.summary import Summary, operating_point, summarize
 from storysplit.evaluation.tracking import log_report_to_mlflow
+from storysplit.labels import SegmentKind, SegmentLabel
 from tests.evaluation.fakes import FakeModel
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -95,3 +96,22 @@ def test_precision_recall_axes_are_zoomed_to_the_points() -> None:
     assert _zoomed([0.8, 0.95, 1.0]) == pytest.approx((0.77, 1.03))
     assert _zoomed([0.0, 1.0]) == pytest.approx((0.0, 1.03))
     assert _zoomed([float("nan"), 0.9]) == pytest.approx((0.87, 0.93))
+
+
+def test_the_kind_recall_legend_lies_outside_the_bars() -> None:
+    """Recall near 1 fills the top of the plot, where a legend inside the axes would cover bars."""
+    kinds = [SegmentKind.MENU, SegmentKind.RELATED, SegmentKind.WIDGET, SegmentKind.PROMO]
+    recall = {(SegmentLabel.BOILERPLATE, kind): 0.98 for kind in kinds} | {
+        (SegmentLabel.MAIN, SegmentKind.BODY): 0.99
+    }
+    methods = ["model", "keep_all", "first_20_lines", "c4_lines", "gopher_lines", "justext_lines"]
+    summaries = {name: Summary(1, 1.0, 1.0, 1.0, 1.0, 1.0, None, recall) for name in methods}
+    figure = kind_recall_figure(summaries)
+    figure.canvas.draw()
+    [axis] = figure.axes
+    [legend] = figure.legends
+    renderer = figure.canvas.get_renderer()
+    legend_box, axes_box = legend.get_window_extent(renderer), axis.get_window_extent(renderer)
+    assert legend_box.x0 >= axes_box.x1  # right of the axes, not over them
+    assert figure.bbox.contains(legend_box.x1 - 1, legend_box.y0 + 1)  # and inside the image
+    assert [text.get_text() for text in legend.get_texts()] == methods
