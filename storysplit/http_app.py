@@ -1,7 +1,8 @@
 """The HTTP API of `storysplit serve` as a FastAPI app: `POST /segment`, `GET /health`, OpenAPI.
 
 The request and response bodies are the pydantic models of `storysplit.schemas`; FastAPI checks
-requests against them and publishes them at `/openapi.json` (and an explorer at `/docs`).
+requests against them and publishes them at `/openapi.json` (and an explorer at `/docs`, whose
+Swagger UI files the app serves itself: it works offline).
 Concurrent requests are labelled together by a `Batcher`; refusals are 4xx JSON messages
 (`storysplit.http_errors`).
 """
@@ -14,6 +15,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 
 from storysplit.batcher import Batcher
@@ -50,7 +52,9 @@ def create_app(model: StorySplitModel, max_bytes: int, max_batch: int) -> FastAP
         yield
         batcher.close()
 
-    app = FastAPI(
+    # FastAPIOffline: FastAPI whose /docs page loads Swagger UI from files of the fastapi-offline
+    # package, served by this app; FastAPI's own page loads it from a CDN, so it is blank offline.
+    app = FastAPIOffline(
         title="storysplit",
         summary="Keep the main story of a scraped page's plain text; drop menus, teasers and widgets.",
         version=package_version(),

@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import http.client
 import json
+import re
 import socket
 import struct
 import subprocess
@@ -151,6 +152,29 @@ def test_the_openapi_schema_is_the_pydantic_models(server: Address) -> None:
     docs = connection.getresponse()
     assert docs.status == 200 and b"/openapi.json" in docs.read()
     connection.close()
+
+
+def test_the_docs_page_loads_swagger_ui_from_this_server_only(server: Address) -> None:
+    """The page works offline: every script, style sheet and icon it names is served by the app."""
+    connection = http.client.HTTPConnection(*server, timeout=30)
+    try:
+        connection.request("GET", "/docs")
+        page = connection.getresponse().read().decode("utf-8")
+        urls = re.findall(r"""(?:src|href)=["']([^"']+)["']|url: ?["']([^"']+)["']""", page)
+        urls_named = [first or second for first, second in urls]
+        assert urls_named and all(url.startswith("/") and not url.startswith("//") for url in urls_named)
+        assert "http://" not in page and "https://" not in page
+        types = {}
+        for url in urls_named:
+            connection.request("GET", url)
+            response = connection.getresponse()
+            body = response.read()
+            assert response.status == 200 and body, url
+            types[url.rsplit(".", 1)[-1]] = response.getheader("content-type", "")
+    finally:
+        connection.close()
+    assert "javascript" in types["js"] and types["css"].startswith("text/css")
+    assert types["json"].startswith("application/json")  # the schema the page renders
 
 
 MALFORMED_BODIES = [
