@@ -30,9 +30,19 @@ from storysplit.model import LabelledSegment, StorySplitModel, join_segments
 COLOURS = {SegmentLabel.MAIN: "#c6efce", SegmentLabel.BOILERPLATE: "#ffc7ce"}
 DESCRIPTIONS = {SegmentLabel.MAIN: "kept (main)", SegmentLabel.BOILERPLATE: "removed (boilerplate)"}
 
+# Fonts for the scripts a Latin UI or monospace font lacks (Bengali, Devanagari, Tamil, Arabic,
+# CJK, ...), named after each stack's Latin fonts, so Latin text keeps them: the page embeds no
+# font, and a browser whose own fallback finds none draws boxes. Noto on Linux, Nirmala UI on
+# Windows, Kohinoor on macOS.
+SCRIPT_FONTS = (
+    '"Noto Sans Bengali", "Noto Sans Devanagari", "Noto Sans Tamil", "Noto Sans Arabic", "Noto Sans CJK SC", '
+    '"Nirmala UI", "Kohinoor Bangla", "Lohit Bengali", "Arial Unicode MS"'
+)
+
 # Scoped under .storysplit-audit so that a notebook's own styles and ours leave each other alone.
 _STYLE = """
-.storysplit-audit { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1a1a1a; }
+.storysplit-audit { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", "Noto Sans",
+  $script_fonts, sans-serif; color: #1a1a1a; }
 .storysplit-audit .controls { margin: 0.5em 0 1em; padding: 0.5em 0.75em; background: #f4f4f4;
   border-radius: 4px; }
 .storysplit-audit .legend span.seg { margin-right: 1em; padding: 0.1em 0.4em; }
@@ -40,7 +50,8 @@ _STYLE = """
 .storysplit-audit h2 { font-size: 1.05em; margin: 0.75em 0 0.25em; overflow-wrap: anywhere; }
 .storysplit-audit .counts { color: #555; font-size: 0.9em; margin: 0 0 0.5em; }
 .storysplit-audit .text { white-space: pre-wrap; overflow-wrap: anywhere; max-width: 60em;
-  font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 13px; }
+  font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, "Noto Sans Mono", $script_fonts,
+  monospace; font-size: 13px; }
 .storysplit-audit .seg { border-radius: 2px; }
 $label_styles
 .storysplit-audit .seg.boilerplate { color: #6b1020; text-decoration: underline dotted #9c0006; }
@@ -103,7 +114,7 @@ def _style() -> str:
         f".storysplit-audit .seg.{label.value} {{ background: {colour}; }}"
         for label, colour in COLOURS.items()
     ]
-    return _fill(_STYLE, label_styles="\n".join(rules))
+    return _fill(_STYLE, label_styles="\n".join(rules), script_fonts=SCRIPT_FONTS)
 
 
 def _controls() -> str:

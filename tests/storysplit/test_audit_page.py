@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html.parser
+import re
 import shutil
 import struct
 import subprocess
@@ -129,6 +130,25 @@ def test_page_is_self_contained_with_legend_and_a_filter_that_needs_no_script() 
         assert f".seg.{label.value} {{ background: {colour}; }}" in page
     assert 'type="checkbox" class="removed-only"' in page
     assert ":has(input.removed-only:checked) .unit.main { display: none; }" in page
+
+
+def _font_families(page: str) -> list[list[str]]:
+    """Each font-family list of the page's style (from `font:` and `font-family:`), font by font."""
+    stacks = re.findall(r"font(?:-family)?:\s*([^;]*?(?:serif|monospace))\s*;", page)
+    return [
+        [font.strip().strip('"') for font in re.sub(r"^\d+px/[\d.]+\s+", "", stack).split(",")]
+        for stack in stacks
+    ]
+
+
+def test_both_font_stacks_name_fonts_for_other_scripts_after_their_latin_fonts() -> None:
+    """Bengali digits drew as boxes: the stacks named Latin fonts and a generic family only."""
+    body, text = _font_families(render_page([("a", TEXT, SEGMENTS)], title="t"))
+    for stack, latin, generic in ((body, "Segoe UI", "sans-serif"), (text, "Consolas", "monospace")):
+        assert stack[-1] == generic
+        scripts = stack.index("Noto Sans Bengali")
+        assert stack.index(latin) < scripts < len(stack) - 1
+        assert {"Noto Sans Devanagari", "Noto Sans Arabic", "Nirmala UI", "Kohinoor Bangla"} <= set(stack)
 
 
 def test_a_document_without_segments_is_shown_as_plain_text() -> None:
