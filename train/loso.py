@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from datasets import Dataset, concatenate_datasets
@@ -31,7 +32,7 @@ from storysplit.evaluation.data import EvalSet, document_from_row
 from storysplit.evaluation.html_baselines import html_baselines
 from storysplit.evaluation.line_rules import C4Lines
 from storysplit.evaluation.methods import MODEL_METHOD_NAME, HtmlMethod, ModelMethod, TextMethod
-from storysplit.evaluation.metrics import kept_boilerplate_words
+from storysplit.evaluation.metrics import KIND_GROUPS, OTHER_KINDS, kept_boilerplate_words
 from storysplit.evaluation.report import group_table
 from storysplit.evaluation.runner import SetResult, evaluate_set
 from storysplit.evaluation.summary import by_language, by_renderer, summarize
@@ -261,6 +262,77 @@ def fold_tables(results: Sequence[FoldResult]) -> str:
     return "\n".join(parts)
 
 
+def read_fold_records(folder: Path) -> list[dict[str, Any]]:
+    """The per-document records a run wrote (`save_fold_results`)."""
+    path = folder / "documents.jsonl"
+    if not path.is_file():
+        raise StorysplitError(f"{folder} holds no documents.jsonl of a leave-one-source-out run")
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def comparison_tables(
+    before: list[dict[str, Any]], after: list[dict[str, Any]], renderer: str = "html_text"
+) -> str:
+    """Two runs on the same folds, side by side on `renderer` documents: the model's token F1 (P, R)
+    before → after with the oracles and trafilatura beside, then the boilerplate words the model
+    kept, by kind group, before → after (the share of that group's words kept)."""
+
+    def grouped(records: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+        groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for record in records:
+            if record["renderer"] == renderer:
+                groups.setdefault((record["fold"], record["method"]), []).append(record)
+        return groups
+
+    old, new = grouped(before), grouped(after)
+    folds = sorted({fold for fold, _ in new} & {fold for fold, _ in old})
+
+    def mean(records: list[dict[str, Any]] | None, key: str) -> str:
+        return f"{np.mean([r[key] for r in records]):.3f}" if records else "–"
+
+    def either(fold: str, method: str) -> list[dict[str, Any]] | None:
+        return new.get((fold, method)) or old.get((fold, method))
+
+    lines = [
+        f"Token F1 on {renderer} documents, before → after (precision, recall):",
+        "",
+        "| held-out source | docs | before | after | oracle | region oracle | trafilatura (HTML) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for fold in folds:
+        was, now = old.get((fold, MODEL_METHOD_NAME)), new.get((fold, MODEL_METHOD_NAME))
+        cells = [
+            f"{mean(r, 'token_f1')} ({mean(r, 'token_precision')}, {mean(r, 'token_recall')})"
+            for r in (was, now)
+        ]
+        beside = [
+            mean(either(fold, name), "token_f1") for name in ("oracle", "region_oracle", "trafilatura_html")
+        ]
+        lines.append(
+            f"| {fold} | {len(now or [])} | {cells[0]} | **{cells[1]}** | " + " | ".join(beside) + " |"
+        )
+    groups = [*dict.fromkeys(KIND_GROUPS.values()), OTHER_KINDS]
+    lines += [
+        "",
+        f"Boilerplate words the model kept on {renderer} documents, by kind, before → after "
+        "(share of that kind's words kept; kept words in brackets):",
+        "",
+        "| held-out source | " + " | ".join(groups) + " |",
+        "|---|" + "---:|" * len(groups),
+    ]
+    for fold in folds:
+        cells = []
+        for group in groups:
+            pair = []
+            for records in (old.get((fold, MODEL_METHOD_NAME)), new.get((fold, MODEL_METHOD_NAME))):
+                kept = sum(r.get("boilerplate_words", {}).get(group, (0, 0))[0] for r in records or [])
+                total = sum(r.get("boilerplate_words", {}).get(group, (0, 0))[1] for r in records or [])
+                pair.append(f"{kept / total:.3f} ({kept:,})" if total else "–")
+            cells.append(" → ".join(pair))
+        lines.append(f"| {fold} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def _method_names(results: Sequence[FoldResult]) -> list[str]:
     names: dict[str, None] = {}
     for fold_result in results:
@@ -285,7 +357,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-html", action="store_true", help="skip trafilatura on the held-out pages")
     parser.add_argument("--no-cache", action="store_true", help="recompute features instead of reusing them")
     parser.add_argument("--output", type=Path, help="report folder (default: runs/loso/<timestamp>)")
+    parser.add_argument(
+        "--compare-with",
+        type=Path,
+        metavar="DIR",
+        help="an earlier run's report folder: the report adds both runs side by side",
+    )
     args = parser.parse_args(argv)
+    before = read_fold_records(args.compare_with) if args.compare_with else None
     config = load_config(args.config, args.set)
     started = time.perf_counter()
     results = run_folds(
@@ -306,9 +385,16 @@ def main(argv: list[str] | None = None) -> int:
         f"- date: {datetime.now(timezone.utc).isoformat(timespec='seconds')}",
         f"- seconds: {time.perf_counter() - started:.0f}",
     ]
+    path = save_fold_results(results, output)
+    if before is not None:
+        markdown = (
+            f"## Compared with {args.compare_with}\n\n"
+            + comparison_tables(before, read_fold_records(path.parent))
+            + "\n"
+            + markdown
+        )
     report = output / "report.md"
     report.write_text("# Leave one source out\n\n" + "\n".join(context) + "\n\n" + markdown, encoding="utf-8")
-    save_fold_results(results, output)
     print(markdown)
     print(f"report: {report}")
     return 0

@@ -9,7 +9,7 @@ from datasets import Dataset
 from storysplit.config import TrainingConfig
 from storysplit.train.featurize import LabelledRows
 from storysplit.train.fit import document_weights, weigh_documents
-from storysplit.train.loso import plan_folds
+from storysplit.train.loso import comparison_tables, plan_folds
 
 SOURCES = ["wcxb", "wcxb", "cleaneval", "news-fixtures", "news-fixtures", "cleaneval", "wcxb"]
 DOMAINS = ["a.com", "shared.com", "c.org", "shared.com", "d.jp", "e.net", "f.de"]
@@ -72,3 +72,29 @@ def test_balancing_gives_each_set_and_language_the_same_total_weight_at_one() ->
     assert by_language[9] / by_language[0] == pytest.approx(9.0)
     rare = document_weights(["a"] * 999 + ["b"], ["en"] * 1000, TrainingConfig(source_balance=1.0))
     assert rare[-1] / rare[0] == pytest.approx(10.0 / (500 / 999), rel=1e-5)  # b: 500, kept at 10
+
+
+def _record(
+    fold: str, method: str, f1: float, words: dict[str, list[int]] | None = None
+) -> dict[str, object]:
+    scores = {"token_f1": f1, "token_precision": f1, "token_recall": f1}
+    return {"fold": fold, "method": method, "renderer": "html_text", **scores} | (
+        {"boilerplate_words": words} if words else {}
+    )
+
+
+def test_two_runs_compare_side_by_side_with_kept_boilerplate_by_kind() -> None:
+    before = [
+        _record("wcxb", "model", 0.8, {"comments": [10, 100], "other": [5, 50]}),
+        _record("wcxb", "trafilatura_html", 0.9),
+        _record("dragnet", "model", 0.7),  # a fold only one run has is left out
+    ]
+    after = [
+        _record("wcxb", "model", 0.9, {"comments": [1, 100], "other": [5, 50]}),
+        _record("wcxb", "oracle", 0.99),
+        _record("wcxb", "region_oracle", 0.98),
+    ]
+    table = comparison_tables(before, after)
+    assert "| wcxb | 1 | 0.800 (0.800, 0.800) | **0.900 (0.900, 0.900)** | 0.990 | 0.980 | 0.900 |" in table
+    assert "| wcxb | 0.100 (10) → 0.010 (1) | – → – | 0.100 (5) → 0.100 (5) |" in table
+    assert "dragnet" not in table
