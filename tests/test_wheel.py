@@ -32,19 +32,23 @@ ENV = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
 pytestmark = pytest.mark.slow
 
 
-def _run(command: list[str], cwd: Path, stdin: str | None = None) -> str:
+BUILD_LOG = "build.log"
+
+
+def _run(command: list[str], cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         command, cwd=cwd, env=ENV, input=stdin, capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, f"{command}\n{result.stderr[-3000:]}"
-    return result.stdout
+    return result
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The folder holding the sdist and the wheel built from it."""
+    """The folder holding the sdist, the wheel built from it and what the build printed."""
     dist = tmp_path_factory.mktemp("dist")
-    _run([sys.executable, "-m", "build", "--outdir", str(dist), str(REPO)], cwd=dist)
+    result = _run([sys.executable, "-m", "build", "--outdir", str(dist), str(REPO)], cwd=dist)
+    (dist / BUILD_LOG).write_text(result.stdout + result.stderr, encoding="utf-8")
     return dist
 
 
@@ -70,6 +74,12 @@ def _one(folder: Path, pattern: str) -> Path:
     return path
 
 
+def test_the_build_warns_about_no_package_data(built: Path) -> None:
+    """The model folders are package data, not packages setuptools would ignore."""
+    log = (built / BUILD_LOG).read_text(encoding="utf-8")
+    assert "Package would be ignored" not in log and "absent from the `packages`" not in log
+
+
 def test_the_wheel_holds_only_storysplit_with_the_default_model_and_its_encoder(built: Path) -> None:
     with zipfile.ZipFile(_one(built, "*.whl")) as wheel:
         names = wheel.namelist()
@@ -85,7 +95,7 @@ def test_the_wheel_holds_only_storysplit_with_the_default_model_and_its_encoder(
 
 
 def test_storysplit_segment_prints_the_story(installed: Path, elsewhere: Path) -> None:
-    printed = _run([str(installed / "storysplit"), "segment", "page.txt"], cwd=elsewhere)
+    printed = _run([str(installed / "storysplit"), "segment", "page.txt"], cwd=elsewhere).stdout
     assert printed == load_model().extract(SEED.read_text(encoding="utf-8")) + "\n"
 
 
@@ -93,7 +103,7 @@ def test_jsonl_on_stdin_gives_one_record_per_line(installed: Path, elsewhere: Pa
     texts = [SEED.read_text(encoding="utf-8"), "Home | Sport\nA short story about the weather today."]
     lines = "".join(json.dumps({"id": str(i), "text": text}) + "\n" for i, text in enumerate(texts))
     command = [str(installed / "storysplit"), "segment", "--input-format", "jsonl", "-"]
-    records = [json.loads(line) for line in _run(command, elsewhere, lines).splitlines()]
+    records = [json.loads(line) for line in _run(command, elsewhere, lines).stdout.splitlines()]
     assert [r["id"] for r in records] == ["0", "1"]
     assert [r["main_text"] for r in records] == load_model().extract_many(texts)
 
@@ -103,6 +113,37 @@ def test_load_model_with_no_argument_loads_the_shipped_model(installed: Path, el
         "import sys, storysplit\nfrom storysplit import load_model\n"
         "print(storysplit.__file__)\nprint(load_model().extract(open('page.txt').read()), end='')"
     )
-    package, extracted = _run([str(installed / "python"), "-c", code], cwd=elsewhere).split("\n", 1)
+    package, extracted = _run([str(installed / "python"), "-c", code], cwd=elsewhere).stdout.split("\n", 1)
     assert Path(package).is_relative_to(installed.parent)  # the installed copy, not this checkout
     assert extracted == load_model().extract(SEED.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    ("command", "extra"),
+    [
+        (["train"], "train"),
+        (["corpus"], "train"),
+        (["distill"], "train"),
+        (["serve"], "serve"),
+        (["export-onnx"], "onnx"),
+        (["clean", "page.txt", "out"], "clean"),
+    ],
+)
+def test_a_command_whose_extra_is_not_installed_names_it_in_one_line(
+    installed: Path, elsewhere: Path, command: list[str], extra: str
+) -> None:
+    """The wheel alone installs the core dependencies: the other commands say what to install."""
+    result = subprocess.run(
+        [str(installed / "storysplit"), *command],
+        cwd=elsewhere,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    [line] = result.stderr.splitlines()
+    assert line.startswith(
+        f"storysplit {command[0]}: error: this command needs the {extra} extra: "
+        f"pip install 'storysplit[{extra}]' (missing module: "
+    )
