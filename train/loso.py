@@ -137,7 +137,7 @@ def run_folds(
     if unknown:
         raise StorysplitError(f"unknown source(s) {unknown}; the corpus has {available}")
     rows = featurize_split(train_split, encoder, config, cache_dir, "featurise train")
-    sources, languages = np.array(train_split["source"]), np.array(train_split["language"])
+    document_sources, languages = np.array(train_split["source"]), np.array(train_split["language"])
     methods: list[HtmlMethod] = [m for m in html_baselines() if m.name == "trafilatura_html"] if html else []
     wanted = set(renderers or ())
     results = []
@@ -146,12 +146,12 @@ def run_folds(
         trained = _fold_training(fold, train_split, config)
         fold_rows = weigh_documents(
             rows.select_documents(trained),
-            document_weights(sources[trained], languages[trained], config.training),
+            document_weights(document_sources[trained], languages[trained], config.training),
         )
         model = fit_model(fold_rows, encoder, config)
         fit_seconds = time.perf_counter() - started
         if save_dir is not None:
-            card = training_data_card(sources[trained].tolist())
+            card = training_data_card(document_sources[trained].tolist())
             save_model(model, save_dir / fold.source, config, {"train_documents": float(len(trained))}, card)
         held_out = held_out_documents(corpus, fold)
         if renderers is not None:

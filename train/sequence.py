@@ -44,6 +44,9 @@ class _PageGRU(nn.Module):
     through the recurrent state.
     """
 
+    mean: torch.Tensor
+    scale: torch.Tensor
+
     def __init__(
         self, n_features: int, projection: int, hidden: int, layers: int, dropout: float, outputs: int
     ) -> None:
