@@ -108,9 +108,10 @@ def test_evaluate_shows_progress_and_keeps_library_warnings_out_of_its_output(
     assert "deprecation" not in captured.out + captured.err
     progress = [line.split(" in ")[0] for line in captured.err.splitlines()]
     assert progress == [
-        "storysplit evaluate: seeds [1/3] model: 5 documents",
-        "storysplit evaluate: seeds [2/3] noisy: 5 documents",
-        "storysplit evaluate: seeds [3/3] oracle: 5 documents",
+        "storysplit evaluate: seeds [1/4] model: 5 documents",
+        "storysplit evaluate: seeds [2/4] noisy: 5 documents",
+        "storysplit evaluate: seeds [3/4] oracle: 5 documents",
+        "storysplit evaluate: seeds [4/4] region_oracle: 5 documents",
         "storysplit evaluate: 2 library warning(s)",
     ]
     log = (tmp_path / "out" / "library-warnings.log").read_text(encoding="utf-8")
