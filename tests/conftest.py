@@ -85,7 +85,6 @@ def tiny_model(tiny_config: Config, seed_rows: list[dict[str, Any]]) -> StorySpl
         labels=np.concatenate([labels for labels, _, _ in projected]),
         weights=np.concatenate([weights for _, weights, _ in projected]),
         regions=np.concatenate([regions for _, _, regions in projected]),
-        groups=np.repeat([r["domain"] for r in seed_rows], [len(s) for s in batch.segments]),
         offsets=batch.offsets,
     )
     return fit_model(rows, encoder, tiny_config, verbose=False)

@@ -58,7 +58,6 @@ class LabelledRows:
         labels: (n_rows,) 1 for main, 0 for boilerplate.
         weights: (n_rows,) sample weights (0 for ambiguous segments).
         regions: (n_rows,) each row's region, its index in `SegmentRegion`.
-        groups: (n_rows,) domain of each row's document, for grouped splits.
         offsets: (n_documents + 1,) row ranges of the documents.
     """
 
@@ -66,7 +65,6 @@ class LabelledRows:
     labels: np.ndarray
     weights: np.ndarray
     regions: np.ndarray
-    groups: np.ndarray
     offsets: np.ndarray
 
     def documents(self, array: np.ndarray | None = None) -> list[np.ndarray]:
@@ -84,7 +82,6 @@ class LabelledRows:
             labels=self.labels[index],
             weights=self.weights[index],
             regions=self.regions[index],
-            groups=self.groups[index],
             offsets=np.concatenate([[0], np.cumsum(stops - starts)]).astype(np.int64),
         )
 
@@ -160,8 +157,11 @@ def _labelled_rows(
     config: Config,
     description: str,
 ) -> LabelledRows:
-    features, labels, weights, regions, groups = [], [], [], [], []
-    spans, domains = dataset["spans"], dataset["domain"]
+    counts = [len(doc) for doc in segments]
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    features: np.ndarray | None = None  # allocated once the first chunk gives the width
+    labels, weights, regions = [], [], []
+    spans = dataset["spans"]
     with tqdm(total=len(texts), desc=f"{description}: features", unit="doc") as progress:
         for start in range(0, len(texts), FEATURE_CHUNK):
             stop = min(start + FEATURE_CHUNK, len(texts))
@@ -174,22 +174,22 @@ def _labelled_rows(
                 config.features.window,
                 config.features.lead_segments,
             )
-            features.append(batch.features)
+            if features is None:
+                features = np.empty((int(offsets[-1]), batch.features.shape[1]), dtype=np.float32)
+            features[offsets[start] : offsets[stop]] = batch.features
             for doc in range(start, stop):
                 doc_labels, doc_weights, doc_regions = project_spans(spans[doc], segments[doc])
                 labels.append(doc_labels)
                 weights.append(doc_weights)
                 regions.append(doc_regions)
-                groups.append(np.full(len(doc_labels), domains[doc]))
             progress.update(stop - start)
-    counts = [len(doc) for doc in segments]
+    assert features is not None  # the split has documents (checked by featurize_split)
     return LabelledRows(
-        features=np.vstack(features),
+        features=features,
         labels=np.concatenate(labels),
         weights=np.concatenate(weights),
         regions=np.concatenate(regions),
-        groups=np.concatenate(groups).astype(str),
-        offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+        offsets=offsets,
     )
 
 

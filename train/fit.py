@@ -46,9 +46,7 @@ def document_weights(sources: Sequence[str], languages: Sequence[str], config: T
 def weigh_documents(rows: LabelledRows, per_document: np.ndarray) -> LabelledRows:
     """`rows` with each document's training weights scaled by its weight."""
     per_row = np.repeat(per_document.astype(np.float32), np.diff(rows.offsets))
-    return LabelledRows(
-        rows.features, rows.labels, rows.weights * per_row, rows.regions, rows.groups, rows.offsets
-    )
+    return LabelledRows(rows.features, rows.labels, rows.weights * per_row, rows.regions, rows.offsets)
 
 
 def build_labeller(config: LabellerConfig, seed: int, verbose: bool = True) -> SequenceLabeller:

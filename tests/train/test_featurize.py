@@ -40,7 +40,7 @@ def _edited(dataset: Dataset, column: str, edit: Any) -> Dataset:
 
 
 def _assert_same_rows(got: LabelledRows, want: LabelledRows) -> None:
-    for name in ("features", "labels", "weights", "regions", "groups", "offsets"):
+    for name in ("features", "labels", "weights", "regions", "offsets"):
         np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=name)
 
 
@@ -61,9 +61,6 @@ def test_rows_equal_featurising_the_documents_directly(seed_rows: list[dict[str,
     np.testing.assert_array_equal(rows.weights, np.concatenate([weights for _, weights, _ in projected]))
     np.testing.assert_array_equal(rows.regions, np.concatenate([regions for _, _, regions in projected]))
     assert set(rows.regions.tolist()) == {1, 2, 3}  # story, inside, after: each seed starts with its headline
-    assert rows.groups.tolist() == [
-        r["domain"] for r, doc in zip(seed_rows, segments, strict=True) for _ in doc
-    ]
 
 
 def test_cached_rows_are_reused_and_equal_fresh_ones(seed_rows: list[dict[str, Any]], tmp_path: Path) -> None:

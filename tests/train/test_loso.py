@@ -36,8 +36,7 @@ def _rows() -> LabelledRows:
         features=np.arange(n * 2, dtype=np.float32).reshape(n, 2),
         labels=np.array([1, 0, 1, 1, 0, 1]),
         weights=np.ones(n, dtype=np.float32),
-        regions=np.zeros(n, dtype=np.int8),
-        groups=np.array(["a", "a", "b", "b", "b", "c"]),
+        regions=np.arange(n, dtype=np.int8),
         offsets=np.array([0, 2, 5, 6]),
     )
 
@@ -45,7 +44,7 @@ def _rows() -> LabelledRows:
 def test_select_documents_keeps_whole_documents_in_the_given_order() -> None:
     chosen = _rows().select_documents(np.array([2, 0]))
     assert chosen.offsets.tolist() == [0, 1, 3]
-    assert chosen.groups.tolist() == ["c", "a", "a"]
+    assert chosen.regions.tolist() == [5, 0, 1]
     assert chosen.features[:, 0].tolist() == [10.0, 0.0, 2.0]
 
 
