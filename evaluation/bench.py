@@ -9,7 +9,8 @@ sample is split across N processes that start each pass together (each with OMP_
 to its share of the cores); the pass ends when the last one finishes. The embedding cache (and
 the encoder's own caches) is emptied before every pass, so passes are alike; within a pass it
 serves repeated lines (menus, footers), as in a real job. trafilatura reads each sampled page's
-HTML once.
+HTML once. Two tables follow (`evaluation.bench_commands`): whole commands on full pages, and
+`storysplit segment` on one-line documents of 1, 5 and 20 MB with each run's peak RSS.
 """
 
 from __future__ import annotations
@@ -32,9 +33,12 @@ from typing import Any
 from storysplit.errors import StorysplitError
 from storysplit.evaluation.bench_commands import (
     DEFAULT_PAGE_SETS,
+    ONE_LINE_MEGABYTES,
     command_table,
+    one_line_table,
     prepare_pages,
     time_commands,
+    time_one_line_documents,
 )
 from storysplit.evaluation.data import EvalDocument, EvalSet, load_eval_set, sample_eval_set
 from storysplit.evaluation.html_baselines import TrafilaturaHtml, read_html
@@ -118,14 +122,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--commands-only", action="store_true", help="only the whole-command rows (first --model)"
     )
+    parser.add_argument(
+        "--one-line",
+        type=_megabytes,
+        default=ONE_LINE_MEGABYTES,
+        metavar="MB,...",
+        help="sizes of the one-line documents `storysplit segment` is timed on, made of the --data "
+        "texts (comma-separated MB; default: 1,5,20)",
+    )
+    parser.add_argument("--no-one-line", action="store_true", help="skip the one-line document rows")
+    parser.add_argument(
+        "--one-line-only", action="store_true", help="only the one-line document rows (first --model)"
+    )
     args = parser.parse_args(argv)
     if args.docs < 1 or args.runs < 1 or args.pages < 1:
         raise StorysplitError("--docs, --runs and --pages must be at least 1")
-    if args.commands_only:
+    if args.commands_only or args.one_line_only:
         model = Path(args.model[0]) if args.model else Path(DEFAULT_MODELS[0])
-        print(_command_rows(args, model))
+        rows = _command_rows(args, model) if args.commands_only else _one_line_rows(args, model, None)
+        print(rows)
         return 0
-    prepared = prepare(_sample(load_eval_set(args.data, args.seeds_dir), args.docs), MAX_CHARS)
+    eval_set = load_eval_set(args.data, args.seeds_dir)
+    prepared = prepare(_sample(eval_set, args.docs), MAX_CHARS)
     models = (
         [Path(m) for m in args.model] if args.model else [Path(m) for m in DEFAULT_MODELS if Path(m).is_dir()]
     )
@@ -144,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(m.row() for m in measurements))
     if not args.no_commands:
         print(_command_rows(args, models[0]))
+    if not args.no_one_line:
+        print(_one_line_rows(args, models[0], eval_set))
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         records = [asdict(m) | {"median_seconds": m.seconds} for m in measurements]
@@ -160,6 +180,30 @@ def _command_rows(args: argparse.Namespace, model: Path) -> str:
         print(f"\nwhole commands on {len(pages)} full pages, {args.runs} interleaved runs", flush=True)
         workers = max(args.workers or [1])
         return "\n" + command_table(time_commands(Path(folder), pages, model, args.runs, workers))
+
+
+def _one_line_rows(args: argparse.Namespace, model: Path, eval_set: EvalSet | None) -> str:
+    """`storysplit segment` on one-line documents of growing size (`evaluation.bench_commands`)."""
+    if not model.is_dir():
+        raise StorysplitError(f"no model folder {model}")
+    texts = [d.text for d in (eval_set or load_eval_set(args.data, args.seeds_dir)).documents]
+    with tempfile.TemporaryDirectory(prefix="storysplit-bench-") as folder:
+        sizes = ", ".join(f"{size:g}" for size in args.one_line)
+        print(f"\none-line documents of {sizes} MB from {args.data}, one run each", flush=True)
+        return "\n" + one_line_table(
+            time_one_line_documents(Path(folder), texts, args.one_line, model, MAX_CHARS)
+        )
+
+
+def _megabytes(value: str) -> tuple[float, ...]:
+    """Comma-separated positive sizes in MB."""
+    try:
+        sizes = tuple(float(part) for part in value.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected sizes in MB separated by commas, got {value!r}") from None
+    if not sizes or min(sizes) <= 0:
+        raise argparse.ArgumentTypeError(f"sizes must be above 0 MB, got {value!r}")
+    return sizes
 
 
 def bench_model(

@@ -9,10 +9,16 @@ table gives each one's median wall time and the ratios the speed goals are state
 
 The plain text is what a scraper that drops the HTML keeps: each page rendered by html-text with its
 layout guessed (`html_text.extract_text(html, guess_layout=True)`, line breaks at block elements).
+
+Some scrapers flatten a page, or a whole crawl, into one line. `time_one_line_documents` times
+`storysplit segment` on such documents of growing size (1, 5 and 20 MB by default, made of real
+text), once each, with each run's peak RSS: every step must grow linearly with the input, so the
+seconds per MB must stay flat from the smallest document to the largest.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
@@ -24,8 +30,10 @@ from pathlib import Path
 
 from storysplit.errors import StorysplitError
 from storysplit.evaluation.html_baselines import read_html
+from storysplit.features.segmentation import split_document
 
 DEFAULT_PAGE_SETS = ("news-fixtures", "multilingual-news")
+ONE_LINE_MEGABYTES = (1.0, 5.0, 20.0)
 TRAFILATURA_PAGES = """
 import sys
 from multiprocessing import Pool
@@ -45,6 +53,14 @@ if sys.argv[3] == "1":
 else:
     with Pool(int(sys.argv[3])) as pool:
         pool.map(clean, pages, chunksize=8)
+"""
+MEASURED_RUN = """
+import json, resource, subprocess, sys, time
+started = time.perf_counter()
+code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
+seconds = time.perf_counter() - started
+print(json.dumps({"seconds": seconds, "peak_rss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))
+sys.exit(code)
 """
 TRAFILATURA_PAGE = """
 import sys
@@ -68,6 +84,16 @@ class CommandTiming:
     @property
     def docs_per_second(self) -> float:
         return self.pages / self.median
+
+
+@dataclass(frozen=True)
+class OneLineTiming:
+    """`storysplit segment` on one document of `megabytes` MB (UTF-8) on a single line."""
+
+    megabytes: float
+    segments: int
+    seconds: float
+    peak_rss_mb: float
 
 
 def prepare_pages(data_dir: Path, sets: Sequence[str], limit: int, folder: Path) -> list[str]:
@@ -182,4 +208,73 @@ def command_table(timings: list[CommandTiming]) -> str:
         f"one page: storysplit {ours.median:.2f} s / trafilatura {theirs.median:.2f} s = "
         f"{ours.median / theirs.median:.2f}x (goal <= 2x); load average {os.getloadavg()[0]:.1f}"
     )
+    return "\n".join(rows)
+
+
+def one_line_document(texts: Sequence[str], n_bytes: int) -> str:
+    """`texts` with every run of whitespace made one space, joined into one line and repeated until
+    it holds `n_bytes` bytes of UTF-8 (cut at a character's end, so it may hold a few less).
+
+    Raises:
+        StorysplitError: `texts` hold no words.
+    """
+    flat = " ".join(" ".join(text.split()) for text in texts).strip().encode("utf-8")
+    if not flat:
+        raise StorysplitError("no text to make one-line documents of")
+    repeated = (flat + b" ") * (n_bytes // (len(flat) + 1) + 1)
+    return repeated[:n_bytes].decode("utf-8", errors="ignore").rstrip()
+
+
+def time_one_line_documents(
+    folder: Path, texts: Sequence[str], sizes: Sequence[float], model: Path, max_chars: int
+) -> list[OneLineTiming]:
+    """Write a one-line document of each size (MB) made of `texts` under `folder`, and time
+    `storysplit segment` on each, once, with its peak RSS."""
+    command = [sys.executable, "-m", "storysplit.cli", "segment", "--model", str(model.resolve())]
+    timings = []
+    for megabytes in sizes:
+        n_bytes = round(megabytes * 1e6)
+        document = one_line_document(texts, n_bytes)
+        path = folder / f"one-line-{megabytes:g}MB.txt"
+        path.write_text(document, encoding="utf-8")
+        arguments = [str(path), "--max-bytes", str(n_bytes), "--workers", "1"]
+        seconds, peak_rss_mb = _measured_run([*command, *arguments], folder, f"{megabytes:g} MB on one line")
+        segments = len(split_document(document, max_chars))
+        timings.append(OneLineTiming(megabytes, segments, seconds, peak_rss_mb))
+    return timings
+
+
+def _measured_run(command: list[str], folder: Path, name: str) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of `command`.
+
+    It runs under a small Python process that reports them: a process forked from this one (which
+    holds the texts) would count this one's memory in its own peak, even after exec.
+
+    Raises:
+        StorysplitError: the command failed (its last line of stderr says why).
+    """
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURED_RUN, *command], cwd=folder, env=env, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        message = done.stderr.strip().splitlines()
+        raise StorysplitError(f"{name} failed: {message[-1] if message else done.returncode}")
+    measured = json.loads(done.stdout)
+    return measured["seconds"], measured["peak_rss_kb"] / 1024
+
+
+def one_line_table(timings: list[OneLineTiming]) -> str:
+    """The one-line timings as a markdown table; seconds per MB stay flat when every step is linear."""
+    rows = [
+        "| one-line document | segments | wall s | s per MB | peak RSS MB |",
+        "|---|---:|---:|---:|---:|",
+        *(
+            f"| {t.megabytes:g} MB | {t.segments:,} | {t.seconds:.2f} | {t.seconds / t.megabytes:.2f} | "
+            f"{t.peak_rss_mb:,.0f} |"
+            for t in timings
+        ),
+        "",
+        f"whole `storysplit segment` commands, start-up included; load average {os.getloadavg()[0]:.1f}",
+    ]
     return "\n".join(rows)

@@ -85,9 +85,9 @@ def _featurized(
     """`featurize_segmented`, given the distinct segment texts and each segment's index among them."""
     counts = np.array([len(s) for s in segments], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(counts)])
-    distinct_shape, distinct_words = shape_features_and_words(distinct)
+    distinct_shape, distinct_keys = _shape_and_keys(distinct)
     shape = distinct_shape[inverse]
-    key_of = dict(zip(distinct, map(key_of_words, distinct_words), strict=True))
+    key_of = dict(zip(distinct, distinct_keys, strict=True))
     keys = [[key_of[seg.text] for seg in doc] for doc in segments]
     width = embeddings.shape[1] + SCALAR_WIDTH
     features = np.empty((int(counts.sum()), width), dtype=np.float32)
@@ -97,6 +97,13 @@ def _featurized(
             text, doc, embeddings[rows], window, lead_segments, shape[rows], keys[i], out=features[rows]
         )
     return FeaturizedDocuments(segments=segments, features=features, offsets=offsets, repeat_keys=keys)
+
+
+def _shape_and_keys(texts: list[str]) -> tuple[np.ndarray, list[str]]:
+    """`shape_features` and `repeat_key` of each text; the texts' words (a string each) are freed
+    before the feature rows are made."""
+    shape, text_words = shape_features_and_words(texts)
+    return shape, list(map(key_of_words, text_words))
 
 
 def _distinct(texts: list[str]) -> tuple[list[str], np.ndarray]:

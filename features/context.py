@@ -65,6 +65,12 @@ CONTEXT_FEATURES = (
 
 SCALAR_WIDTH = len(SHAPE_FEATURES) + len(CONTEXT_FEATURES)
 
+ALL_PAIRS_SEGMENTS = 20_000
+"""Most segments a document may have for `max_cos_other` and `max_cos_earlier` to compare every
+pair of its segments; far more than any page of the corpus has (see `_max_similarities`)."""
+SIMILARITY_WINDOW = 1024
+"""Neighbours on each side a segment is compared with in a document of more segments."""
+
 _SIMILARITY_BLOCK = 1024
 _BELOW = np.tri(_SIMILARITY_BLOCK, k=-1, dtype=bool)  # column before row, within one block
 
@@ -254,25 +260,60 @@ def _exact_repeats(keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
 def _max_similarities(embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per row, the highest cosine to any other row and to any earlier row (-1 if none).
 
-    Computed in blocks of rows so memory stays O(block * n), not O(n^2): a page flattened into one
-    line has thousands of sentences. Within a block, "earlier" is a fixed lower-triangle mask.
+    Computed in blocks of rows so memory stays O(block * n), not O(n^2). Comparing every pair still
+    takes O(n^2) time, which a multi-megabyte page flattened into one line (hundreds of thousands of
+    sentences) cannot afford; so a document of more than `ALL_PAIRS_SEGMENTS` rows compares each row
+    with its `SIMILARITY_WINDOW` neighbours on each side only, in linear time. Every real page is far
+    below that bound and keeps the all-pairs values the labeller was trained on, computed as before.
     """
     n = embeddings.shape[0]
+    window = n if n <= ALL_PAIRS_SEGMENTS else SIMILARITY_WINDOW
+    outside = _outside_window(window) if window < n else None
     other, earlier = np.full(n, -1.0), np.full(n, -1.0)
-    for start in range(0, n, _SIMILARITY_BLOCK):
-        stop = min(start + _SIMILARITY_BLOCK, n)
-        sims = embeddings[start:stop] @ embeddings.T
-        within = sims[:, start:stop]
-        np.fill_diagonal(within, -np.inf)
-        if n > 1:
-            other[start:stop] = sims.max(axis=1)
-        size = stop - start
-        best = np.where(_BELOW[:size, :size], within, -np.inf).max(axis=1)
-        if start:
-            best = np.maximum(best, sims[:, :start].max(axis=1))
-        earlier[start:stop] = np.maximum(best, -1.0)
+    for start, stop, first, last in _similarity_blocks(n, window):
+        sims = embeddings[start:stop] @ embeddings[first:last].T
+        if outside is not None:
+            shift = first - (start - window)
+            sims[outside[: stop - start, shift : shift + last - first]] = -np.inf
+        other[start:stop], earlier[start:stop] = _block_maxima(sims, start - first)
     other[np.isinf(other)] = -1.0
     return other, earlier
+
+
+def _similarity_blocks(n: int, window: int) -> list[tuple[int, int, int, int]]:
+    """(start, stop, first, last): rows start:stop are compared with rows first:last, which hold
+    every row within `window` of them (all rows when `window >= n`)."""
+    blocks = []
+    for start in range(0, n, _SIMILARITY_BLOCK):
+        stop = min(start + _SIMILARITY_BLOCK, n)
+        blocks.append((start, stop, max(0, start - window), min(n, stop + window)))
+    return blocks
+
+
+def _outside_window(window: int) -> np.ndarray:
+    """Mask of the pairs more than `window` rows apart, for a full block of rows against the rows
+    from `window` before its first to `window` after its last (a block's columns are a slice)."""
+    rows = np.arange(_SIMILARITY_BLOCK)[:, None]
+    columns = np.arange(_SIMILARITY_BLOCK + 2 * window)[None, :] - window
+    return np.abs(columns - rows) > window
+
+
+def _block_maxima(sims: np.ndarray, offset: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of a block, its highest cosine to another row (-inf if none) and to an earlier row
+    (-1 if none).
+
+    Args:
+        sims: (block rows, compared rows) cosines, -inf for pairs not to compare; changed in place.
+        offset: Column of the block's first row (the compared rows before it are earlier rows).
+    """
+    size = sims.shape[0]
+    within = sims[:, offset : offset + size]
+    np.fill_diagonal(within, -np.inf)
+    other = sims.max(axis=1)
+    best = np.where(_BELOW[:size, :size], within, -np.inf).max(axis=1)
+    if offset:
+        best = np.maximum(best, sims[:, :offset].max(axis=1))
+    return other, np.maximum(best, -1.0)
 
 
 def _after_any(flags: np.ndarray) -> np.ndarray:

@@ -14,73 +14,152 @@ exceed `SCAN_LIMIT` characters, where scanning would grow quadratically.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterator, Sequence
+import itertools
+from collections.abc import Sequence
 
 import numpy as np
 
+from storysplit.features.word_ids import positions_within
+
 SCAN_LIMIT = 50_000
+# Odd, so that mixing each word's hash into a shingle's hash (h * M + word) loses no bits.
+_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 
 
 class ShingleIndex:
-    """Texts indexed by their word shingles of `size` words (keys are single-spaced word strings)."""
+    """Distinct texts indexed by the hashes of their word shingles of `size` words.
 
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.texts: list[str] = []
-        self._by_shingle: defaultdict[str, list[int]] = defaultdict(list)
+    The shingles live as 64-bit hashes in sorted numpy arrays: a dict from each shingle's string
+    to a list of texts took a Python object or two per word of the document, many times the
+    document's own size. Hashes that collide only add candidates: containment is always checked
+    on the texts themselves.
 
-    def add(self, text: str) -> int:
-        """Index `text`; returns its id."""
-        number = len(self.texts)
-        self.texts.append(text)
-        for shingle in dict.fromkeys(self._shingles(text.split(" "))):
-            self._by_shingle[shingle].append(number)
-        return number
+    Args:
+        texts: Distinct texts of at least `size` words (keys: words joined by single spaces).
+        size: Words per shingle.
+    """
 
-    def containers(self, key: str) -> list[int]:
-        """Ids of indexed texts that contain `key` as a run of whole words (`key` needs >= size words)."""
-        words = key.split(" ")
-        if len(words) < self.size:
-            raise ValueError(f"key has {len(words)} words, the index needs at least {self.size}")
-        candidates: list[int] | None = None
-        for shingle in self._shingles(words):
-            texts = self._by_shingle.get(shingle)
-            if texts is None:
-                return []
-            if candidates is None or len(texts) < len(candidates):
-                candidates = texts
-        padded = f" {key} "
-        return [i for i in candidates or [] if padded in f" {self.texts[i]} "]
+    def __init__(self, texts: Sequence[str], size: int) -> None:
+        self.texts = list(texts)
+        counts = np.fromiter((t.count(" ") + 1 for t in self.texts), dtype=np.intp, count=len(self.texts))
+        if counts.size and counts.min() < size:
+            raise ValueError(f"every text needs at least {size} words, one has {counts.min()}")
+        self._owners, starts, holders, shingle_of = _postings(*_shingle_hashes(self.texts, counts, size))
+        rarest = _rarest(shingle_of, holders, counts - size + 1)
+        self._first, self._holders = starts[rarest], holders[rarest]
+        """Per text, where its rarest shingle's texts begin in `_owners`, and how many they are."""
 
-    def _shingles(self, words: list[str]) -> Iterator[str]:
-        return (" ".join(words[i : i + self.size]) for i in range(len(words) - self.size + 1))
+    def containers(self, number: int, among: np.ndarray | None = None) -> list[int]:
+        """The other texts that hold text `number` as a run of whole words, in order.
+
+        Args:
+            number: A text's position in `texts`.
+            among: One flag per text: only flagged texts are looked at (None: all of them).
+        """
+        holders = int(self._holders[number])
+        if holders == 1:  # its rarest shingle is its own
+            return []
+        first = int(self._first[number])
+        candidates = self._owners[first : first + holders]
+        if among is not None:
+            candidates = candidates[among[candidates]]
+        padded = f" {self.texts[number]} "
+        return [i for i in candidates.tolist() if i != number and padded in f" {self.texts[i]} "]
+
+
+def _shingle_hashes(texts: Sequence[str], counts: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The hash of every shingle of every text (texts in order, a text's shingles in order), and the
+    text each belongs to. `counts`: each text's words."""
+    words = itertools.chain.from_iterable(text.split(" ") for text in texts)
+    word_hashes = np.fromiter(map(hash, words), dtype=np.int64, count=int(counts.sum())).view(np.uint64)
+    owner = np.repeat(np.arange(len(texts)), counts)
+    firsts = np.flatnonzero(positions_within(counts) <= counts[owner] - size)  # first word of each
+    hashes = np.zeros(len(firsts), dtype=np.uint64)
+    for offset in range(size):
+        hashes *= _MULTIPLIER
+        hashes += word_hashes[firsts + offset]
+    return hashes, owner[firsts]
+
+
+def _postings(
+    hashes: np.ndarray, owners: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The texts that hold each distinct shingle, shingle after shingle in hash order.
+
+    Args:
+        hashes: Each shingle window's hash (texts in order).
+        owners: Each window's text.
+
+    Returns:
+        The texts of each shingle in turn (each once, in text order), where each shingle's texts
+        begin in that array and how many they are (by shingle number), and each window's shingle
+        number.
+    """
+    order = np.argsort(hashes, kind="stable")  # a shingle's windows stay in text order
+    sorted_hashes, sorted_owners = hashes[order], owners[order]
+    new_shingle = _changes(sorted_hashes)
+    posting = new_shingle | _changes(sorted_owners)  # one per distinct (shingle, text)
+    texts = sorted_owners[posting]
+    starts = np.flatnonzero(new_shingle[posting])
+    holders = np.diff(np.append(starts, len(texts)))
+    shingle_of = np.empty(len(hashes), dtype=np.intp)
+    shingle_of[order] = np.cumsum(new_shingle) - 1
+    return texts, starts, holders, shingle_of
+
+
+def _changes(values: np.ndarray) -> np.ndarray:
+    """True where a value differs from the one before it (and at the first)."""
+    changed = np.ones(len(values), dtype=bool)
+    changed[1:] = values[1:] != values[:-1]
+    return changed
+
+
+def _rarest(shingle_of: np.ndarray, holders: np.ndarray, windows: np.ndarray) -> np.ndarray:
+    """Per text, the shingle held by the fewest texts (the first such), as a shingle number.
+
+    Args:
+        shingle_of: Per shingle window (texts in order), its shingle's number.
+        holders: Per shingle number, how many texts hold it.
+        windows: Per text, its shingle windows (at least one).
+    """
+    if not len(windows):
+        return np.zeros(0, dtype=np.intp)
+    # Holders first, shingle number second, as one integer: its minimum is the rarest shingle.
+    scores = holders[shingle_of] * len(holders) + shingle_of
+    return np.minimum.reduceat(scores, np.cumsum(windows) - windows) % len(holders)
 
 
 class KeptTexts:
     """Texts kept so far, asked whether a key sits inside one of them as a run of whole words.
 
     Args:
+        texts: Every text that may be added; keys asked about are among them. Above `SCAN_LIMIT`
+            characters in all, those of at least `min_words` words are indexed by shingles up
+            front and a look-up checks the candidates added so far; below it, kept texts are scanned.
         min_words: Shortest key that will be asked about.
-        expected_chars: Total length of the texts that may be added; above `SCAN_LIMIT` they are
-            indexed by shingles, below it scanned.
     """
 
-    def __init__(self, min_words: int, expected_chars: int) -> None:
-        self._index = ShingleIndex(min_words) if expected_chars > SCAN_LIMIT else None
+    def __init__(self, texts: Sequence[str], min_words: int) -> None:
         self._joined = "\n"
+        self._index: ShingleIndex | None = None
+        if sum(map(len, texts)) > SCAN_LIMIT:
+            indexed = [text for text in dict.fromkeys(texts) if text.count(" ") + 1 >= min_words]
+            self._number = {text: number for number, text in enumerate(indexed)}
+            self._index = ShingleIndex(indexed, min_words)
+            self._added = np.zeros(len(indexed), dtype=bool)
 
     def add(self, text: str) -> None:
-        if self._index is not None:
-            self._index.add(text)
-        else:
+        if self._index is None:
             self._joined += f" {text} \n"
+        elif (number := self._number.get(text)) is not None:
+            self._added[number] = True
 
     def contains(self, key: str) -> bool:
         """Whether `key` (at least `min_words` words) is a run of whole words of an added text."""
-        if self._index is not None:
-            return bool(self._index.containers(key))
-        return f" {key} " in self._joined
+        if self._index is None:
+            return f" {key} " in self._joined
+        number = self._number[key]
+        return bool(self._added[number]) or bool(self._index.containers(number, self._added))
 
 
 def contained_in_longer(keys: Sequence[str], min_words: int) -> list[bool]:
@@ -94,10 +173,9 @@ def contained_in_longer(keys: Sequence[str], min_words: int) -> list[bool]:
 
 
 def _contained_by_index(unique: list[str], min_words: int) -> set[str]:
-    index = ShingleIndex(min_words)
-    for key in unique:
-        index.add(key)
-    return {key for key in unique if any(len(index.texts[i]) > len(key) for i in index.containers(key))}
+    """Keys found inside another key (the keys are distinct: a key holding another is longer)."""
+    index = ShingleIndex(unique, min_words)
+    return {key for number, key in enumerate(unique) if index.containers(number)}
 
 
 def _contained_by_scan(unique: list[str]) -> set[str]:
@@ -139,7 +217,9 @@ def drop_repeats(
         (n,) probabilities with repeats set to 0.
     """
     out = np.array(probabilities, dtype=np.float64, copy=True)
-    kept = KeptTexts(min_words, sum(map(len, keys)))
+    kept = KeptTexts(
+        [key for key, p in zip(keys, out.tolist(), strict=True) if key and not p < threshold], min_words
+    )
     kept_set: set[str] = set()
     for i, key in enumerate(keys):
         if out[i] < threshold or not key:

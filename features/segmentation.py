@@ -20,6 +20,9 @@ DEFAULT_MAX_CHARS = 1000
 # The characters `str.splitlines` breaks lines at: two segments with one between are on two lines.
 LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_TRIM_SLICE = 64
+BLINGFIRE_CHARS = 1_000_000
+"""Longest stretch of a line the sentence splitter reads at once (see `_sentence_spans`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,11 +97,41 @@ def best_overlaps(spans: Sequence[tuple[int, int]], segments: Sequence[Segment])
 
 
 def _trimmed_bounds(text: str, start: int, end: int) -> tuple[int, int]:
-    """Shrink [start, end) so that it neither starts nor ends with whitespace (`str.isspace`)."""
-    chunk = text[start:end]
-    stripped = chunk.lstrip()
-    start += len(chunk) - len(stripped)
-    return start, start + len(stripped.rstrip())
+    """Shrink [start, end) so that it neither starts nor ends with whitespace (`str.isspace`).
+
+    Reads only about as much text as it trims: a sentence megabytes long is cut at whitespace by
+    trimming from each cut to its end, and copying that whole rest each time made it quadratic.
+    """
+    start = _first_kept(text, start, end)
+    return start, _last_kept_end(text, start, end)
+
+
+def _first_kept(text: str, start: int, end: int) -> int:
+    """Where text[start:end].lstrip() begins (`end` if it is all whitespace), read in slices that
+    double in size."""
+    size = _TRIM_SLICE
+    while start < end:
+        chunk = text[start : min(end, start + size)]
+        kept = chunk.lstrip()
+        start += len(chunk) - len(kept)
+        if kept:
+            break
+        size *= 2
+    return start
+
+
+def _last_kept_end(text: str, start: int, end: int) -> int:
+    """Where text[start:end].rstrip() ends (`start` if it is all whitespace), read in slices that
+    double in size."""
+    size = _TRIM_SLICE
+    while end > start:
+        chunk = text[max(start, end - size) : end]
+        kept = chunk.rstrip()
+        end -= len(chunk) - len(kept)
+        if kept:
+            break
+        size *= 2
+    return end
 
 
 def _split_long_line(text: str, start: int, end: int, max_chars: int) -> list[Segment]:
@@ -118,12 +151,10 @@ def _sentence_bounds(text: str, start: int, end: int) -> list[tuple[int, int]]:
     as one 1-character span) or merge sentences, so NULs go to it as spaces (same length) and any
     text its spans still leave out is kept as a span of its own rather than silently dropped.
     """
-    line = encodable_text(text[start:end]).replace("\x00", " ")
-    offsets = _blingfire_sentences(line)
     bounds: list[tuple[int, int]] = []
     position = start
-    for a, b in offsets:
-        s_start, s_end = max(start + a, position), min(start + b, end)
+    for a, b in _sentence_spans(text, start, end):
+        s_start, s_end = max(a, position), min(b, end)
         if s_start >= s_end:
             continue
         if s_start > position:
@@ -135,35 +166,60 @@ def _sentence_bounds(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return bounds
 
 
+def _sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """blingfire's sentence spans of text[start:end], as offsets into `text`.
+
+    blingfire takes memory many times the size of what it reads, so a line longer than
+    `BLINGFIRE_CHARS` (longer than any line of a real page) goes to it in pieces of that size:
+    each piece's last sentence may be cut off by the piece's end, so the next piece starts where
+    that sentence does (or where the piece ends, if it holds no more than one sentence).
+    """
+    spans: list[tuple[int, int]] = []
+    piece_start = start
+    while True:
+        piece_end = min(end, piece_start + BLINGFIRE_CHARS)
+        offsets = _blingfire_sentences(encodable_text(text[piece_start:piece_end]).replace("\x00", " "))
+        resume = piece_end if piece_end == end or len(offsets) < 2 else piece_start + offsets[-1][0]
+        if resume <= piece_start:
+            resume = piece_end
+        spans.extend((piece_start + a, piece_start + b) for a, b in offsets if piece_start + a < resume)
+        if resume == end:
+            return spans
+        piece_start = resume
+
+
 def _blingfire_sentences(line: str) -> list[tuple[int, int]]:
     """blingfire's sentence spans of `line` as character offsets.
 
     `blingfire.text_to_sentences_and_offsets` maps its UTF-8 byte offsets back to characters with
-    a Python loop over every byte (most of the segmenter's time on a flattened page); here one
-    cumulative count of UTF-8 lead bytes maps them all at once, with the same result.
+    a Python loop over every byte (most of the segmenter's time on a flattened page); here the
+    positions of UTF-8 continuation bytes map them all at once, with the same result.
     """
     import blingfire  # loads its sentence model: only pages with a line over `max_chars` need it
 
     data = line.encode("utf-8")
     capacity = 2 * len(data)
     output = ctypes.create_string_buffer(capacity)
-    begins, ends = (ctypes.c_int32 * capacity)(), (ctypes.c_int32 * capacity)()
+    # blingfire may write an offset per output byte; zeroed numpy arrays take memory only where it does.
+    begins, ends = np.zeros(capacity, dtype=np.int32), np.zeros(capacity, dtype=np.int32)
     written = blingfire.blingfire.TextToSentencesWithOffsets(
         ctypes.c_char_p(data),
         ctypes.c_int(len(data)),
         ctypes.byref(output),
-        ctypes.byref(begins),
-        ctypes.byref(ends),
+        begins.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)),
+        ends.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)),
         ctypes.c_int(capacity),
     )
     if written <= 0 or written > capacity:
         return []
     count = output.value.count(b"\n") + 1
-    lead = (np.frombuffer(data, dtype=np.uint8) & 0xC0) != 0x80
-    chars_before = np.concatenate([[0], np.cumsum(lead)])  # characters in data[:k]
-    begin_bytes = np.ctypeslib.as_array(begins)[:count]
-    end_bytes = np.ctypeslib.as_array(ends)[:count] + 1
-    return list(zip(chars_before[begin_bytes].tolist(), chars_before[end_bytes].tolist(), strict=True))
+    # Characters in data[:k]: k less the UTF-8 continuation bytes before k.
+    continuation = np.flatnonzero((np.frombuffer(data, dtype=np.uint8) & 0xC0) == 0x80)
+    begin_bytes = begins[:count].astype(np.int64)
+    end_bytes = ends[:count].astype(np.int64) + 1
+    begin_chars = begin_bytes - np.searchsorted(continuation, begin_bytes)
+    end_chars = end_bytes - np.searchsorted(continuation, end_bytes)
+    return list(zip(begin_chars.tolist(), end_chars.tolist(), strict=True))
 
 
 def _cut_at_whitespace(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:

@@ -332,15 +332,14 @@ class _Joined:
     @functools.cached_property
     def _lowered_utf8(self) -> tuple[bytes, np.ndarray]:
         """The lowered texts, joined, as UTF-8, and the byte offset each text starts at (once per
-        batch: `contains_any` runs for several sets of literals)."""
-        data = self.lowered.encode("utf-8", "surrogatepass")
-        codes = np.frombuffer(self.lowered.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        char_bytes = 1 + (codes >= 0x80).astype(np.int64) + (codes >= 0x800) + (codes >= 0x10000)
-        if len(self.lowered) == len(self.text):
-            starts = self.starts
-        else:  # "İ" lowers to two characters
-            starts = _starts(np.fromiter(map(len, self.lowered_texts), dtype=np.int64, count=len(self.texts)))
-        return data, np.concatenate([[0], np.cumsum(char_bytes)])[starts]
+        batch: `contains_any` runs for several sets of literals).
+
+        Encoded text by text, so the offsets come from the texts' byte lengths: counting the bytes
+        of every character took arrays of eight bytes per character of the batch.
+        """
+        encoded = [text.encode("utf-8", "surrogatepass") for text in self.lowered_texts]
+        lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+        return b"\n".join(encoded), _starts(lengths)
 
     def count(
         self, pattern: re.Pattern[str], candidates: np.ndarray | None = None, separator: str = "\n"
@@ -395,10 +394,11 @@ def _lowered_words(joined: _Joined) -> list[str]:
 
     Taking the words of the lowered text is one C call instead of one per word; they stay
     aligned because no character changes its word-ness when lowered, and only U+0130 (İ) changes
-    length.
+    length. With U+0130 about, each text's words are lowered one by one (text by text, as no word
+    runs across the line feeds between texts, so that the unlowered words are never all held).
     """
     if "\u0130" in joined.text:
-        return [word.lower() for word in TOKEN.findall(joined.text)]
+        return [word.lower() for text in joined.texts for word in TOKEN.findall(text)]
     return TOKEN.findall(joined.lowered)
 
 
@@ -421,7 +421,11 @@ def _classify(text: str) -> np.ndarray:
     classes = _CHAR_CLASSES[codes]
     unknown = (classes & _KNOWN) == 0
     if unknown.any():
-        for code in np.unique(codes[unknown]).tolist():
+        # Flagged in a table of all code points rather than copied out and sorted: every
+        # occurrence of a code point agrees on whether it is unknown.
+        new = np.zeros(len(_CHAR_CLASSES), dtype=bool)
+        new[codes] = unknown
+        for code in np.flatnonzero(new).tolist():
             _CHAR_CLASSES[code] = _char_class(chr(code))
         classes = _CHAR_CLASSES[codes]
     return classes

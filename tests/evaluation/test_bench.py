@@ -10,6 +10,7 @@ import pytest
 from storysplit import load_model
 from storysplit.cli import main as storysplit_main
 from storysplit.evaluation.bench import _sample
+from storysplit.evaluation.bench_commands import one_line_document
 from storysplit.evaluation.data import EvalDocument, EvalSet, load_eval_set
 from storysplit.evaluation.methods import ModelMethod
 from storysplit.evaluation.runner import COMPOSED_RENDERER, evaluate_set
@@ -32,6 +33,7 @@ def test_bench_times_each_method_and_scores_what_it_timed(
         "2",
         "--no-html",
         "--no-commands",
+        "--no-one-line",
         "--output",
         str(output),
     ]
@@ -66,6 +68,28 @@ def test_whole_commands_run_side_by_side_and_print_the_ratios(
         "trafilatura.extract(PAGE.html)",
     ]
     assert "x trafilatura's (goal >= 2x)" in out and "one page: storysplit" in out
+
+
+def test_one_line_documents_of_each_size_are_timed_with_their_peak_memory(
+    tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["bench", "--one-line-only", "--model", str(tiny_model_dir), "--one-line", "0.01,0.03"]
+    code = storysplit_main([*argv, "--data", "seeds", "--seeds-dir", str(SEEDS_DIR)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    rows = [line.split(" | ") for line in out.splitlines() if line.startswith("| ")][1:]
+    assert [row[0] for row in rows] == ["| 0.01 MB", "| 0.03 MB"]
+    segments = [int(row[1].replace(",", "")) for row in rows]
+    peak_rss_mb = [float(row[4].rstrip(" |").replace(",", "")) for row in rows]
+    assert 0 < segments[0] < segments[1] and min(peak_rss_mb) > 0
+
+
+def test_a_one_line_document_is_one_line_of_the_size_asked_for() -> None:
+    texts = ["First line.\nSecond\u2028line, été.\r\n\n", "  Another\tpage  "]
+    document = one_line_document(texts, 1000)
+    assert document.splitlines() == [document] and "  " not in document
+    assert 995 <= len(document.encode("utf-8")) <= 1000
+    assert document.startswith("First line. Second line, été. Another page First line.")
 
 
 def test_a_failing_worker_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
