@@ -181,20 +181,20 @@ def join_segments(text: str, segments: Sequence[LabelledSegment]) -> str:
     the input between them holds a blank (whitespace-only) line, so paragraphs stay paragraphs;
     lines that were merely adjacent stay adjacent.
     """
-    parts: list[str] = []
+    lines: list[list[str]] = []  # each output line's pieces, joined once at the end (linear time)
     previous_end: int | None = None
     for segment in segments:
         piece = text[segment.start : segment.end]
-        if previous_end is None or not parts:
-            parts.append(piece)
+        if previous_end is None:
+            lines.append([piece])
         elif not LINE_BREAK.search(text, previous_end, segment.start):
-            parts[-1] = f"{parts[-1]} {piece}"
+            lines[-1].append(piece)
         else:
             if _has_blank_line(text[previous_end : segment.start]):
-                parts.append("")
-            parts.append(piece)
+                lines.append([])
+            lines.append([piece])
         previous_end = segment.end
-    return "\n".join(parts)
+    return "\n".join(" ".join(line) for line in lines)
 
 
 def _has_blank_line(gap: str) -> bool:
