@@ -60,6 +60,8 @@ class EvalDocument:
     spans: tuple[GoldSpan, ...]
     language: str = ""
     """ISO 639-1 code of the story's language ("" where the row does not say)."""
+    site: str | None = None
+    """The crawl the page belongs to (`document_site`): its pages give each other site evidence."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +140,24 @@ def document_from_row(row: Mapping[str, Any], where: str = "row") -> EvalDocumen
         html_path=str(row.get("html_path") or ""),
         spans=tuple(sorted(spans, key=lambda s: (s.start, s.end))),
         language=str(row.get("language") or ""),
+        site=document_site(row),
     )
+
+
+SITELESS_RENDERERS = frozenset({"mixture", "scraped"})
+"""Renderers of documents that belong to no crawl: composed mixtures and the single scraped seeds."""
+
+
+def document_site(row: Mapping[str, Any]) -> str | None:
+    """The crawl a corpus row's page belongs to: its site as rendered by its renderer, or None.
+
+    A crawl is rendered by one scraper, so a page's other renderings are other crawls: grouped by
+    site alone, they would hold every story line twice. Mixtures and the seeds belong to none.
+    """
+    renderer, domain = str(row.get("renderer") or ""), str(row.get("domain") or "")
+    if renderer in SITELESS_RENDERERS or not domain:
+        return None
+    return f"{domain} {renderer}"
 
 
 def fingerprint(documents: Iterable[EvalDocument]) -> str:

@@ -17,7 +17,9 @@ from typing import Protocol
 import numpy as np
 
 from storysplit.errors import StorysplitError
+from storysplit.features.context import repeat_key
 from storysplit.features.segmentation import LINE_BREAK, Segment
+from storysplit.features.site_evidence import SITE_FEATURES, SiteLineCounter, SiteTable
 from storysplit.labels import SegmentLabel
 from storysplit.model import LabelledSegment
 
@@ -26,10 +28,11 @@ MODEL_METHOD_NAME = "model"
 
 @dataclass(frozen=True, slots=True)
 class SegmentedText:
-    """A document as text methods receive it."""
+    """A document as text methods receive it: its text, segments and crawl (None if unknown)."""
 
     text: str
     segments: tuple[Segment, ...]
+    site: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +84,11 @@ class SegmentingModel(Protocol):
     def max_chars(self) -> int: ...
 
     def segment_many(
-        self, texts: Sequence[str], threshold: float | None = None
+        self,
+        texts: Sequence[str],
+        threshold: float | None = None,
+        sites: Sequence[str | None] | None = None,
+        site_table: SiteTable | None = None,
     ) -> list[list[LabelledSegment]]: ...
 
 
@@ -90,26 +97,44 @@ class SegmentMismatchError(StorysplitError):
 
 
 class ModelMethod:
-    """The trained model as a text method: its posterior p(main) and its own threshold's labels.
+    """The trained model as a text method: its p(main) and its own threshold's labels.
+
+    Documents of one crawl (`SegmentedText.site`) give each other site evidence, counted over all
+    the documents evaluated, as `storysplit clean --site-field` counts a corpus.
 
     Args:
         model: A loaded model (or anything with `max_chars` and `segment_many`).
         name: Name in tables and floors.
         batch_size: Documents per `segment_many` call (the model embeds each batch at once).
+        sites: Give the model site evidence (False: each page alone).
     """
 
     graded = True
 
-    def __init__(self, model: SegmentingModel, name: str = MODEL_METHOD_NAME, batch_size: int = 64) -> None:
+    def __init__(
+        self,
+        model: SegmentingModel,
+        name: str = MODEL_METHOD_NAME,
+        batch_size: int = 64,
+        sites: bool = True,
+    ) -> None:
         self.model = model
         self.name = name
         self.batch_size = batch_size
+        self.sites = sites
 
     def decide(self, documents: Sequence[SegmentedText]) -> list[SegmentDecisions]:
+        with_sites = self.sites and any(d.site is not None for d in documents)
+        table = site_table_of(documents) if with_sites else None
         decisions: list[SegmentDecisions] = []
         for first in range(0, len(documents), self.batch_size):
             batch = documents[first : first + self.batch_size]
-            labelled = self.model.segment_many([d.text for d in batch])
+            texts = [d.text for d in batch]
+            labelled = (
+                self.model.segment_many(texts, sites=[d.site for d in batch], site_table=table)
+                if table is not None
+                else self.model.segment_many(texts)
+            )
             for document, segments in zip(batch, labelled, strict=True):
                 _check_alignment(document, segments)
                 decisions.append(
@@ -119,6 +144,36 @@ class ModelMethod:
                     )
                 )
         return decisions
+
+
+class SiteLineRule(ModelMethod):
+    """The model on each page alone, then a hand rule: drop kept lines that recur on at least half
+    of the crawl's other pages. The crude use of site evidence the learned one must beat.
+    """
+
+    def __init__(self, model: SegmentingModel, name: str = "model_site_rule", share: float = 0.5) -> None:
+        super().__init__(model, name, sites=False)
+        self.share = share
+
+    def decide(self, documents: Sequence[SegmentedText]) -> list[SegmentDecisions]:
+        table = site_table_of(documents)
+        decisions = super().decide(documents)
+        for index, (document, decision) in enumerate(zip(documents, decisions, strict=True)):
+            keys = [repeat_key(segment.text) for segment in document.segments]
+            evidence = table.evidence(document.site, keys)
+            drop = (evidence[:, SITE_FEATURES.index("site_line_share")] >= self.share) & (evidence[:, -1] > 0)
+            keep = decision.keep & ~drop
+            decisions[index] = SegmentDecisions(np.where(keep, decision.probabilities, 0.0), keep)
+        return decisions
+
+
+def site_table_of(documents: Sequence[SegmentedText]) -> SiteTable:
+    """The site evidence of `documents`: every document with a site counted as a page of it."""
+    counter = SiteLineCounter()
+    for document in documents:
+        if document.site is not None:
+            counter.add_page(document.site, [repeat_key(segment.text) for segment in document.segments])
+    return counter.table()
 
 
 def line_groups(document: SegmentedText) -> list[list[int]]:

@@ -125,7 +125,7 @@ def prepare(eval_set: EvalSet, max_chars: int) -> list[PreparedDocument]:
         prepared.append(
             PreparedDocument(
                 document=document,
-                segmented=SegmentedText(document.text, segments),
+                segmented=SegmentedText(document.text, segments, document.site),
                 gold=tuple(segment_gold(document, segments)),
                 segment_bags=tuple(bag_of_words(s.text) for s in segments),
                 reference_bag=bag_of_words(document.reference_text),

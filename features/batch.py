@@ -16,6 +16,7 @@ from storysplit.features.context import SCALAR_WIDTH, document_features, key_of_
 from storysplit.features.encoders import SegmentEncoder
 from storysplit.features.segmentation import Segment, split_document
 from storysplit.features.shape import shape_features_and_words
+from storysplit.features.site_evidence import SiteLineCounter, SiteTable
 
 
 @dataclass(frozen=True)
@@ -45,12 +46,22 @@ def featurize_documents(
     max_chars: int,
     window: int,
     lead_segments: int,
+    sites: Sequence[str | None] | None = None,
+    site_table: SiteTable | None = None,
 ) -> FeaturizedDocuments:
-    """Segment, embed and featurise `texts`; see `features.context.document_features`."""
+    """Segment, embed and featurise `texts`; see `features.context.document_features`.
+
+    Args:
+        sites: Per document, the crawl it belongs to (None: none); None: every page on its own.
+        site_table: Line counts of the crawls, with these documents among the pages counted (the
+            corpus job's first pass); None counts the documents of this batch.
+    """
     segments = [split_document(text, max_chars) for text in texts]
     distinct, inverse = _distinct([seg.text for doc in segments for seg in doc])
     embeddings = encoder.encode(distinct)[inverse]
-    return _featurized(texts, segments, embeddings, distinct, inverse, window, lead_segments)
+    return _featurized(
+        texts, segments, embeddings, distinct, inverse, window, lead_segments, sites, site_table
+    )
 
 
 def featurize_segmented(
@@ -59,6 +70,8 @@ def featurize_segmented(
     embeddings: np.ndarray,
     window: int,
     lead_segments: int,
+    sites: Sequence[str | None] | None = None,
+    site_table: SiteTable | None = None,
 ) -> FeaturizedDocuments:
     """Feature rows for already segmented and embedded documents.
 
@@ -70,7 +83,9 @@ def featurize_segmented(
         lead_segments: Long segments that define each document's lead.
     """
     distinct, inverse = _distinct([seg.text for doc in segments for seg in doc])
-    return _featurized(texts, segments, embeddings, distinct, inverse, window, lead_segments)
+    return _featurized(
+        texts, segments, embeddings, distinct, inverse, window, lead_segments, sites, site_table
+    )
 
 
 def _featurized(
@@ -81,6 +96,8 @@ def _featurized(
     inverse: np.ndarray,
     window: int,
     lead_segments: int,
+    sites: Sequence[str | None] | None,
+    site_table: SiteTable | None,
 ) -> FeaturizedDocuments:
     """`featurize_segmented`, given the distinct segment texts and each segment's index among them."""
     counts = np.array([len(s) for s in segments], dtype=np.int64)
@@ -89,14 +106,40 @@ def _featurized(
     shape = distinct_shape[inverse]
     key_of = dict(zip(distinct, distinct_keys, strict=True))
     keys = [[key_of[seg.text] for seg in doc] for doc in segments]
+    evidence = _site_evidence(keys, sites, site_table)
     width = embeddings.shape[1] + SCALAR_WIDTH
     features = np.empty((int(counts.sum()), width), dtype=np.float32)
     for i, (text, doc) in enumerate(zip(texts, segments, strict=True)):
         rows = slice(offsets[i], offsets[i + 1])
         document_features(
-            text, doc, embeddings[rows], window, lead_segments, shape[rows], keys[i], out=features[rows]
+            text,
+            doc,
+            embeddings[rows],
+            window,
+            lead_segments,
+            shape[rows],
+            keys[i],
+            out=features[rows],
+            site=evidence[i],
         )
     return FeaturizedDocuments(segments=segments, features=features, offsets=offsets, repeat_keys=keys)
+
+
+def _site_evidence(
+    keys: list[list[str]], sites: Sequence[str | None] | None, table: SiteTable | None
+) -> list[np.ndarray | None]:
+    """Per document, its site evidence columns (None for a page on its own)."""
+    if sites is None:
+        return [None] * len(keys)
+    if len(sites) != len(keys):
+        raise ValueError(f"{len(sites)} sites for {len(keys)} documents")
+    if table is None:
+        counter = SiteLineCounter()
+        for site, document_keys in zip(sites, keys, strict=True):
+            if site is not None:
+                counter.add_page(site, document_keys)
+        table = counter.table()
+    return [table.evidence(site, document_keys) for site, document_keys in zip(sites, keys, strict=True)]
 
 
 def _shape_and_keys(texts: list[str]) -> tuple[np.ndarray, list[str]]:

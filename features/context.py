@@ -12,7 +12,10 @@ document's own story, a repeat of an earlier line. Each row therefore holds:
 - surface shape: punctuation, casing, digits, short words, separators, bullets, dates, bylines,
   comment cues;
 - whether a comment-section header ("12 Comments", "Leave a Reply") came before;
-- window averages of the main shape features.
+- window averages of the main shape features;
+- site evidence, when the page's crawl is known: the share of the site's other pages holding the
+  line (and its digit-masked form) and how many pages the site has (`features.site_evidence`;
+  zeros for a page on its own).
 
 Bump `FEATURE_VERSION` whenever a row's meaning changes: models record it and refuse a mismatch.
 """
@@ -26,9 +29,10 @@ import numpy as np
 from storysplit.features.repeats import contained_in_longer
 from storysplit.features.segmentation import Segment
 from storysplit.features.shape import SHAPE_FEATURES, shape_features
+from storysplit.features.site_evidence import SITE_FEATURES
 from storysplit.features.words import words
 
-FEATURE_VERSION = "7"
+FEATURE_VERSION = "8"
 
 _WINDOWED = (
     "log_words",
@@ -63,7 +67,7 @@ CONTEXT_FEATURES = (
     *(f"window_{name}" for name in _WINDOWED),
 )
 
-SCALAR_WIDTH = len(SHAPE_FEATURES) + len(CONTEXT_FEATURES)
+SCALAR_WIDTH = len(SHAPE_FEATURES) + len(CONTEXT_FEATURES) + len(SITE_FEATURES)
 
 ALL_PAIRS_SEGMENTS = 20_000
 """Most segments a document may have for `max_cos_other` and `max_cos_earlier` to compare every
@@ -77,7 +81,12 @@ _BELOW = np.tri(_SIMILARITY_BLOCK, k=-1, dtype=bool)  # column before row, withi
 
 def feature_names(embedding_dim: int) -> list[str]:
     """Column names of `document_features` rows, in order."""
-    return [f"emb_{i}" for i in range(embedding_dim)] + list(SHAPE_FEATURES) + list(CONTEXT_FEATURES)
+    return [
+        *(f"emb_{i}" for i in range(embedding_dim)),
+        *SHAPE_FEATURES,
+        *CONTEXT_FEATURES,
+        *SITE_FEATURES,
+    ]
 
 
 def document_features(
@@ -89,6 +98,7 @@ def document_features(
     shape: np.ndarray | None = None,
     keys: Sequence[str] | None = None,
     out: np.ndarray | None = None,
+    site: np.ndarray | None = None,
 ) -> np.ndarray:
     """Feature rows for one document's segments.
 
@@ -102,6 +112,8 @@ def document_features(
             caller computed them for many documents at once (faster than per document).
         keys: `repeat_key` of each segment, when the caller has them already.
         out: Where to write the rows (a batch's float32 array, so no copy stacks the documents).
+        site: (n_segments, len(SITE_FEATURES)) site evidence (`SiteTable.evidence`); None: zeros,
+            a page on its own.
 
     Returns:
         float32 array of shape (n_segments, dim + SCALAR_WIDTH) (`out`, when given).
@@ -119,7 +131,9 @@ def document_features(
     if keys is None:
         keys = [repeat_key(s.text) for s in segments]
     context = _context_features(text, segments, embeddings, shape, keys, window, lead_segments)
-    return np.concatenate([embeddings, shape, context], axis=1, out=out, casting="same_kind")
+    if site is None:
+        site = np.zeros((n, len(SITE_FEATURES)), dtype=np.float32)
+    return np.concatenate([embeddings, shape, context, site], axis=1, out=out, casting="same_kind")
 
 
 def _context_features(

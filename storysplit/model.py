@@ -27,6 +27,7 @@ from storysplit.features.encoders import HASHING, SegmentEncoder, build_encoder,
 from storysplit.features.model_folder import model_fingerprint
 from storysplit.features.repeats import drop_repeats
 from storysplit.features.segmentation import LINE_BREAK, Segment, encodable_text
+from storysplit.features.site_evidence import SiteTable
 from storysplit.labels import SegmentLabel
 
 # A model folder's own copy of its encoder, found before any other (`locate_encoder`).
@@ -89,8 +90,20 @@ class StorySplitModel:
     def threshold(self) -> float:
         return self.decision.threshold
 
-    def featurize(self, texts: Sequence[str]) -> FeaturizedDocuments:
+    def featurize(
+        self,
+        texts: Sequence[str],
+        sites: Sequence[str | None] | None = None,
+        site_table: SiteTable | None = None,
+    ) -> FeaturizedDocuments:
         """Segments and feature rows for `texts` (exposed for training and analysis).
+
+        Args:
+            texts: The documents.
+            sites: Per document, the site (crawl) it belongs to, or None; its other pages give it
+                site evidence: the share of them that hold each of its lines. None: each page alone.
+            site_table: The sites' line counts over a whole corpus, these documents included
+                (`features.site_evidence.SiteLineCounter`); None counts the pages of this call.
 
         Raises:
             TypeError: `texts` is one string, or holds something other than strings (bytes: decode
@@ -107,6 +120,8 @@ class StorySplitModel:
             self.max_chars,
             self.features.window,
             self.features.lead_segments,
+            sites,
+            site_table,
         )
 
     def labeller_probabilities(self, features: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -121,21 +136,35 @@ class StorySplitModel:
             return np.zeros(0)
         return np.asarray(self.labeller.predict_proba(documents)[:, 1], dtype=np.float64)
 
-    def predict_proba(self, texts: Sequence[str], threshold: float | None = None) -> list[np.ndarray]:
+    def predict_proba(
+        self,
+        texts: Sequence[str],
+        threshold: float | None = None,
+        sites: Sequence[str | None] | None = None,
+        site_table: SiteTable | None = None,
+    ) -> list[np.ndarray]:
         """Per document, the final p(main) of each segment, shape (n_segments,).
 
         `threshold` matters only for repeat dropping: a repeat of a segment kept at that threshold
-        gets probability 0.
+        gets probability 0. `sites` and `site_table` as for `featurize`.
         """
         cut = self.threshold if threshold is None else threshold
-        return self._probabilities(self.featurize(texts), cut)[1]
+        return self._probabilities(self.featurize(texts, sites, site_table), cut)[1]
 
     def segment_many(
-        self, texts: Sequence[str], threshold: float | None = None
+        self,
+        texts: Sequence[str],
+        threshold: float | None = None,
+        sites: Sequence[str | None] | None = None,
+        site_table: SiteTable | None = None,
     ) -> list[list[LabelledSegment]]:
-        """Per document, its segments with labels and probabilities, all documents in one batch."""
+        """Per document, its segments with labels and probabilities, all documents in one batch.
+
+        Pages of one site (`sites`) judge each other's recurring lines: menus, footers and widgets
+        recur across a site's pages, stories do not. `site_table` as for `featurize`.
+        """
         cut = self.threshold if threshold is None else threshold
-        segments, probabilities = self._probabilities(self.featurize(texts), cut)
+        segments, probabilities = self._probabilities(self.featurize(texts, sites, site_table), cut)
         return [
             [
                 LabelledSegment(seg.start, seg.end, label, p)
@@ -150,11 +179,18 @@ class StorySplitModel:
         """One document's segments with labels and probabilities."""
         return self.segment_many([text], threshold)[0]
 
-    def extract_many(self, texts: Sequence[str], threshold: float | None = None) -> list[str]:
-        """Per document, the kept segments' text joined with newlines."""
+    def extract_many(
+        self,
+        texts: Sequence[str],
+        threshold: float | None = None,
+        sites: Sequence[str | None] | None = None,
+        site_table: SiteTable | None = None,
+    ) -> list[str]:
+        """Per document, the kept segments' text joined with newlines (`sites` as for `segment_many`)."""
+        labelled = self.segment_many(texts, threshold, sites, site_table)
         return [
             join_segments(text, [s for s in doc if s.label is SegmentLabel.MAIN])
-            for text, doc in zip(texts, self.segment_many(texts, threshold), strict=True)
+            for text, doc in zip(texts, labelled, strict=True)
         ]
 
     def extract(self, text: str, threshold: float | None = None) -> str:

@@ -25,22 +25,26 @@ from tqdm.auto import tqdm
 from storysplit.atomic_files import atomic_path
 from storysplit.config import Config
 from storysplit.errors import StorysplitError
+from storysplit.evaluation.data import document_site
 from storysplit.features.batch import featurize_segmented
-from storysplit.features.context import FEATURE_VERSION
+from storysplit.features.context import FEATURE_VERSION, repeat_key
 from storysplit.features.encoders import SegmentEncoder
 from storysplit.features.segmentation import Segment, best_overlaps, split_document
+from storysplit.features.site_evidence import SiteLineCounter, SiteTable
 from storysplit.labels import SegmentLabel, SegmentRegion
 from storysplit.train.embedding_store import EmbeddingStore
 
 FEATURE_CHUNK = 256
-ROW_COLUMNS = ("text", "spans", "domain")
+ROW_COLUMNS = ("text", "spans", "domain", "renderer")
 """The dataset columns a split's feature rows are computed from."""
 FEATURE_MODULES = (
+    "storysplit.evaluation.data",
     "storysplit.features.batch",
     "storysplit.features.context",
     "storysplit.features.repeats",
     "storysplit.features.segmentation",
     "storysplit.features.shape",
+    "storysplit.features.site_evidence",
     "storysplit.features.words",
     "storysplit.train.featurize",
 )
@@ -133,7 +137,9 @@ def featurize_split(
     store = _cache_path(cache_dir, "embeddings", _encoder_identity(encoder, config))
     vectors = _embeddings(vocabulary, encoder, store, description)
     row_of = {text: i for i, text in enumerate(vocabulary)}
-    rows = _labelled_rows(dataset, texts, segments, vectors, row_of, config, description)
+    sites = [document_site(row) for row in dataset.select_columns(["domain", "renderer"])]
+    table = _site_table(sites, segments, vocabulary)
+    rows = _labelled_rows(dataset, texts, segments, vectors, row_of, sites, table, config, description)
     if rows_path is not None:
         _save_npz(rows_path, rows.__dict__)
     return rows
@@ -154,6 +160,8 @@ def _labelled_rows(
     segments: list[list[Any]],
     vectors: np.ndarray,
     row_of: dict[str, int],
+    sites: list[str | None],
+    table: SiteTable,
     config: Config,
     description: str,
 ) -> LabelledRows:
@@ -173,6 +181,8 @@ def _labelled_rows(
                 vectors[index],
                 config.features.window,
                 config.features.lead_segments,
+                sites[start:stop],
+                table,
             )
             if features is None:
                 features = np.empty((int(offsets[-1]), batch.features.shape[1]), dtype=np.float32)
@@ -191,6 +201,17 @@ def _labelled_rows(
         regions=np.concatenate(regions),
         offsets=offsets,
     )
+
+
+def _site_table(sites: list[str | None], segments: list[list[Segment]], vocabulary: list[str]) -> SiteTable:
+    """The line counts of the split's crawls (`evaluation.data.document_site`): a page's other pages
+    of its site and renderer give it site evidence, as a crawl's pages do when it is cleaned."""
+    key_of = {text: repeat_key(text) for text in vocabulary}
+    counter = SiteLineCounter()
+    for site, document in zip(sites, segments, strict=True):
+        if site is not None:
+            counter.add_page(site, [key_of[segment.text] for segment in document])
+    return counter.table()
 
 
 def _encoder_identity(encoder: SegmentEncoder, config: Config) -> dict[str, Any]:

@@ -5,8 +5,11 @@ renderers with training, so it flatters the model. Here a fold model never saw a
 held-out set nor any site it holds: its training documents are the corpus's `train` split less
 every document of the held-out source and of any domain that source also has. It is scored on
 the held-out source's `train` and `validation` documents (the `test` split stays unread), per
-renderer and per language, with the oracle (`evaluation.runner.GoldOracle`) and the baselines
-beside it. Features are computed once per split and cached, so folds only refit the heads.
+renderer and per language, with the oracles (`evaluation.runner.GoldOracle`, `RegionOracle`) and
+the baselines beside it. The model is scored twice: reading the site evidence of the held-out
+crawls (a site's pages as one renderer rendered them), and on each page alone
+(`model_without_sites`), with the crude site rule beside (`model_site_rule`). Features are
+computed once per split and cached, so folds only refit the labeller.
 
 `storysplit evaluate --leave-one-source-out [--config CONFIG] [--source NAME ...]`.
 """
@@ -31,7 +34,13 @@ from storysplit.evaluation.baselines import KeepAll
 from storysplit.evaluation.data import EvalSet, document_from_row
 from storysplit.evaluation.html_baselines import html_baselines
 from storysplit.evaluation.line_rules import C4Lines
-from storysplit.evaluation.methods import MODEL_METHOD_NAME, HtmlMethod, ModelMethod, TextMethod
+from storysplit.evaluation.methods import (
+    MODEL_METHOD_NAME,
+    HtmlMethod,
+    ModelMethod,
+    SiteLineRule,
+    TextMethod,
+)
 from storysplit.evaluation.metrics import KIND_GROUPS, OTHER_KINDS, kept_boilerplate_words
 from storysplit.evaluation.report import group_table
 from storysplit.evaluation.runner import SetResult, evaluate_set
@@ -44,6 +53,8 @@ from storysplit.train.featurize import featurize_split
 from storysplit.train.fit import document_weights, fit_model, weigh_documents
 from storysplit.train.run import FEATURE_CACHE
 
+WITHOUT_SITES_METHOD_NAME = "model_without_sites"
+"""The fold's model on each page alone, beside `model`, which reads the held-out crawls' site evidence."""
 EVALUATED_SPLITS = ("train", "validation")
 """Splits whose held-out-source documents a fold is scored on; `test` is never read here."""
 
@@ -160,7 +171,13 @@ def run_folds(
             f"loso:{fold.source}",
             tuple(document_from_row(row, f"{fold.source} row {i}") for i, row in enumerate(held_out)),
         )
-        text_methods: list[TextMethod] = [ModelMethod(model), KeepAll(), C4Lines()]
+        text_methods: list[TextMethod] = [
+            ModelMethod(model),
+            ModelMethod(model, WITHOUT_SITES_METHOD_NAME, sites=False),
+            SiteLineRule(model),
+            KeepAll(),
+            C4Lines(),
+        ]
         result = evaluate_set(eval_set, model.max_chars, text_methods, methods, config.corpus.data_dir)
         results.append(FoldResult(fold, result, len(trained), fit_seconds))
         print(

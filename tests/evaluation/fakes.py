@@ -16,7 +16,11 @@ class FakeModel:
     max_chars = 1000
 
     def segment_many(
-        self, texts: Sequence[str], threshold: float | None = None
+        self,
+        texts: Sequence[str],
+        threshold: float | None = None,
+        sites: Sequence[str | None] | None = None,
+        site_table: object = None,
     ) -> list[list[LabelledSegment]]:
         cut = 0.5 if threshold is None else threshold
         documents = []

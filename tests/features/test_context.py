@@ -16,6 +16,7 @@ from storysplit.features.context import (
 )
 from storysplit.features.encoders import HashingEncoder
 from storysplit.features.segmentation import split_document
+from storysplit.features.site_evidence import SITE_FEATURES
 
 DOC = """Big story headline
 
@@ -41,8 +42,10 @@ def _column(matrix: np.ndarray, name: str) -> np.ndarray:
 
 def test_row_width_matches_names() -> None:
     texts, matrix = _features(DOC)
-    assert matrix.shape == (len(texts), 32 + len(SHAPE_FEATURES) + len(CONTEXT_FEATURES))
+    assert matrix.shape == (len(texts), len(feature_names(32)))
+    assert len(feature_names(32)) == 32 + len(SHAPE_FEATURES) + len(CONTEXT_FEATURES) + len(SITE_FEATURES)
     assert matrix.dtype == np.float32 and np.isfinite(matrix).all()
+    assert not matrix[:, -len(SITE_FEATURES) :].any()  # a page on its own: no site evidence
 
 
 def test_repeat_of_a_story_paragraph_is_flagged_only_on_the_second_copy() -> None:

@@ -12,6 +12,7 @@ from datasets import Dataset
 
 from storysplit.config import Config, load_config
 from storysplit.features.batch import featurize_segmented
+from storysplit.features.context import feature_names
 from storysplit.features.encoders import HashingEncoder
 from storysplit.features.segmentation import split_document
 from storysplit.train import featurize
@@ -29,7 +30,10 @@ def _config(*overrides: str) -> Config:
 
 def _split(seed_rows: list[dict[str, Any]]) -> Dataset:
     return Dataset.from_list(
-        [{"text": r["text"], "spans": r["spans"], "domain": r["domain"]} for r in seed_rows]
+        [
+            {"text": r["text"], "spans": r["spans"], "domain": r["domain"], "renderer": r["renderer"]}
+            for r in seed_rows
+        ]
     )
 
 
@@ -93,6 +97,7 @@ def test_changed_rows_are_featurised_again_with_stored_embeddings(
             lambda d, c: (_edited(d, "spans", lambda s: [{**x, "weight": 0.5} for x in s]), c), id="spans"
         ),
         pytest.param(lambda d, c: (_edited(d, "domain", lambda x: "other.example"), c), id="domain"),
+        pytest.param(lambda d, c: (_edited(d, "renderer", lambda x: "html_text"), c), id="renderer"),
         pytest.param(lambda d, c: (d.select([0, 2, 1, 3, 4]), c), id="row order"),
         pytest.param(lambda d, c: (d, _config("features.window=3")), id="features.window"),
         pytest.param(lambda d, c: (d, _config("segmenter.max_chars=500")), id="segmenter"),
@@ -137,5 +142,45 @@ def test_the_key_ignores_what_the_rows_do_not_depend_on(seed_rows: list[dict[str
         "training.seed=1",
     ]
     assert rows_cache_key(_split(seed_rows), HashingEncoder(), _config(*unrelated)) == key
-    extra = _split(seed_rows).add_column("renderer", ["x"] * len(seed_rows))
+    extra = _split(seed_rows).add_column("language", ["x"] * len(seed_rows))
     assert rows_cache_key(extra, HashingEncoder(), _config()) == key
+
+
+def test_pages_of_one_crawl_give_each_other_site_evidence_and_mixtures_get_none() -> None:
+    """Three pages of a site rendered by one renderer share a menu line; their other renderings, a
+    mixture and another site's page are other crawls."""
+    menu = "Home | World | Sport | Weather"
+    rows = [
+        {"domain": "site.com", "renderer": "html_text", "text": f"{menu}\nStory number {i} about {w}."}
+        for i, w in enumerate(["rain", "trains", "budgets"])
+    ]
+    rows += [
+        {"domain": "site.com", "renderer": "lenient", "text": f"{menu}\nStory about rain."},
+        {"domain": "site.com", "renderer": "mixture", "text": f"{menu}\nA composed story."},
+        {"domain": "other.com", "renderer": "html_text", "text": f"{menu}\nOther story."},
+    ]
+    for row in rows:
+        first = row["text"].split("\n")[0]
+        row["spans"] = [
+            {
+                "start": 0,
+                "end": len(first),
+                "label": "boilerplate",
+                "kind": "menu",
+                "weight": 1.0,
+                "region": "before",
+            },
+            {
+                "start": len(first) + 1,
+                "end": len(row["text"]),
+                "label": "main",
+                "kind": "body",
+                "weight": 1.0,
+                "region": "story",
+            },
+        ]
+    features = featurize_split(Dataset.from_list(rows), HashingEncoder(), _config(), None, "test").features
+    share = features[:, feature_names(HashingEncoder().dimension).index("site_line_share")]
+    evidence = features[:, -1]
+    np.testing.assert_array_equal(evidence, [1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0])
+    np.testing.assert_array_equal(share, [1, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0])
