@@ -5,7 +5,9 @@ A *data spec* names one set of documents on the command line:
 - `seeds`: the five hand-labelled seed documents (`evaluation.seeds.load_seed_rows`);
 - `PATH.jsonl`: one corpus row per line (see `train.corpus.schema`);
 - `DIR:SPLIT`: a split of a `DatasetDict` saved with `save_to_disk` (e.g. `data/corpus:validation`);
-- `DIR`: a single `Dataset` saved with `save_to_disk`.
+- `DIR`: a single `Dataset` saved with `save_to_disk`;
+- `crawl:DIR:SPLIT`: synthetic crawls made from that split (`evaluation.synthetic_crawl`): one
+  site's template wrapped around stories of other sites, page after page.
 
 Rows are checked once here, so metrics and methods can trust them.
 """
@@ -22,6 +24,7 @@ from typing import Any
 
 from storysplit.errors import StorysplitError
 from storysplit.evaluation.seeds import load_seed_rows
+from storysplit.evaluation.synthetic_crawl import CRAWL_SPEC_PREFIX, crawl_rows
 from storysplit.features.segmentation import Segment, best_overlaps, split_document
 from storysplit.labels import SegmentKind, SegmentLabel
 
@@ -193,6 +196,8 @@ def _read_rows(spec: str, seeds_dir: Path) -> list[Mapping[str, Any]]:
         return list(load_seed_rows(seeds_dir, SEED_SPAN_MAX_CHARS))
     if spec.endswith(".jsonl"):
         return _read_jsonl(Path(spec))
+    if spec.startswith(CRAWL_SPEC_PREFIX):
+        return list(crawl_rows(_read_rows(spec.removeprefix(CRAWL_SPEC_PREFIX), seeds_dir)))
     path, _, split = spec.rpartition(":") if ":" in spec else (spec, "", "")
     folder = Path(path)
     if not folder.is_dir():

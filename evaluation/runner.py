@@ -46,6 +46,7 @@ from storysplit.labels import SegmentKind, SegmentLabel, SegmentRegion, story_re
 COMPOSED_RENDERER = "mixture"
 ORACLE_METHOD_NAME = "oracle"
 REGION_ORACLE_METHOD_NAME = "region_oracle"
+WITHOUT_SITES_METHOD_NAME = "model_without_sites"
 
 
 class MethodKind(str, Enum):
@@ -282,11 +283,17 @@ def evaluate_all(
     html_methods: Sequence[HtmlMethod] = (),
     progress: Callable[[str], None] | None = None,
 ) -> list[SetResult]:
-    """The model and every plain-text baseline (and the HTML extractors) on each data spec."""
-    methods: list[TextMethod] = [ModelMethod(model), *text_baselines(first_lines)]
-    return [
-        evaluate_set(
-            load_eval_set(spec, seeds_dir), model.max_chars, methods, html_methods, data_dir, progress
-        )
-        for spec in specs
-    ]
+    """The model and every plain-text baseline (and the HTML extractors) on each data spec.
+
+    Where a spec's documents belong to crawls (`EvalDocument.site`), the model reads their site
+    evidence, and is scored once more on each page alone (`model_without_sites`) to show its worth.
+    """
+    results = []
+    for spec in specs:
+        eval_set = load_eval_set(spec, seeds_dir)
+        methods: list[TextMethod] = [ModelMethod(model)]
+        if any(document.site is not None for document in eval_set.documents):
+            methods.append(ModelMethod(model, WITHOUT_SITES_METHOD_NAME, sites=False))
+        methods += text_baselines(first_lines)
+        results.append(evaluate_set(eval_set, model.max_chars, methods, html_methods, data_dir, progress))
+    return results

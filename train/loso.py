@@ -43,7 +43,7 @@ from storysplit.evaluation.methods import (
 )
 from storysplit.evaluation.metrics import KIND_GROUPS, OTHER_KINDS, kept_boilerplate_words
 from storysplit.evaluation.report import group_table
-from storysplit.evaluation.runner import SetResult, evaluate_set
+from storysplit.evaluation.runner import WITHOUT_SITES_METHOD_NAME, SetResult, evaluate_set
 from storysplit.evaluation.summary import by_language, by_renderer, summarize
 from storysplit.model import encoder_from_config
 from storysplit.train.corpus.build import load_or_build_corpus
@@ -53,8 +53,6 @@ from storysplit.train.featurize import featurize_split
 from storysplit.train.fit import document_weights, fit_model, weigh_documents
 from storysplit.train.run import FEATURE_CACHE
 
-WITHOUT_SITES_METHOD_NAME = "model_without_sites"
-"""The fold's model on each page alone, beside `model`, which reads the held-out crawls' site evidence."""
 EVALUATED_SPLITS = ("train", "validation")
 """Splits whose held-out-source documents a fold is scored on; `test` is never read here."""
 
