@@ -293,3 +293,26 @@ def test_a_labelling_process_freezes_what_it_loaded_and_collects_young_objects_r
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_pages_of_one_site_judge_each_others_recurring_lines(tiny_model_dir: Path) -> None:
+    """Given sites, a model counts the call's pages per site; the site columns of its rows say so."""
+    from storysplit.features.context import feature_names
+    from storysplit.features.site_evidence import SiteLineCounter
+
+    model = load_model(tiny_model_dir)
+    texts = [f"Subscribe to our newsletter today\nStory {word} is a story of its own." for word in "abc"]
+    share = feature_names(model.encoder.dimension).index("site_line_share")
+    alone = model.featurize(texts).features
+    together = model.featurize(texts, sites=["a.com"] * 3).features
+    assert not alone[:, share].any()
+    assert together[:, share].tolist() == [1.0, 0.0] * 3
+    counter = SiteLineCounter()
+    for text in texts + ["Subscribe to our newsletter today\nYet another story."]:
+        counter.add_page("a.com", [line.lower().replace(".", "") for line in text.split("\n")])
+    with_table = model.featurize(texts[:1], sites=["a.com"], site_table=counter.table()).features
+    assert with_table[0, share] == 1.0 and with_table[0, -1] == 1.0  # four pages counted in the table
+    labelled = model.segment_many(texts, sites=["a.com", None, "a.com"])
+    assert [len(doc) for doc in labelled] == [2, 2, 2]
+    with pytest.raises(ValueError, match="2 sites for 3 documents"):
+        model.featurize(texts, sites=["a.com", "a.com"])
