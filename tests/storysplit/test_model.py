@@ -308,7 +308,7 @@ def test_pages_of_one_site_judge_each_others_recurring_lines(tiny_model_dir: Pat
     assert not alone[:, share].any()
     assert together[:, share].tolist() == [1.0, 0.0] * 3
     counter = SiteLineCounter()
-    for text in texts + ["Subscribe to our newsletter today\nYet another story."]:
+    for text in [*texts, "Subscribe to our newsletter today\nYet another story."]:
         counter.add_page("a.com", [line.lower().replace(".", "") for line in text.split("\n")])
     with_table = model.featurize(texts[:1], sites=["a.com"], site_table=counter.table()).features
     assert with_table[0, share] == 1.0 and with_table[0, -1] == 1.0  # four pages counted in the table
