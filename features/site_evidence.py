@@ -7,9 +7,11 @@ counts lines per site in a first pass and labels with the counts in a second.
 
 Lines are compared by their repeat key (`features.context.repeat_key`: lowercased words) and by
 the same key with every run of digits masked, so "Comments (12)" and "Comments (3)" match. Keys
-are hashed to 64 bits together with the site, so the counts take 8 bytes a (site, line) pair while
-they are gathered, spill to disk past a limit, and keep only lines seen on two pages or more.
-Each page counts a line once, however often it repeats it.
+are hashed to 64 bits together with the site, so the counts take 16 bytes a (site, line) pair (its
+hash and count) while they are gathered, spill to disk past a limit, and keep only lines seen on
+two pages or more. Each page counts a line once, however often it repeats it. Parts of a corpus
+counted apart (a job's shards, Ray blocks, datatrove tasks) give `SiteCounts`, which add up to the
+counts of the whole.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import hashlib
 import re
 import tempfile
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +31,8 @@ SITE_FEATURES = ("site_line_share", "site_masked_share", "log_site_pages", "site
 """Per segment: share of the site's other pages holding the line, the same for the digit-masked
 line, log1p of the site's other pages, and 1.0 where the site has enough pages (else all 0)."""
 SPILL_PAIRS = 4_000_000
-"""(site, line) hashes held in memory before a chunk is written to disk (32 MB)."""
+"""(site, line) hashes held in memory before a chunk is written to disk (64 MB with their counts);
+also the most pairs the final merge holds at once besides the table."""
 _DIGITS = re.compile(r"\d+")
 _EXACT, _MASKED = b"e", b"m"
 
@@ -111,21 +115,42 @@ class SiteTable:
 
     def save(self, path: Path) -> None:
         """Write the table as an uncompressed `.npz` (read back by `load`, nothing pickled)."""
-        with Path(path).open("wb") as handle:
-            np.savez(handle, sites=self.sites, pages=self.pages, lines=self.lines, counts=self.counts)
+        _save_arrays(path, self.sites, self.pages, self.lines, self.counts)
 
     @classmethod
     def load(cls, path: Path) -> SiteTable:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in ("sites", "pages", "lines", "counts")}
-        for name in ("sites", "lines"):
-            if arrays[name].dtype != np.uint64 or (np.diff(arrays[name].astype(np.float64)) < 0).any():
-                raise ValueError(f"{path}: {name} must be sorted uint64 hashes")
-        return cls(**arrays)
+        return cls(*_load_arrays(path))
+
+
+@dataclass(frozen=True)
+class SiteCounts:
+    """The counts of a part of a corpus counted on its own (a shard, a Ray block, a datatrove task).
+
+    Arrays as in `SiteTable`, but lines seen on one page are kept: they may recur in another part.
+    Parts add up to the whole (`SiteLineCounter.add_counts`), so a corpus can be counted in parallel.
+    """
+
+    sites: np.ndarray
+    pages: np.ndarray
+    lines: np.ndarray
+    counts: np.ndarray
+
+    def save(self, path: Path) -> None:
+        """Write the counts as an uncompressed `.npz` (read back by `load`, nothing pickled)."""
+        _save_arrays(path, self.sites, self.pages, self.lines, self.counts)
+
+    @classmethod
+    def load(cls, path: Path) -> SiteCounts:
+        return cls(*_load_arrays(path))
 
 
 class SiteLineCounter:
     """Gathers which lines each page of each site holds, in bounded memory, into a `SiteTable`.
+
+    Pages (`add_page`) and parts counted elsewhere (`add_counts`) are held until `spill_pairs`
+    (line hash, count) pairs are, then summed by line into a sorted chunk on disk. The chunks are
+    merged one range of hashes at a time, so the merge too holds about `spill_pairs` pairs besides
+    what it keeps.
 
     Args:
         spill_dir: Where chunks of hashes go once `spill_pairs` are held (a temporary folder if None).
@@ -136,7 +161,7 @@ class SiteLineCounter:
         self.spill_pairs = spill_pairs
         self._spill_dir = spill_dir
         self._temporary: tempfile.TemporaryDirectory[str] | None = None
-        self._held: list[np.ndarray] = []
+        self._held: list[tuple[np.ndarray, np.ndarray | None]] = []  # (lines, counts); None: once each
         self._held_pairs = 0
         self._chunks: list[Path] = []
         self._pages: dict[int, int] = {}
@@ -147,21 +172,41 @@ class SiteLineCounter:
         self._pages[code] = self._pages.get(code, 0) + 1
         exact, masked_hashes = line_hashes(site, keys)
         hashes = np.unique(np.concatenate([exact, masked_hashes]))
-        hashes = hashes[hashes != 0]
-        self._held.append(hashes)
-        self._held_pairs += hashes.size
-        if self._held_pairs >= self.spill_pairs:
-            self._spill()
+        self._hold(hashes[hashes != 0], None)
+
+    def add_counts(self, counts: SiteCounts) -> None:
+        """Add the counts of pages counted by another counter (`SiteLineCounter.counts`)."""
+        for code, pages in zip(counts.sites.tolist(), counts.pages.tolist(), strict=True):
+            self._pages[code] = self._pages.get(code, 0) + pages
+        self._hold(counts.lines, counts.counts)
+
+    def counts(self) -> SiteCounts:
+        """Everything counted so far, lines seen on one page included (to add to another counter)."""
+        return SiteCounts(*self._site_pages(), *self._merged(min_count=1))
 
     def table(self) -> SiteTable:
         """The counts so far; lines seen on one page only are dropped (they are evidence of nothing)."""
-        parts = [np.load(path) for path in self._chunks] + self._held
-        hashes = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
-        lines, counts = np.unique(hashes, return_counts=True)
-        repeated = counts >= 2
+        return SiteTable(*self._site_pages(), *self._merged(min_count=2))
+
+    def _site_pages(self) -> tuple[np.ndarray, np.ndarray]:
         sites = np.array(sorted(self._pages), dtype=np.uint64)
-        pages = np.array([self._pages[int(code)] for code in sites], dtype=np.int64)
-        return SiteTable(sites, pages, lines[repeated], counts[repeated].astype(np.int64))
+        return sites, np.array([self._pages[int(code)] for code in sites], dtype=np.int64)
+
+    def _hold(self, lines: np.ndarray, counts: np.ndarray | None) -> None:
+        self._held.append((lines, counts))
+        self._held_pairs += lines.size
+        if self._held_pairs >= self.spill_pairs:
+            self._spill()
+
+    def _summed_held(self) -> tuple[np.ndarray, np.ndarray]:
+        """The held pairs summed by line, sorted by line."""
+        if not self._held:
+            return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+        lines = np.concatenate([held_lines for held_lines, _ in self._held])
+        counts = np.concatenate(
+            [np.ones(held.size, np.int64) if found is None else found for held, found in self._held]
+        )
+        return _sum_by_line(lines, counts.astype(np.int64, copy=False))
 
     def _spill(self) -> None:
         if self._spill_dir is None and self._temporary is None:
@@ -169,9 +214,80 @@ class SiteLineCounter:
         folder = Path(self._temporary.name) if self._temporary is not None else Path(self._spill_dir or ".")
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"chunk-{len(self._chunks):05d}.npy"
-        np.save(path, np.sort(np.concatenate(self._held)))
+        lines, counts = self._summed_held()
+        np.save(path, np.stack([lines, counts.astype(np.uint64)]))  # row 0 lines, row 1 counts
         self._chunks.append(path)
         self._held, self._held_pairs = [], 0
+
+    def _merged(self, min_count: int) -> tuple[np.ndarray, np.ndarray]:
+        """Every line counted on at least `min_count` pages and its count, sorted by line."""
+        if not self._chunks:
+            return _at_least(*self._summed_held(), min_count)
+        if self._held:
+            self._spill()
+        total = sum(np.load(path, mmap_mode="r").shape[1] for path in self._chunks)
+        ranges = max(1, -(-total // self.spill_pairs))
+        lows = [(2**64 * number) // ranges for number in range(ranges)]
+        kept = [
+            self._merged_range(low, high, min_count)
+            for low, high in zip(lows, [*lows[1:], None], strict=True)
+        ]
+        return (
+            np.concatenate([lines for lines, _ in kept]),
+            np.concatenate([counts for _, counts in kept]),
+        )
+
+    def _merged_range(self, low: int, high: int | None, min_count: int) -> tuple[np.ndarray, np.ndarray]:
+        """`_merged` for the line hashes from `low` up to `high` (None: the end), chunk by chunk.
+
+        Each chunk is mapped only while its slice is copied out, so the pages read from disk do not
+        stay in this process's memory.
+        """
+        lines, counts = [], []
+        for path in self._chunks:
+            chunk = np.load(path, mmap_mode="r")
+            start = int(np.searchsorted(chunk[0], np.uint64(low)))
+            stop = chunk.shape[1] if high is None else int(np.searchsorted(chunk[0], np.uint64(high)))
+            lines.append(np.array(chunk[0, start:stop]))
+            counts.append(np.array(chunk[1, start:stop]).astype(np.int64))
+            del chunk
+        return _at_least(*_sum_by_line(np.concatenate(lines), np.concatenate(counts)), min_count)
+
+
+def _sum_by_line(lines: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct `lines`, sorted, and the sum of `counts` of each."""
+    if lines.size == 0:
+        return lines.astype(np.uint64), counts.astype(np.int64)
+    order = np.argsort(lines, kind="stable")
+    lines, counts = lines[order], counts[order]
+    starts = np.flatnonzero(np.concatenate([[True], lines[1:] != lines[:-1]]))
+    return lines[starts], np.add.reduceat(counts, starts).astype(np.int64)
+
+
+def _at_least(lines: np.ndarray, counts: np.ndarray, min_count: int) -> tuple[np.ndarray, np.ndarray]:
+    keep = counts >= min_count
+    return lines[keep], counts[keep]
+
+
+def _save_arrays(
+    path: Path, sites: np.ndarray, pages: np.ndarray, lines: np.ndarray, counts: np.ndarray
+) -> None:
+    with Path(path).open("wb") as handle:
+        np.savez(handle, sites=sites, pages=pages, lines=lines, counts=counts)
+
+
+def _load_arrays(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """sites, pages, lines, counts of a file `_save_arrays` wrote.
+
+    Raises:
+        ValueError: sites or lines are not sorted uint64 hashes.
+    """
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in ("sites", "pages", "lines", "counts")}
+    for name in ("sites", "lines"):
+        if arrays[name].dtype != np.uint64 or (np.diff(arrays[name].astype(np.float64)) < 0).any():
+            raise ValueError(f"{path}: {name} must be sorted uint64 hashes")
+    return arrays["sites"], arrays["pages"], arrays["lines"], arrays["counts"]
 
 
 def _lookup(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:

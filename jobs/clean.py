@@ -8,6 +8,13 @@ OUTPUT/.storysplit/errors.jsonl with its id and the reason, and the job goes on.
 kill, the same command with --resume finishes the job without redoing finished shards or
 writing any document twice. `--engine ray` runs the cleaning on a Ray cluster instead.
 
+With --site-field FIELD (a field holding each document's URL or domain), pages of one site judge
+each other: menus, footers and widgets recur across a site's pages, stories do not. The job then
+makes two passes: the first counts on how many of its site's pages each line recurs (saved as
+OUTPUT/.storysplit/sites.npz, in bounded memory), the second cleans with those counts. Documents
+without the field are cleaned on their own, as without the option. For a folder of .txt files,
+--site-field folder takes the folder holding each file as its site.
+
 Exit status: 0 when every document was processed (failures are in the errors file),
 2 when the job could not start or stopped early, 130 on Ctrl-C.
 """
@@ -23,6 +30,7 @@ from storysplit.jobs.cleaning import CORPUS_MAX_BYTES, DEFAULT_BATCH_SIZE, Clean
 from storysplit.jobs.errors import JobError
 from storysplit.jobs.job import CleanJob
 from storysplit.jobs.local import run_local_job
+from storysplit.jobs.sites import FOLDER_SITE
 from storysplit.records import ReadSettings
 
 DEFAULT_SHARD_SIZE = 1000
@@ -62,6 +70,12 @@ def _add_input_output_arguments(group: argparse._ArgumentGroup) -> None:
         "--text-field", default="text", help="field or column holding the text (default: text)"
     )
     group.add_argument("--id-field", default="id", help="field or column holding the id (default: id)")
+    group.add_argument(
+        "--site-field",
+        metavar="FIELD",
+        help=f"field or column holding each document's URL or domain: pages of a site judge each other "
+        f"(two passes); '{FOLDER_SITE}' for a folder of .txt files (default: each page alone)",
+    )
     group.add_argument(
         "--max-bytes",
         type=positive_int,
@@ -139,4 +153,5 @@ def _job_from_args(args: argparse.Namespace) -> CleanJob:
         resume=args.resume,
         progress=args.progress,
         ray_address=args.ray_address,
+        site_field=args.site_field,
     )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from storysplit.features.site_evidence import SiteTable
 from storysplit.jobs.timeouts import TimeLimitExceeded, check_time_limit_possible, time_limit
 from storysplit.model import LabelledSegment, StorySplitModel, load_model, tune_gc_for_labelling
 from storysplit.output_records import (
@@ -112,7 +113,12 @@ def clean_texts(model: StorySplitModel, texts: Sequence[str], options: CleanOpti
 
 
 def clean_documents(
-    model: StorySplitModel, texts: Sequence[str], options: CleanOptions, seconds_per_document: float = 0.0
+    model: StorySplitModel,
+    texts: Sequence[str],
+    options: CleanOptions,
+    seconds_per_document: float = 0.0,
+    sites: Sequence[str | None] | None = None,
+    site_table: SiteTable | None = None,
 ) -> list[CleanedText | CleanFailure]:
     """`clean_texts`, but a document that breaks the model or overruns fails alone.
 
@@ -120,14 +126,20 @@ def clean_documents(
     thread). A batch that raises or overruns is redone one document at a time
     (`storysplit.output_records.segment_with_retry`), so only the documents that fail or overrun on
     their own come back as `CleanFailure`; the others get the same result they would have had in
-    the batch.
+    the batch. `sites` (per text) and `site_table` (the corpus's counts, `jobs.sites`) give pages
+    of one site each other's evidence, as `StorySplitModel.segment_many` says.
 
     Raises:
         RuntimeError: a time limit was asked for outside the main thread.
     """
     check_time_limit_possible(seconds_per_document)
     outcomes = segment_with_retry(
-        model, texts, options.threshold, guard=lambda n: time_limit(seconds_per_document * n)
+        model,
+        texts,
+        options.threshold,
+        guard=lambda n: time_limit(seconds_per_document * n),
+        sites=sites,
+        site_table=site_table,
     )
     return [
         CleanFailure(_reason(outcome.error))
@@ -142,14 +154,26 @@ def clean_batch(
     documents: Sequence[SourceDocument],
     options: CleanOptions,
     seconds_per_document: float = 0.0,
+    sites: Sequence[str | None] | None = None,
+    site_table: SiteTable | None = None,
 ) -> list[CleanedText | CleanFailure]:
     """Per document, in order: its cleaned text, or why it has none.
 
     Documents that could not be read fail with their `problem`; the others are cleaned together
-    (`clean_documents`), and one the model fails on gets the reason prefixed with where it is.
+    (`clean_documents`, with their `sites` and `site_table`), and one the model fails on gets the
+    reason prefixed with where it is.
     """
-    readable = [doc.text for doc in documents if doc.problem is None]
-    outcomes = iter(clean_documents(model, readable, options, seconds_per_document))
+    readable = [number for number, doc in enumerate(documents) if doc.problem is None]
+    outcomes = iter(
+        clean_documents(
+            model,
+            [documents[number].text for number in readable],
+            options,
+            seconds_per_document,
+            None if sites is None else [sites[number] for number in readable],
+            site_table,
+        )
+    )
     results: list[CleanedText | CleanFailure] = []
     for doc in documents:
         if doc.problem is not None:

@@ -19,7 +19,11 @@ from storysplit.records import ReadSettings
 
 @dataclass(frozen=True)
 class CleanJob:
-    """A validated `storysplit clean` command line."""
+    """A validated `storysplit clean` command line.
+
+    `site_field` names the record field holding each document's URL or domain (`jobs.sites`);
+    None cleans every document on its own.
+    """
 
     input: Path
     output: Path
@@ -34,6 +38,7 @@ class CleanJob:
     resume: bool
     progress: bool | None
     ray_address: str | None
+    site_field: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,7 @@ def job_plan(job: CleanJob, source: InputSource, engine: str) -> dict[str, Any]:
         "threshold": job.options.threshold,
         "keep_removed": job.options.keep_removed,
         "keep_segments": job.options.keep_segments,
+        "site_field": job.site_field,
         "model_manifest_sha256": model_digest(job.model),
     }
 

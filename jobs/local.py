@@ -7,6 +7,11 @@ shards a killed job already finished. Here the parent streams the input (`jobs.r
 into shards (`jobs.shards`), keeps at most two shards per worker in flight (memory stays bounded
 whatever the corpus size), and each worker cleans, writes and marks whole shards.
 
+With `--site-field`, the same workers first count each shard's lines per site (`jobs.sites`);
+the parent adds the shards' counts up, spilling to `.storysplit/site-counts/`, and saves the table
+of the whole input as `.storysplit/sites.npz`, which each worker loads before its first shard to
+clean. Counting in the workers keeps the first pass about as parallel as the second.
+
 Workers are started with `spawn` and load the model themselves: a torch model used in the parent
 and then forked can deadlock. Each worker runs torch, OpenMP and BLAS on one
 thread, since the pool is the parallelism: OpenMP threads competing with other processes for the
@@ -20,6 +25,7 @@ import ctypes
 import multiprocessing
 import os
 import queue
+import shutil
 import signal
 import sys
 import time
@@ -28,20 +34,33 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, TypeVar
 
 from threadpoolctl import threadpool_limits
 
+from storysplit.features.site_evidence import SiteCounts, SiteLineCounter, SiteTable
 from storysplit.jobs.cleaning import CleanFailure, CleanOptions, clean_batch, load_ready_model
 from storysplit.jobs.errors import JobError
 from storysplit.jobs.job import CleanJob, JobSummary, check_output_is_outside_input, job_plan
-from storysplit.jobs.readers import open_input, parquet_schema, read_documents
+from storysplit.jobs.readers import InputSource, open_input, parquet_schema, read_documents
 from storysplit.jobs.shards import OutputFolder, Shard, ShardResult, plan_shards
+from storysplit.jobs.sites import (
+    check_site_field,
+    count_sites,
+    describe_site_table,
+    document_site,
+    save_site_table,
+)
 from storysplit.jobs.writers import open_shard_writer
 from storysplit.model import StorySplitModel
+from storysplit.records import SourceDocument
 
 SHARDS_IN_FLIGHT_PER_WORKER = 2
 _PR_SET_PDEATHSIG = 1
+Outcome = TypeVar("Outcome")
+ShardTask = Callable[["ShardCleaner", Shard, Callable[[int], None]], Outcome]
+"""What a worker does with a shard: `ShardCleaner.count` (first pass) or `ShardCleaner.run`."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +76,9 @@ class WorkerSettings:
         batch_size: Documents per model call.
         seconds_per_document: Time limit per document (0: none); see `jobs.cleaning.clean_documents`.
         parquet_schema: The input's Arrow schema, for Parquet output.
+        site_field: The field naming each document's site (`jobs.sites.document_site`); None:
+            every document on its own.
+        site_table: The first pass's `sites.npz`, loaded before the first shard is cleaned.
     """
 
     model_path: Path
@@ -67,15 +89,31 @@ class WorkerSettings:
     batch_size: int
     seconds_per_document: float
     parquet_schema: Any = None
+    site_field: str | None = None
+    site_table: Path | None = None
 
 
 class ShardCleaner:
-    """Cleans, writes and marks whole shards with one loaded model."""
+    """Counts, or cleans, writes and marks, whole shards with one loaded model."""
 
     def __init__(self, settings: WorkerSettings, model: StorySplitModel) -> None:
         self.settings = settings
         self.model = model
         self.output = OutputFolder(settings.output_root, settings.format)
+        self._site_table: SiteTable | None = None
+
+    def count(self, shard: Shard, report: Callable[[int], None]) -> SiteCounts:
+        """First pass: the site counts of `shard`'s readable documents; `report(n)` when done."""
+        field = self.settings.site_field
+        assert field is not None, "counting needs a site field"
+        pages = (
+            (document_site(doc, field, self.settings.format), doc.text)
+            for doc in shard.documents
+            if doc.problem is None
+        )
+        counts = count_sites(pages, self.model.max_chars)
+        report(len(shard.documents))
+        return counts
 
     def run(self, shard: Shard, report: Callable[[int], None]) -> ShardResult:
         """Clean `shard`, publish its file, then its marker; `report(n)` after every n documents."""
@@ -92,7 +130,9 @@ class ShardCleaner:
         cleaned = 0
         for first in range(0, len(shard.documents), settings.batch_size):
             batch = shard.documents[first : first + settings.batch_size]
-            outcomes = clean_batch(self.model, batch, settings.options, settings.seconds_per_document)
+            outcomes = clean_batch(
+                self.model, batch, settings.options, settings.seconds_per_document, *self._sites(batch)
+            )
             for doc, outcome in zip(batch, outcomes, strict=True):
                 if isinstance(outcome, CleanFailure):
                     errors.append({"id": doc.id, "reason": outcome.reason})
@@ -105,56 +145,95 @@ class ShardCleaner:
         self.output.mark_done(result)
         return result
 
+    def _sites(self, batch: list[SourceDocument]) -> tuple[list[str | None] | None, SiteTable | None]:
+        """The batch's sites and the site table (loaded on first use), or (None, None) without sites."""
+        settings = self.settings
+        if settings.site_field is None or settings.site_table is None:
+            return None, None
+        if self._site_table is None:
+            self._site_table = SiteTable.load(settings.site_table)
+        field = settings.site_field
+        return [document_site(doc, field, settings.format) for doc in batch], self._site_table
 
-def clean_shards(
-    shards: Iterable[Shard], settings: WorkerSettings, workers: int, report: Callable[[int], None]
-) -> list[ShardResult]:
-    """Clean every shard of `shards` with `workers` processes (1: in this process); results in finish order.
 
-    Raises:
-        JobError: a worker process died (killed for memory, or crashed).
+class ShardPool:
+    """`workers` processes (1: this process), each with its own `ShardCleaner`, taking whole shards.
+
+    One pool serves both passes of a job, so each worker loads the model once.
     """
-    if workers == 1:
-        cleaner = ShardCleaner(settings, load_ready_model(settings.model_path))
-        with threadpool_limits(limits=1):
-            return [cleaner.run(shard, report) for shard in shards]
-    context = multiprocessing.get_context("spawn")
-    progress: multiprocessing.Queue[int] = context.Queue()
-    results: list[ShardResult] = []
-    pool = ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_start_worker, initargs=(settings, progress, os.getpid())
-    )
-    try:
-        pending: set[Future[ShardResult]] = set()
-        for shard in shards:
-            while len(pending) >= SHARDS_IN_FLIGHT_PER_WORKER * workers:
-                pending = _collect(pending, progress, report, results)
-            pending.add(pool.submit(_clean_shard, shard))
-        while pending:
-            pending = _collect(pending, progress, report, results)
-    except BrokenProcessPool:
-        raise JobError(
-            "a worker process died (out of memory?); finished shards are kept, rerun with --resume "
-            "(fewer --workers or a smaller --batch-size use less memory)"
-        ) from None
-    finally:
+
+    def __init__(self, settings: WorkerSettings, workers: int) -> None:
+        self.settings = settings
+        self.workers = workers
+        self._cleaner: ShardCleaner | None = None
+        self._pool: ProcessPoolExecutor | None = None
+        self._progress: multiprocessing.Queue[int] | None = None
+        if workers > 1:
+            context = multiprocessing.get_context("spawn")
+            self._progress = context.Queue()
+            self._pool = ProcessPoolExecutor(
+                workers,
+                mp_context=context,
+                initializer=_start_worker,
+                initargs=(settings, self._progress, os.getpid()),
+            )
+
+    def __enter__(self) -> ShardPool:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         # On an error or Ctrl-C, shards already running finish and are kept; queued ones are dropped.
-        pool.shutdown(wait=True, cancel_futures=True)
-    return results
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
+    def map(
+        self,
+        task: ShardTask[Outcome],
+        shards: Iterable[Shard],
+        report: Callable[[int], None],
+        collect: Callable[[Outcome], None],
+    ) -> None:
+        """`collect(task(cleaner, shard, report))` for every shard, in the order shards finish.
 
-def _collect(
-    pending: set[Future[ShardResult]],
-    progress: multiprocessing.Queue[int],
-    report: Callable[[int], None],
-    results: list[ShardResult],
-) -> set[Future[ShardResult]]:
-    done, still_pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-    _drain(progress, report)
-    for future in done:
-        results.append(future.result())
-    _drain(progress, report)
-    return still_pending
+        Raises:
+            JobError: a worker process died (killed for memory, or crashed).
+        """
+        if self._pool is None:
+            if self._cleaner is None:
+                self._cleaner = ShardCleaner(self.settings, load_ready_model(self.settings.model_path))
+            with threadpool_limits(limits=1):
+                for shard in shards:
+                    collect(task(self._cleaner, shard, report))
+            return
+        try:
+            pending: set[Future[Outcome]] = set()
+            for shard in shards:
+                while len(pending) >= SHARDS_IN_FLIGHT_PER_WORKER * self.workers:
+                    pending = self._collect(pending, report, collect)
+                pending.add(self._pool.submit(_run_task, task, shard))
+            while pending:
+                pending = self._collect(pending, report, collect)
+        except BrokenProcessPool:
+            raise JobError(
+                "a worker process died (out of memory?); finished shards are kept, rerun with --resume "
+                "(fewer --workers or a smaller --batch-size use less memory)"
+            ) from None
+
+    def _collect(
+        self,
+        pending: set[Future[Outcome]],
+        report: Callable[[int], None],
+        collect: Callable[[Outcome], None],
+    ) -> set[Future[Outcome]]:
+        done, still_pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+        assert self._progress is not None
+        _drain(self._progress, report)
+        for future in done:
+            collect(future.result())
+        _drain(self._progress, report)
+        return still_pending
 
 
 def _drain(progress: multiprocessing.Queue[int], report: Callable[[int], None]) -> None:
@@ -187,12 +266,12 @@ def _start_worker(settings: WorkerSettings, progress: multiprocessing.Queue[int]
     threadpool_limits(limits=1)  # after loading, so the OpenMP and BLAS libraries it loaded are limited
 
 
-def _clean_shard(shard: Shard) -> ShardResult:
+def _run_task(task: ShardTask[Outcome], shard: Shard) -> Outcome:
     if _cleaner is None:
         raise _start_error or RuntimeError("worker was not initialised")
     progress = _progress
     assert progress is not None
-    return _cleaner.run(shard, progress.put)
+    return task(_cleaner, shard, progress.put)
 
 
 def _die_with_parent(parent: int) -> None:
@@ -206,43 +285,56 @@ def _die_with_parent(parent: int) -> None:
 
 
 def run_local_job(job: CleanJob) -> JobSummary:
-    """Clean `job.input` into `job.output` with a pool of `job.workers` processes."""
+    """Clean `job.input` into `job.output` with a pool of `job.workers` processes.
+
+    With `job.site_field`, the input's lines are counted per site first (`count_site_lines`),
+    unless an earlier run of the job already saved the counts.
+    """
     source = open_input(job.input)
     check_output_is_outside_input(job.input, job.output)
+    check_site_field(job.site_field, source.format)
     schema = parquet_schema(source, job.read) if source.format == "parquet" else None
     plan = job_plan(job, source, engine="local")
-    settings = WorkerSettings(
-        model_path=job.model,
-        output_root=job.output,
-        format=source.format,
-        text_field=job.read.text_field,
-        options=job.options,
-        batch_size=job.batch_size,
-        seconds_per_document=job.seconds_per_document,
-        parquet_schema=schema,
-    )
     from tqdm import tqdm
 
     with OutputFolder.claim(job.output, source.format, plan, job.resume) as output:
-        bar = tqdm(desc="cleaning", unit="doc", file=sys.stderr, disable=_progress_off(job), mininterval=1.0)
+        settings = WorkerSettings(
+            model_path=job.model,
+            output_root=job.output,
+            format=source.format,
+            text_field=job.read.text_field,
+            options=job.options,
+            batch_size=job.batch_size,
+            seconds_per_document=job.seconds_per_document,
+            parquet_schema=schema,
+            site_field=job.site_field,
+            site_table=output.site_table_path if job.site_field else None,
+        )
         skipped = 0
-
-        def shards_to_do() -> Iterator[Shard]:
-            nonlocal skipped
-            for shard in plan_shards(read_documents(source, job.read), job.shard_size):
-                if output.is_done(shard.index):
-                    skipped += len(shard.documents)
-                    bar.set_postfix_str(f"{skipped:,} done earlier", refresh=False)
-                    continue
-                yield shard
-
+        results: list[ShardResult] = []
         start = time.perf_counter()
-        try:
-            results = clean_shards(shards_to_do(), settings, job.workers, bar.update)
-        finally:
-            bar.close()
-            everything = output.results()
-            errors_file = output.merge_errors(everything)
+        with ShardPool(settings, job.workers) as pool:
+            if job.site_field:
+                count_site_lines(job, source, output, pool)
+            bar = tqdm(
+                desc="cleaning", unit="doc", file=sys.stderr, disable=_progress_off(job), mininterval=1.0
+            )
+
+            def shards_to_do() -> Iterator[Shard]:
+                nonlocal skipped
+                for shard in plan_shards(read_documents(source, job.read), job.shard_size):
+                    if output.is_done(shard.index):
+                        skipped += len(shard.documents)
+                        bar.set_postfix_str(f"{skipped:,} done earlier", refresh=False)
+                        continue
+                    yield shard
+
+            try:
+                pool.map(ShardCleaner.run, shards_to_do(), bar.update, results.append)
+            finally:
+                bar.close()
+                everything = output.results()
+                errors_file = output.merge_errors(everything)
         seconds = time.perf_counter() - start
     return JobSummary(
         cleaned=sum(r.cleaned for r in results),
@@ -255,6 +347,40 @@ def run_local_job(job: CleanJob) -> JobSummary:
         total_cleaned=sum(r.cleaned for r in everything),
         total_failed=sum(r.failed for r in everything),
     )
+
+
+def count_site_lines(job: CleanJob, source: InputSource, output: OutputFolder, pool: ShardPool) -> None:
+    """First pass: count every document's lines per site into the output's `sites.npz`.
+
+    Skipped when an earlier run saved it (`--resume`): the file is written whole, from the whole
+    input, and the job's plan fixes the input, the site field and the model. The workers count
+    shards; this process adds their counts up in bounded memory, spilling to `site-counts/`.
+    """
+    path = output.site_table_path
+    if path.exists():
+        print(f"storysplit clean: using the site counts of an earlier run ({path})", file=sys.stderr)
+        return
+    from tqdm import tqdm
+
+    shutil.rmtree(output.site_counts_dir, ignore_errors=True)  # a killed first pass's chunks
+    counter = SiteLineCounter(spill_dir=output.site_counts_dir)
+    bar = tqdm(
+        desc="counting lines per site",
+        unit="doc",
+        file=sys.stderr,
+        disable=_progress_off(job),
+        mininterval=1.0,
+    )
+    start = time.perf_counter()
+    try:
+        shards = plan_shards(read_documents(source, job.read), job.shard_size)
+        pool.map(ShardCleaner.count, shards, bar.update, counter.add_counts)
+    finally:
+        bar.close()
+    table = counter.table()
+    save_site_table(table, path)
+    shutil.rmtree(output.site_counts_dir, ignore_errors=True)
+    print(describe_site_table(table, path, time.perf_counter() - start), file=sys.stderr)
 
 
 def _progress_off(job: CleanJob) -> bool | None:

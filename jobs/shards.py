@@ -14,6 +14,8 @@ Layout::
     OUTPUT/.storysplit/plan.json           input, format, shard size and cleaning settings
     OUTPUT/.storysplit/shard-00000.json    written last: documents, cleaned, failed, seconds, errors
     OUTPUT/.storysplit/errors.jsonl        {"id", "reason"} of every failed document, merged each run
+    OUTPUT/.storysplit/sites.npz           with --site-field: the first pass's site counts, whole
+    OUTPUT/.storysplit/site-counts/        the first pass's spilled counts while it runs
 
 The state folder is hidden because Ray, Spark and Hugging Face `datasets` all skip hidden entries
 when they read a folder, so `OUTPUT` reads back as a dataset of the cleaned documents alone.
@@ -38,6 +40,8 @@ from storysplit.records import SourceDocument
 JOB_DIR = ".storysplit"
 PLAN_FILE = "plan.json"
 ERRORS_FILE = "errors.jsonl"
+SITES_FILE = "sites.npz"
+SITE_COUNTS_DIR = "site-counts"
 LOCK_FILE = "lock"
 
 
@@ -116,6 +120,16 @@ class OutputFolder:
                 )
             folder._remove_temporaries()
             yield folder
+
+    @property
+    def site_table_path(self) -> Path:
+        """The site counts of the whole input (`--site-field`), written once the first pass ends."""
+        return self.job_dir / SITES_FILE
+
+    @property
+    def site_counts_dir(self) -> Path:
+        """Where the first pass spills counts (`features.site_evidence.SiteLineCounter`)."""
+        return self.job_dir / SITE_COUNTS_DIR
 
     def shard_path(self, index: int) -> Path:
         return self.root / f"shard-{index:05d}{OUTPUT_SUFFIXES[self.format]}"

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from storysplit.features.site_evidence import SiteTable
 from storysplit.labels import SegmentLabel
 from storysplit.model import LabelledSegment, StorySplitModel, join_segments
 
@@ -83,6 +84,8 @@ def segment_with_retry(
     texts: Sequence[str],
     threshold: float | None = None,
     guard: CallGuard | None = None,
+    sites: Sequence[str | None] | None = None,
+    site_table: SiteTable | None = None,
 ) -> list[list[LabelledSegment] | ModelFailure]:
     """Per text, its labelled segments, or the `ModelFailure` that keeps it from having any.
 
@@ -95,13 +98,23 @@ def segment_with_retry(
         texts: Documents to label.
         threshold: Keep segments with p(main) >= this; None uses the model's own.
         guard: Context manager around each model call, given its number of texts; none by default.
+        sites: Per text, its site (`StorySplitModel.segment_many`); None: each page alone.
+        site_table: The corpus's site counts; with `sites`, needed for a text retried on its own to
+            get the evidence it had in the batch.
     """
     if not texts:
         return []
     try:
         with guard(len(texts)) if guard is not None else contextlib.nullcontext():
-            return list(model.segment_many(list(texts), threshold))
+            if sites is None:
+                return list(model.segment_many(list(texts), threshold))
+            return list(model.segment_many(list(texts), threshold, list(sites), site_table))
     except Exception as error:  # one bad document must not fail the others
         if len(texts) == 1:
             return [ModelFailure(error)]
-    return [segment_with_retry(model, [text], threshold, guard)[0] for text in texts]
+    return [
+        segment_with_retry(
+            model, [text], threshold, guard, None if sites is None else [sites[number]], site_table
+        )[0]
+        for number, text in enumerate(texts)
+    ]

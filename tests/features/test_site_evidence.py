@@ -7,7 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from storysplit.features.site_evidence import SITE_FEATURES, SiteLineCounter, SiteTable, masked
+from storysplit.features.site_evidence import (
+    SITE_FEATURES,
+    SiteCounts,
+    SiteLineCounter,
+    SiteTable,
+    masked,
+)
 
 MENU = ["home", "news", "sport", "comments 12"]
 NAMES = [
@@ -15,12 +21,24 @@ NAMES = [
 ]  # no digits: masking keeps them apart
 
 
+def _pages(pages: int, site: str = "example.com") -> list[tuple[str, list[str]]]:
+    crawl = [
+        (site, [*MENU[:3], f"comments {page}", f"a story about {NAMES[page]}", "home"])
+        for page in range(pages)
+    ]
+    return [*crawl, ("other.org", ["home", "a story of its own"])]
+
+
 def _crawl(pages: int, site: str = "example.com", spill_pairs: int = 1_000_000) -> SiteTable:
     counter = SiteLineCounter(spill_pairs=spill_pairs)
-    for page in range(pages):
-        counter.add_page(site, [*MENU[:3], f"comments {page}", f"a story about {NAMES[page]}", "home"])
-    counter.add_page("other.org", ["home", "a story of its own"])
+    for page_site, keys in _pages(pages, site):
+        counter.add_page(page_site, keys)
     return counter.table()
+
+
+def _assert_same(one: SiteTable | SiteCounts, other: SiteTable | SiteCounts) -> None:
+    for name in ("sites", "pages", "lines", "counts"):
+        np.testing.assert_array_equal(getattr(one, name), getattr(other, name))
 
 
 def test_menu_lines_recur_stories_do_not() -> None:
@@ -71,8 +89,7 @@ def test_spilled_counts_equal_counts_held_in_memory(tmp_path: Path) -> None:
     counter.add_page("other.org", ["home", "a story of its own"])
     spilled = counter.table()
     assert len(list((tmp_path / "chunks").glob("chunk-*.npy"))) > 10
-    for name in ("sites", "pages", "lines", "counts"):
-        np.testing.assert_array_equal(getattr(spilled, name), getattr(held, name))
+    _assert_same(spilled, held)
 
 
 def test_only_repeated_lines_are_kept_and_the_table_round_trips(tmp_path: Path) -> None:
@@ -89,3 +106,30 @@ def test_only_repeated_lines_are_kept_and_the_table_round_trips(tmp_path: Path) 
 )
 def test_digits_are_masked(key: str, expected: str) -> None:
     assert masked(key) == expected
+
+
+@pytest.mark.parametrize("spill_pairs", [1_000_000, 5])
+def test_parts_counted_apart_add_up_to_the_counts_of_the_whole(spill_pairs: int, tmp_path: Path) -> None:
+    pages = _pages(12)
+    whole = SiteLineCounter()
+    for site, keys in pages:
+        whole.add_page(site, keys)
+    merged = SiteLineCounter(spill_dir=tmp_path / "merged", spill_pairs=spill_pairs)
+    for first in range(0, len(pages), 5):
+        part = SiteLineCounter(spill_dir=tmp_path / f"part-{first}", spill_pairs=spill_pairs)
+        for site, keys in pages[first : first + 5]:
+            part.add_page(site, keys)
+        merged.add_counts(part.counts())
+    _assert_same(merged.table(), whole.table())
+    _assert_same(merged.counts(), whole.counts())
+
+
+def test_counts_keep_lines_of_one_page_and_round_trip(tmp_path: Path) -> None:
+    counter = SiteLineCounter()
+    counter.add_page("a.com", ["menu", "story one"])
+    counter.add_page("a.com", ["menu", "story two"])
+    counts = counter.counts()
+    assert counts.lines.size == 6 and sorted(counts.counts.tolist()) == [1, 1, 1, 1, 2, 2]
+    assert counter.table().lines.size == 2  # "menu", exact and masked
+    counts.save(tmp_path / "part.npz")
+    _assert_same(SiteCounts.load(tmp_path / "part.npz"), counts)

@@ -50,3 +50,28 @@ def run_clean(args: list[str], capsys: Any) -> tuple[int, str]:
     workers = [] if "--workers" in args else ["--workers", "1"]
     code = main(["clean", *args, *workers, "--no-progress"])
     return code, capsys.readouterr().err
+
+
+SITE_MENU = "Home\nWorld\nSport\nNewsletter: sign up for our morning briefing\n\n"
+SITE_FOOTER = "\n\nComments ({n})\nMost read\n© 2026 Example News Ltd. All rights reserved."
+
+
+def make_crawl(seed_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A small crawl: 6 pages of one site sharing its menu and footer (its URLs written three ways),
+    3 pages of another site, and 4 records without a site (no url field, an empty one)."""
+    records = make_records(seed_rows, 13)
+    for number, record in enumerate(records):
+        if number < 6:
+            host = ("https://www.news.example", "http://NEWS.example:8080", "https://news.example")[
+                number % 3
+            ]
+            record["url"] = f"{host}/story/{number}"
+            record["text"] = SITE_MENU + record["text"] + SITE_FOOTER.format(n=number * 7)
+        elif number < 9:
+            record["url"] = f"https://blog.example/post/{number}"
+            record["text"] = "Blog home | Archive | About\n" + record["text"]
+        elif number < 11:
+            del record["url"]
+        else:
+            record["url"] = "  "
+    return records

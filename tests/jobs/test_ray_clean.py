@@ -6,11 +6,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.jobs.corpus import make_records, read_errors, run_clean, write_jsonl
+from storysplit.features.site_evidence import SiteTable
+from tests.jobs.corpus import make_crawl, make_records, read_errors, run_clean, write_jsonl
 
 ray = pytest.importorskip("ray", reason="ray is an optional extra: pip install 'storysplit[ray]'")
 
@@ -95,3 +97,23 @@ def test_ray_refuses_what_only_the_local_engine_does(
     source = write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": "text"}])
     code, err = run_clean([str(source), str(tmp_path / "out"), "--engine", "ray", "--resume"], capsys)
     assert code == 2 and "--resume is for the local engine" in err
+
+
+def test_site_evidence_on_ray_matches_the_local_engine_byte_for_byte(
+    local_ray: None,
+    tiny_model_dir: Path,
+    seed_rows: list[dict[str, Any]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    source = write_jsonl(tmp_path / "crawl.jsonl.gz", make_crawl(seed_rows), ('{"id": "bad", "url": 3',))
+    options = ["--model", str(tiny_model_dir), "--segments", "--site-field", "url", "--batch-size", "4"]
+    local, on_ray = tmp_path / "local", tmp_path / "ray"
+    assert run_clean([str(source), str(local), *options], capsys)[0] == 0
+    code, err = run_clean([str(source), str(on_ray), *options, "--engine", "ray", "--workers", "2"], capsys)
+    assert code == 0, err
+    assert "counted the lines of 9 pages of 2 sites" in err and "13 documents cleaned, 1 failed" in err
+    assert _lines(on_ray) == _lines(local) and len(_lines(local)) == 13
+    tables = [SiteTable.load(folder / ".storysplit" / "sites.npz") for folder in (local, on_ray)]
+    for name in ("sites", "pages", "lines", "counts"):
+        np.testing.assert_array_equal(getattr(tables[0], name), getattr(tables[1], name))
