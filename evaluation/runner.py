@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 
@@ -37,6 +37,7 @@ from storysplit.evaluation.metrics import (
     Counts,
     SegmentCounts,
     bag_of_words,
+    kept_boilerplate_words,
     kind_outcomes,
     segment_counts,
     token_counts,
@@ -84,6 +85,8 @@ class DocumentResult:
     decisions: SegmentDecisions | None
     segments: SegmentCounts | None
     kinds: dict[tuple[SegmentLabel, SegmentKind], tuple[float, float]] | None
+    boilerplate_words: dict[str, tuple[int, int]] | None = None
+    """Per group of boilerplate kinds, (words kept, words in all) (`metrics.kept_boilerplate_words`)."""
 
     @property
     def document(self) -> EvalDocument:
@@ -222,6 +225,29 @@ class RegionOracle(GoldOracle):
         return decisions
 
 
+def compact(result: SetResult) -> SetResult:
+    """`result` without the documents' texts, segments and word bags: scores, ids and groupings stay.
+
+    A leave-one-source-out run holds every fold's results until its report; the texts are most of
+    their memory and no table needs them.
+    """
+    light: dict[int, PreparedDocument] = {}
+
+    def lighter(prepared: PreparedDocument) -> PreparedDocument:
+        if id(prepared) not in light:
+            document = replace(prepared.document, text="", reference_text="", spans=())
+            light[id(prepared)] = PreparedDocument(
+                document, SegmentedText("", (), document.site), prepared.gold, (), Counter()
+            )
+        return light[id(prepared)]
+
+    methods = tuple(
+        replace(method, documents=tuple(replace(d, prepared=lighter(d.prepared)) for d in method.documents))
+        for method in result.methods
+    )
+    return replace(result, methods=methods)
+
+
 def run_text_method(method: TextMethod, prepared: Sequence[PreparedDocument]) -> MethodResult:
     """Decisions of a text method on every document, scored on tokens, segments and kinds."""
     decisions = method.decide([p.segmented for p in prepared])
@@ -241,6 +267,7 @@ def run_text_method(method: TextMethod, prepared: Sequence[PreparedDocument]) ->
                 decisions=decision,
                 segments=segment_counts(item.gold, decision.keep),
                 kinds=kind_outcomes(item.gold, decision.keep),
+                boilerplate_words=kept_boilerplate_words(item.gold, item.segment_bags, decision.keep),
             )
         )
     return MethodResult(method.name, MethodKind.TEXT, method.graded, tuple(documents))

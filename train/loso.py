@@ -41,9 +41,9 @@ from storysplit.evaluation.methods import (
     SiteLineRule,
     TextMethod,
 )
-from storysplit.evaluation.metrics import KIND_GROUPS, OTHER_KINDS, kept_boilerplate_words
+from storysplit.evaluation.metrics import KIND_GROUPS, OTHER_KINDS
 from storysplit.evaluation.report import group_table
-from storysplit.evaluation.runner import WITHOUT_SITES_METHOD_NAME, SetResult, evaluate_set
+from storysplit.evaluation.runner import WITHOUT_SITES_METHOD_NAME, SetResult, compact, evaluate_set
 from storysplit.evaluation.summary import by_language, by_renderer, summarize
 from storysplit.model import encoder_from_config
 from storysplit.train.corpus.build import load_or_build_corpus
@@ -176,7 +176,9 @@ def run_folds(
             KeepAll(),
             C4Lines(),
         ]
-        result = evaluate_set(eval_set, model.max_chars, text_methods, methods, config.corpus.data_dir)
+        result = compact(
+            evaluate_set(eval_set, model.max_chars, text_methods, methods, config.corpus.data_dir)
+        )
         results.append(FoldResult(fold, result, len(trained), fit_seconds))
         print(
             f"fold {fold.source}: {len(trained)} training documents, fit {fit_seconds:.0f} s; "
@@ -225,10 +227,8 @@ def save_fold_results(results: Sequence[FoldResult], folder: Path) -> Path:
                         "token_recall": document.tokens.recall,
                         "token_f1": document.tokens.f1,
                     }
-                    if document.decisions is not None:
-                        record["boilerplate_words"] = kept_boilerplate_words(
-                            document.prepared.gold, document.prepared.segment_bags, document.decisions.keep
-                        )
+                    if document.boilerplate_words is not None:
+                        record["boilerplate_words"] = document.boilerplate_words
                     out.write(json.dumps(record) + "\n")
     return path
 

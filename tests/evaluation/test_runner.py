@@ -105,3 +105,23 @@ def test_html_methods_skip_composed_documents(story_rows: list[dict[str, Any]], 
     assert [d.document.id for d in scored] == ["rendered", "again"]
     assert echo.calls == 1
     assert summarize(scored).token_f1 == pytest.approx(1.0)
+
+
+def test_a_compacted_result_keeps_every_score_and_grouping(
+    story_rows: list[dict[str, Any]], fake_model: FakeModel
+) -> None:
+    from storysplit.evaluation.report import group_table
+    from storysplit.evaluation.runner import compact
+    from storysplit.evaluation.summary import by_language, by_renderer
+
+    result = run(story_rows, fake_model)
+    light = compact(result)
+    assert all(
+        d.document.text == "" and d.prepared.segment_bags == () for m in light.methods for d in m.documents
+    )
+    for method in result.methods:
+        assert summarize(light.method(method.name).documents) == summarize(method.documents)
+        kept = [d.boilerplate_words for d in light.method(method.name).documents]
+        assert kept == [d.boilerplate_words for d in method.documents] and kept[0]
+    for key, title in ((by_renderer, "renderer"), (by_language, "language")):
+        assert group_table(light, title, key) == group_table(result, title, key)
