@@ -54,6 +54,7 @@ from storysplit.train.fit import document_weights, fit_model, weigh_documents
 from storysplit.train.run import FEATURE_CACHE
 
 EVALUATED_SPLITS = ("train", "validation")
+RECORDS_FILE = "documents.jsonl"
 """Splits whose held-out-source documents a fold is scored on; `test` is never read here."""
 
 
@@ -125,6 +126,7 @@ def run_folds(
     html: bool = True,
     renderers: Sequence[str] | None = None,
     save_dir: Path | None = None,
+    records: Path | None = None,
 ) -> list[FoldResult]:
     """Train one model per held-out source and score it there (see the module docstring).
 
@@ -136,6 +138,7 @@ def run_folds(
         html: Also score the HTML extractors on the held-out pages.
         renderers: Score only these renderings of the held-out pages (None: all).
         save_dir: Also save each fold's model as `save_dir/<source>`, for error analysis.
+        records: Append each finished fold's per-document scores here (`append_fold_records`).
     """
     corpus = load_or_build_corpus(config)
     encoder = encoder_from_config(config.encoder)
@@ -180,6 +183,8 @@ def run_folds(
             evaluate_set(eval_set, model.max_chars, text_methods, methods, config.corpus.data_dir)
         )
         results.append(FoldResult(fold, result, len(trained), fit_seconds))
+        if records is not None:
+            append_fold_records(results[-1], records)
         print(
             f"fold {fold.source}: {len(trained)} training documents, fit {fit_seconds:.0f} s; "
             + fold_summary(result),
@@ -205,32 +210,30 @@ def fold_summary(result: SetResult, renderer: str = "html_text") -> str:
     return f"{renderer}: " + ", ".join(parts)
 
 
-def save_fold_results(results: Sequence[FoldResult], folder: Path) -> Path:
-    """Per-document scores of every method and fold as JSON lines, for tables and later analysis.
+def append_fold_records(fold_result: FoldResult, path: Path) -> None:
+    """Add a finished fold's per-document scores of every method to `path` (JSON lines).
 
-    Text methods also record, per group of boilerplate kinds, the words they kept of all there were
+    Written as each fold ends, so a run stopped half-way keeps its finished folds. Text methods also
+    record, per group of boilerplate kinds, the words they kept of all there were
     (`evaluation.metrics.kept_boilerplate_words`).
     """
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "documents.jsonl"
-    with path.open("w", encoding="utf-8") as out:
-        for fold_result in results:
-            for method in fold_result.result.methods:
-                for document in method.documents:
-                    record = {
-                        "fold": fold_result.fold.source,
-                        "method": method.name,
-                        "id": document.document.id,
-                        "renderer": document.document.renderer,
-                        "language": document.document.language,
-                        "token_precision": document.tokens.precision,
-                        "token_recall": document.tokens.recall,
-                        "token_f1": document.tokens.f1,
-                    }
-                    if document.boilerplate_words is not None:
-                        record["boilerplate_words"] = document.boilerplate_words
-                    out.write(json.dumps(record) + "\n")
-    return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as out:
+        for method in fold_result.result.methods:
+            for document in method.documents:
+                record = {
+                    "fold": fold_result.fold.source,
+                    "method": method.name,
+                    "id": document.document.id,
+                    "renderer": document.document.renderer,
+                    "language": document.document.language,
+                    "token_precision": document.tokens.precision,
+                    "token_recall": document.tokens.recall,
+                    "token_f1": document.tokens.f1,
+                }
+                if document.boilerplate_words is not None:
+                    record["boilerplate_words"] = document.boilerplate_words
+                out.write(json.dumps(record) + "\n")
 
 
 def overview_table(results: Sequence[FoldResult], renderer: str | None = None) -> str:
@@ -278,8 +281,8 @@ def fold_tables(results: Sequence[FoldResult]) -> str:
 
 
 def read_fold_records(folder: Path) -> list[dict[str, Any]]:
-    """The per-document records a run wrote (`save_fold_results`)."""
-    path = folder / "documents.jsonl"
+    """The per-document records a run wrote (`append_fold_records`)."""
+    path = folder / RECORDS_FILE
     if not path.is_file():
         raise StorysplitError(f"{folder} holds no documents.jsonl of a leave-one-source-out run")
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -382,6 +385,9 @@ def main(argv: list[str] | None = None) -> int:
     before = read_fold_records(args.compare_with) if args.compare_with else None
     config = load_config(args.config, args.set)
     started = time.perf_counter()
+    output = args.output or Path("runs/loso") / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    records = output / RECORDS_FILE
+    records.unlink(missing_ok=True)
     results = run_folds(
         config,
         args.source,
@@ -389,8 +395,8 @@ def main(argv: list[str] | None = None) -> int:
         not args.no_html,
         args.renderer,
         args.save_models,
+        records,
     )
-    output = args.output or Path("runs/loso") / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     renderers = sorted({d.document.renderer for r in results for d in r.result.methods[0].documents})
     tables = [overview_table(results)] + [overview_table(results, name) for name in renderers]
     markdown = "\n".join(tables) + "\n" + fold_tables(results)
@@ -400,11 +406,10 @@ def main(argv: list[str] | None = None) -> int:
         f"- date: {datetime.now(timezone.utc).isoformat(timespec='seconds')}",
         f"- seconds: {time.perf_counter() - started:.0f}",
     ]
-    path = save_fold_results(results, output)
     if before is not None:
         markdown = (
             f"## Compared with {args.compare_with}\n\n"
-            + comparison_tables(before, read_fold_records(path.parent))
+            + comparison_tables(before, read_fold_records(output))
             + "\n"
             + markdown
         )
