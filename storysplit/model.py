@@ -34,6 +34,8 @@ from storysplit.labels import SegmentLabel
 ENCODER_FOLDER = "encoder"
 MODEL_ENV = "STORYSPLIT_MODEL"
 """Names the model folder commands load unless `--model` names another (default: the shipped one)."""
+FALLBACK_SHARE = 0.5
+"""Where no segment reaches the threshold, those with at least this share of the best p(main) are kept."""
 # Allocations between collections of young objects once a labelling process is set up (default 700).
 YOUNG_COLLECTION_THRESHOLD = 50_000
 
@@ -169,7 +171,7 @@ class StorySplitModel:
             [
                 LabelledSegment(seg.start, seg.end, label, p)
                 for seg, label, p in zip(
-                    doc_segments, _labels(doc_probs, cut), doc_probs.tolist(), strict=True
+                    doc_segments, self._labels(doc_probs, cut), doc_probs.tolist(), strict=True
                 )
             ]
             for doc_segments, doc_probs in zip(segments, probabilities, strict=True)
@@ -196,6 +198,16 @@ class StorySplitModel:
     def extract(self, text: str, threshold: float | None = None) -> str:
         """The main story of one document as text: one kept segment per line, paragraphs apart."""
         return self.extract_many([text], threshold)[0]
+
+    def _labels(self, probabilities: np.ndarray, threshold: float) -> list[SegmentLabel]:
+        """Main where p >= threshold, boilerplate elsewhere (one comparison for the whole document).
+
+        A page has a story: where no segment reaches the threshold and `decision.fallback` is
+        set, the segments within `FALLBACK_SHARE` of the most probable one are main instead.
+        """
+        if self.decision.fallback and probabilities.size and probabilities.max() < threshold:
+            threshold = FALLBACK_SHARE * float(probabilities.max())
+        return [_LABELS[kept] for kept in (probabilities >= threshold).tolist()]
 
     def _probabilities(
         self, batch: FeaturizedDocuments, threshold: float
@@ -375,7 +387,4 @@ def encoder_from_config(config: EncoderConfig) -> SegmentEncoder:
     )
 
 
-def _labels(probabilities: np.ndarray, threshold: float) -> list[SegmentLabel]:
-    """Main where p >= threshold, boilerplate elsewhere (one comparison for the whole document)."""
-    labels = (SegmentLabel.BOILERPLATE, SegmentLabel.MAIN)
-    return [labels[kept] for kept in (probabilities >= threshold).tolist()]
+_LABELS = (SegmentLabel.BOILERPLATE, SegmentLabel.MAIN)

@@ -316,3 +316,26 @@ def test_pages_of_one_site_judge_each_others_recurring_lines(tiny_model_dir: Pat
     assert [len(doc) for doc in labelled] == [2, 2, 2]
     with pytest.raises(ValueError, match="2 sites for 3 documents"):
         model.featurize(texts, sites=["a.com", "a.com"])
+
+
+def test_with_the_fallback_a_page_always_keeps_its_most_probable_segments(
+    tiny_model: StorySplitModel,
+) -> None:
+    from storysplit.config import DecisionConfig
+
+    text = "Menu\nHome\nA story paragraph that reads like prose, with a second clause.\nShare"
+    strict = 0.999999
+    plain = tiny_model.segment(text, threshold=strict)
+    assert not any(s.label is SegmentLabel.MAIN for s in plain)
+    with_fallback = StorySplitModel(
+        tiny_model.labeller,
+        tiny_model.encoder,
+        tiny_model.segmenter,
+        tiny_model.features,
+        DecisionConfig(fallback=True),
+    ).segment(text, threshold=strict)
+    best = max(s.probability for s in with_fallback)
+    kept = [s for s in with_fallback if s.label is SegmentLabel.MAIN]
+    assert kept and all(s.probability >= 0.5 * best for s in kept)
+    assert all(s.probability < 0.5 * best for s in with_fallback if s.label is not SegmentLabel.MAIN)
+    assert [s.probability for s in with_fallback] == [s.probability for s in plain]
