@@ -55,14 +55,17 @@ class _Layer:
         states = np.empty((2, plan.rows, h), dtype=np.float32)
         widest = int(plan.active[0]) if plan.active.size else 0
         state = np.zeros((2, widest, h), dtype=np.float32)
-        recurrent_buffer = np.empty((2, widest, 3 * h), dtype=np.float32)
+        buffer = np.empty((2, widest, 3 * h), dtype=np.float32)
+        # Every step writes into `buffer` and its slice of `states` in place: no array is allocated
+        # per step, and the new state is read from where it was stored.
         for start, active in zip(plan.starts.tolist(), plan.active.tolist(), strict=True):
             state = state[:, :active]
-            recurrent = recurrent_buffer[:, :active]
+            recurrent = buffer[:, :active]
             for k in (0, 1):  # two 2-D products: BLAS, where a stacked matmul is not
                 np.matmul(state[k], self.recurrent_weight[k], out=recurrent[k])
             step_gates = gates[:, start : start + active]
-            reset_update = step_gates[..., : 2 * h] + recurrent[..., : 2 * h]
+            reset_update = recurrent[..., : 2 * h]
+            reset_update += step_gates[..., : 2 * h]
             np.negative(reset_update, out=reset_update)
             np.exp(reset_update, out=reset_update)
             reset_update += 1.0
@@ -72,10 +75,11 @@ class _Layer:
             candidate *= reset_update[..., :h]
             candidate += step_gates[..., 2 * h :]
             np.tanh(candidate, out=candidate)
-            state = state - candidate
-            state *= reset_update[..., h:]
-            state += candidate
-            states[:, start : start + active] = state
+            new_state = states[:, start : start + active]
+            np.subtract(state, candidate, out=new_state)
+            new_state *= reset_update[..., h:]
+            new_state += candidate
+            state = new_state
         out = np.empty((plan.rows, 2 * h), dtype=np.float32)
         out[plan.forward, :h] = states[0]
         out[plan.backward, h:] = states[1]
