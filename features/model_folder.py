@@ -17,7 +17,7 @@ def model_fingerprint(model_path: str) -> str:
     """SHA-256 over a local model folder's file names and contents.
 
     Any re-export, other revision or other model changes it; a hub name that is not a local
-    folder is its own fingerprint. Hashing the default encoder's 47 MB took ~0.04 s of every
+    folder is its own fingerprint. Hashing the default encoder's weights cost time on every
     start, so the digest is kept in the user's cache under the folder's path and its files'
     sizes, inodes and modification and change times: any write to a file changes its change
     time (which no tool can set back), and with it the entry looked up.

@@ -1,17 +1,17 @@
 """Token ids of an XLM-R-style Unigram tokenizer, its Viterbi step run by the sentencepiece library.
 
-On a corpus run the tokenizer was a fifth of the time: Hugging Face's Unigram model takes ~7 µs
-per new word, sentencepiece's C++ Viterbi over the same pieces and scores ~2 µs. Only that step
-changes. Normalising and pre-tokenising stay Hugging Face's own objects (NFKC, runs of spaces made
-one, Metaspace), built from the tokenizer.json parts, and every Metaspace piece ("▁word") is
-tokenised on its own, as Hugging Face does, with its ids cached by word.
+On a corpus run the tokenizer took a large share of the time, most of it in Hugging Face's Unigram
+model; sentencepiece's C++ Viterbi over the same pieces and scores is faster per new word
+(docs/speed.md). Only that step changes. Normalising and pre-tokenising stay Hugging Face's own
+objects (NFKC, runs of spaces made one, Metaspace), built from the tokenizer.json parts, and every
+Metaspace piece ("▁word") is tokenised on its own, as Hugging Face does, with its ids cached by word.
 
 The two agree on every word's pieces except where two orders of the same pieces spell it ("#ccc;"
 is "c" + "cc" or "cc" + "c"): an exact tie, which Hugging Face breaks in float64 and sentencepiece
-in float32. The same ids in another order give the same mean vector up to float32 rounding (not one
-probability of the shipped model moved on 81,691 segments of 404 pages, docs/speed.md).
+in float32. The same ids in another order give the same mean vector up to float32 rounding (the
+shipped model's probabilities on corpus pages did not move, docs/speed.md).
 
-Building the processor from tokenizer.json takes ~0.2 s, loading a built one ~0.08 s: a built one
+Building the processor from tokenizer.json costs more than loading a built one: a built one
 is kept in the user's cache folder (`features.user_cache`), named by tokenizer.json's digest.
 """
 

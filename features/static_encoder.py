@@ -2,9 +2,9 @@
 
 A static sentence-transformers folder holds one `StaticEmbedding` module: a tokenizer and a
 (vocabulary, dimension) matrix. sentence-transformers runs it through torch in small batches,
-which costs torch's import (~2 s, ~300 MB) and a Python flattening step per batch; here the
-tokenizer's ids gather their rows of the embedding matrix, added position by position over the
-texts (a `scipy.sparse` product did the same, but importing it took ~0.3 s per process). Results
+which costs torch's import (seconds and hundreds of MB) and a Python flattening step per batch;
+here the tokenizer's ids gather their rows of the embedding matrix, added position by position over
+the texts (a `scipy.sparse` product did the same, but importing scipy slowed every start). Results
 equal sentence-transformers' to float32 rounding (~1e-7).
 
 Tokenising is most of the encoder's time, and a corpus repeats its words endlessly, so the ids
@@ -13,7 +13,7 @@ holds for two kinds of tokenizer: BERT-style ones never join tokens across white
 holding a character that Python splits on but the tokenizer deletes are tokenised whole), and
 SentencePiece-style ones (NFKC, runs of spaces made one, Metaspace splitting on spaces: XLM-R,
 multilingual-e5) tokenise each space-separated piece on its own; the latter run on the
-sentencepiece library (`features.sentencepiece_ids`, ~4x faster per word than Hugging Face's
+sentencepiece library (`features.sentencepiece_ids`, faster per word than Hugging Face's
 Unigram model). Texts of any other tokenizer are tokenised whole.
 """
 
@@ -65,8 +65,8 @@ class StaticEncoder:
         model_path: A static sentence-transformers folder (`is_static_folder`).
         batch_size: Texts tokenised and summed per step; bounds the token table's memory.
         normalize: L2-normalise the means (rows of zeros stay zero).
-        word_cache_size: Words whose ids are kept (~165 bytes each: the 125,095 words of 399 news
-            pages took 20.6 MB); the cache is emptied when it outgrows this.
+        word_cache_size: Words whose ids are kept (each a dict entry and its ids in memory); the
+            cache is emptied when it outgrows this.
     """
 
     def __init__(
@@ -77,7 +77,7 @@ class StaticEncoder:
         stored = _mapped_embedding(folder / "model.safetensors")
         # Float16 weights (the distilled encoders') are widened to float32 row by row as texts first
         # use them: a page touches a few thousand rows, a corpus run tens of thousands (widening
-        # the whole e5-static matrix took 0.2 s), and the float32 matrix's untouched pages are
+        # the whole matrix would slow every start), and the float32 matrix's untouched pages are
         # never written, so they take no memory. Widening is exact.
         self._stored = stored
         self._widened: np.ndarray | None = None
@@ -174,9 +174,9 @@ class StaticEncoder:
 def _mapped_embedding(path: Path) -> np.ndarray:
     """The one 2-D tensor of a safetensors file, memory-mapped read-only.
 
-    safetensors' own loader reads the whole file (44 MB for e5-static, ~0.03 s of every start);
-    mapped, a page's few thousand rows are all that is read. The format is an 8-byte little-endian
-    header length, a JSON header naming each tensor's dtype, shape and byte range, then the data.
+    safetensors' own loader reads the whole file on every start; mapped, a page's few thousand
+    rows are all that is read. The format is an 8-byte little-endian header length, a JSON header
+    naming each tensor's dtype, shape and byte range, then the data.
 
     Raises:
         ValueError: the file is not one float16 or float32 matrix in that format.

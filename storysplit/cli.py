@@ -64,7 +64,7 @@ COMMANDS: dict[str, Command] = {
 LOSO_FLAG = "--leave-one-source-out"
 # Commands that label documents run one BLAS/OpenMP thread unless the user says otherwise: their
 # matrix products are one page's segments, too small to share, and a second thread mostly waits
-# (measured on full news pages: 62 vs 52 docs/s, one vs two threads, side by side).
+# (one thread labelled full news pages faster than two, side by side: docs/speed.md).
 SINGLE_THREADED = frozenset({"segment", "serve"})
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 

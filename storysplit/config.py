@@ -22,8 +22,8 @@ class ConfigError(StorysplitError):
 
 
 class _Section(BaseModel):
-    # Validators are built on first use: inference validates four sections of a manifest, and
-    # building all twelve at import was a fifth of its start-up.
+    # Validators are built on first use: inference validates a few sections of a manifest, and
+    # building every section's at import was a large share of its start-up (docs/speed.md).
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 

@@ -42,7 +42,7 @@ def create_app(model: StorySplitModel, max_bytes: int, max_batch: int) -> FastAP
     """The API over `model`; bodies over `max_bytes` are refused, at most `max_batch` documents a call.
 
     The model labels one document first: its encoder loads on first use, which would otherwise
-    make the first request seconds slower than the rest.
+    make the first request much slower than the rest.
     """
     model.segment("Warm-up.")
     batcher = Batcher(model, max_batch)

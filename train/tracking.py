@@ -140,7 +140,7 @@ def content_fingerprint(dataset: Dataset) -> str:
     """SHA-256 of a split's column names and rows in order: the same data gives the same value.
 
     `datasets`' own `_fingerprint` is not that: the same rows get one value when a corpus is built
-    and another when it is loaded back from disk. About 30 MB of rows a second.
+    and another when it is loaded back from disk.
     """
     digest = hashlib.sha256(json.dumps(sorted(dataset.column_names)).encode("utf-8"))
     for batch in dataset.with_format("arrow").iter(batch_size=1000):
