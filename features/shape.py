@@ -14,6 +14,7 @@ encoder on the static path.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import functools
 import itertools
 import operator
@@ -60,21 +61,73 @@ _BYLINE = re.compile(
     r"publicado|actualizado|mis à jour)\b",
     re.IGNORECASE | re.MULTILINE,
 )
-_CJK_WIDGETS = (
-    "シェア|ツイート|コメント|関連記事|ランキング|広告|ログイン|新着|おすすめ|人気記事|"
-    "分享|评论|相关|广告|登录|热门|推荐|공유|댓글|관련|광고|로그인"
+# The widget vocabulary, the one list the widget pattern and its prefilter are made from
+# (`widget_terms`). Lowercase; a space stands for one space; a trailing "*" takes the rest of the
+# word ("advertis*": advertising, advertisement). Terms match as whole words, except those of
+# scripts that write no spaces or attach particles to words (CJK, Hangul) and symbols, which match
+# anywhere.
+WIDGET_TERMS = tuple(
+    term.strip()
+    for term in """
+    share, shares, tweet, subscribe, subscription, newsletter, sign up, signup, log in, login, sign in,
+    signin, register, cookie, cookies, privacy, terms, advertis*, sponsored, follow, read more,
+    more stories, comment, comments, related, copyright, rights reserved, click, download, app, menu,
+    search, home, trending, popular, latest, most read, most viewed, listen, watch, video, podcast, skip,
+    contact, about us, careers, faq, help,
+    teilen, kommentar, kommentare, abonnieren, anmelden, werbung, anzeige, datenschutz, impressum,
+    mehr zum thema,
+    partager, commentaire, commentaires, connexion, publicité, s'abonner, lire aussi,
+    compartir, comentario, comentarios, suscríbete, publicidad,
+    condividi, commenti, pubblicità,
+    delen, reacties,
+    udostępnij, komentarz, komentarze, reklama,
+    dela, kommentarer, annons,
+    paylaş, yorumlar, reklam,
+    ©,
+    シェア, ツイート, コメント, 関連記事, ランキング, 広告, ログイン, 新着, おすすめ, 人気記事,
+    分享, 评论, 相关, 广告, 登录, 热门, 推荐,
+    공유, 댓글, 관련, 광고, 로그인
+    """.split(",")  # noqa: SIM905 (a word list reads better as text)
 )
-_WIDGET_TERMS = re.compile(
-    r"\b(share|shares|tweet|subscribe|subscription|newsletter|sign ?up|log ?in|sign ?in|register|"
-    r"cookies?|privacy|terms|advertis\w*|sponsored|follow|read more|more stories|comments?|related|"
-    r"copyright|rights reserved|click|download|app|menu|search|home|trending|popular|latest|"
-    r"most (read|viewed)|listen|watch|video|podcast|skip|contact|about us|careers|faq|help|"
-    r"teilen|kommentare?|abonnieren|anmelden|werbung|anzeige|datenschutz|impressum|mehr zum thema|"
-    r"partager|commentaires?|connexion|publicité|s'abonner|lire aussi|compartir|comentarios?|"
-    r"suscríbete|publicidad|condividi|commenti|pubblicità|delen|reacties|udostępnij|komentarze?|"
-    r"reklama|dela|kommentarer|annons|paylaş|yorumlar|reklam)\b|©|" + _CJK_WIDGETS,
-    re.IGNORECASE,
-)
+_HANGUL = "\u1100-\u11ff\u3130-\u318f\uac00-\ud7af"
+_MATCHES_ANYWHERE = re.compile(f"[{CJK_RANGES}{_HANGUL}]|\\W")
+"""The start of a widget term that matches anywhere, not as a whole word."""
+
+
+@dataclasses.dataclass(frozen=True)
+class WidgetTerms:
+    """A widget vocabulary's pattern, and its prefilter: a text can match the pattern only if one
+    of its lowered words is in `words` or its lowered form holds one of `literals`."""
+
+    pattern: re.Pattern[str]
+    words: frozenset[str]
+    literals: tuple[str, ...]
+
+
+def widget_terms(terms: Sequence[str]) -> WidgetTerms:
+    """The pattern of `terms` (written as `WIDGET_TERMS` is) and its prefilter.
+
+    A text that holds a whole-word term has the term's first word among its words
+    (`features.words.TOKEN` splits where the pattern's `\\b` does); a first word that is not one such
+    word ("advertis*", "s'abonner"), and a term that matches anywhere, are looked for as substrings.
+    """
+    whole = [term for term in terms if not _MATCHES_ANYWHERE.match(term)]
+    anywhere = [term for term in terms if _MATCHES_ANYWHERE.match(term)]
+    alternatives = [rf"\b(?:{'|'.join(map(_term_pattern, whole))})\b"] if whole else []
+    first_words = [term.split(" ")[0] for term in whole]
+    return WidgetTerms(
+        re.compile("|".join([*alternatives, *map(re.escape, anywhere)]), re.IGNORECASE),
+        frozenset(word for word in first_words if TOKEN.fullmatch(word)),
+        (*(word.removesuffix("*") for word in first_words if not TOKEN.fullmatch(word)), *anywhere),
+    )
+
+
+def _term_pattern(term: str) -> str:
+    """A whole-word term's alternative: its text, and any rest of the word for a trailing "*"."""
+    return re.escape(term.removesuffix("*")) + (r"\w*" if term.endswith("*") else "")
+
+
+WIDGETS = widget_terms(WIDGET_TERMS)
 _SENTENCE_ENDS = re.compile(r"[.!?。！？](\s|$)")
 # Lines that are a comment's button and nothing else (lowercase).
 _WHOLE_LINE_CUES = frozenset(
@@ -133,25 +186,6 @@ SHAPE_FEATURES = (
     "comment_cue",
     "comment_header",
 )
-
-# Prefilters: a text can match the costly patterns only if it holds one of these words (lowered).
-_WIDGET_WORDS = frozenset(
-    """
-    share shares tweet subscribe subscription newsletter sign signup log login signin register cookie
-    cookies privacy terms sponsored follow read more comment comments related copyright rights click
-    download app menu search home trending popular latest most listen watch video podcast skip contact
-    about careers faq help
-    """.split()  # noqa: SIM905 (a word list reads better as text)
-)
-# Substrings (lowered) one of which a widget term without a `_WIDGET_WORDS` word holds.
-_WIDGET_LITERALS = (
-    *"""advertis © kommentar abonn anmelden werbung anzeige datenschutz impressum teilen partager comment
-    connexion publicit s'abonner compartir comentario suscr condividi pubblicit delen reacties udostępnij
-    komentarz reklam dela annons paylaş yorum""".split(),  # noqa: SIM905
-    "mehr zum",
-    "lire aussi",
-    *_CJK_WIDGETS.split("|"),
-)
 _AT = re.compile("@")
 # Characters that re.IGNORECASE matches to ASCII letters while str.lower() does not map them there.
 _EXOTIC_CASE = re.compile("[\u0130\u0131\u017f]")
@@ -196,7 +230,7 @@ def _shape_columns(counts: _Counts) -> tuple[np.ndarray, ...]:
     exotic_case = joined.exotic_case
     digits = counts.per_segment(_DIGIT)
     has_digit = digits > 0
-    widget_candidates = counts.has_word(_WIDGET_WORDS) | joined.contains_any(_WIDGET_LITERALS) | exotic_case
+    widget_candidates = counts.has_word(WIDGETS.words) | joined.contains_any(WIDGETS.literals) | exotic_case
     n_words = counts.per_word(np.ones(len(counts.word_starts), dtype=bool))
     chars = np.maximum(joined.lengths, 1).astype(np.float64)
     lengths = np.fromiter(map(len, counts.lowered_words), dtype=np.intp, count=len(counts.lowered_words))
@@ -220,7 +254,7 @@ def _shape_columns(counts: _Counts) -> tuple[np.ndarray, ...]:
         # `\s+` in a date could run across a line feed; NUL separators keep matches inside one text.
         np.logical_or.reduce([joined.count(part, has_digit, separator="\0") > 0 for part in _DATE]),
         joined.count(_BYLINE) > 0,
-        np.log1p(joined.count(_WIDGET_TERMS, widget_candidates)),
+        np.log1p(joined.count(WIDGETS.pattern, widget_candidates)),
         _ratio(counts.per_word(short_words), n_words),
         np.log1p(joined.count(_SENTENCE_ENDS)),
         (joined.count(_COMMENT_CUE[0], has_digit | exotic_case) > 0)

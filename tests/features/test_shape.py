@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import numpy as np
 import pytest
@@ -14,8 +15,10 @@ from storysplit.features.shape import (
     MAX_HEADER_WORDS,
     SHAPE_FEATURES,
     SHORT_WORD_CHARS,
+    WIDGET_TERMS,
     shape_features,
     shape_features_and_words,
+    widget_terms,
 )
 from storysplit.features.words import TOKEN, words
 
@@ -70,7 +73,7 @@ def reference_shape(texts: list[str]) -> np.ndarray:
             bool(REFERENCE_TIME.search(line)),
             bool(REFERENCE_DATE.search(line)),
             bool(byline.match(line)),
-            np.log1p(len(shape._WIDGET_TERMS.findall(line))),
+            np.log1p(len(shape.WIDGETS.pattern.findall(line))),
             (sum(len(w.lower()) <= SHORT_WORD_CHARS for w in words) / n_words) if n_words else 0.0,
             np.log1p(len(shape._SENTENCE_ENDS.findall(line))),
             bool(cue.search(line)),
@@ -160,6 +163,7 @@ _WORDISH = st.sampled_from(
         "Datenschutz",
         "©",
         *_CUES,
+        *(term.replace("*", "ing") for term in WIDGET_TERMS),
     ]
 )
 _LINES = st.lists(st.one_of(_WORDISH, st.text(_LINE_CHARS, max_size=6)), max_size=12).map(" ".join)
@@ -206,3 +210,59 @@ def test_words_of_any_script_count_and_comment_cues_show() -> None:
 
 def test_no_texts_give_no_rows() -> None:
     assert shape_features([]).shape == (0, len(SHAPE_FEATURES))
+
+
+WIDGET_COLUMN = SHAPE_FEATURES.index("log_widget_terms")
+# Not in the shipped list: a word, a phrase, a "*" term, a word of another script, a CJK and a Hangul
+# term, and one with an apostrophe.
+# Scripts whose terms match inside longer words: CJK writes no spaces, Korean attaches particles.
+_WRITTEN_WITHOUT_SPACES = ("CJK", "HIRAGANA", "KATAKANA", "HANGUL")
+NEW_TERMS = ("zorblat", "frob nicate", "quux*", "żółwik", "ゾルブ", "솔솔", "l'zorb")
+
+
+def _spelled(term: str) -> str:
+    return term.replace("*", "ing")  # a "*" term with a rest of the word
+
+
+def _widget_counts(texts: list[str]) -> np.ndarray:
+    return np.expm1(shape_features(texts)[:, WIDGET_COLUMN]).round()
+
+
+def _forms(term: str) -> list[str]:
+    """The places a widget term shows up in: alone, in any case, between punctuation, in a line."""
+    text = _spelled(term)
+    return [
+        text,
+        text.capitalize(),
+        text.title(),
+        text.upper(),
+        f"{text}!",
+        f"» {text} (3)",
+        f"Please {text} here.",
+    ]
+
+
+def _fires_where_it_should(term: str) -> None:
+    assert _widget_counts(_forms(term)).tolist() == [1] * len(_forms(term)), term
+    anywhere = not term[0].isalpha() or unicodedata.name(term[0]).startswith(_WRITTEN_WITHOUT_SPACES)
+    assert _widget_counts([f"x{_spelled(term)}x"]).tolist() == [1 if anywhere else 0], term
+
+
+def test_widget_terms_are_lowercase_and_listed_once() -> None:
+    """The lowered texts are matched case-sensitively: a term with a capital would never match there."""
+    assert all(term and term == term.lower().strip() for term in WIDGET_TERMS)
+    assert len(set(WIDGET_TERMS)) == len(WIDGET_TERMS)
+
+
+@pytest.mark.parametrize("term", WIDGET_TERMS)
+def test_every_listed_widget_term_fires_in_each_form(term: str) -> None:
+    _fires_where_it_should(term)
+
+
+def test_a_term_added_to_the_list_fires_in_each_form(monkeypatch: pytest.MonkeyPatch) -> None:
+    forms = [form for term in NEW_TERMS for form in _forms(term)]
+    assert not _widget_counts(forms).any()
+    monkeypatch.setattr(shape, "WIDGETS", widget_terms((*WIDGET_TERMS, *NEW_TERMS)))
+    for term in NEW_TERMS:
+        _fires_where_it_should(term)
+    np.testing.assert_array_equal(shape_features(forms), reference_shape(forms))
