@@ -108,8 +108,8 @@ class TrainingConfig(_Section):
     renderers: tuple[str, ...] | None = None
     max_train_documents: int | None = Field(None, ge=1)
     source_weights: dict[str, Annotated[float, Field(ge=0)]] = {}
-    source_balance: float = Field(0.0, ge=0.0, le=1.0)
-    language_balance: float = Field(0.0, ge=0.0, le=1.0)
+    source_balance: float = Field(0.5, ge=0.0, le=1.0)
+    language_balance: float = Field(0.5, ge=0.0, le=1.0)
     output_dir: Path = Path("runs/models/default")
 
 

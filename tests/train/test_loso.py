@@ -51,7 +51,9 @@ def test_select_documents_keeps_whole_documents_in_the_given_order() -> None:
 @pytest.mark.parametrize("weights", [{}, {"cleaneval": 0.5}])
 def test_source_weights_scale_each_documents_rows(weights: dict[str, float]) -> None:
     per_document = document_weights(
-        ["wcxb", "cleaneval", "wcxb"], ["en"] * 3, TrainingConfig(source_weights=weights)
+        ["wcxb", "cleaneval", "wcxb"],
+        ["en"] * 3,
+        TrainingConfig(source_weights=weights, source_balance=0.0, language_balance=0.0),
     )
     weighed = weigh_documents(_rows(), per_document)
     expected = np.array([1, 1, 0.5, 0.5, 0.5, 1]) / (2.5 / 3) if weights else np.ones(6)
@@ -61,15 +63,19 @@ def test_source_weights_scale_each_documents_rows(weights: dict[str, float]) -> 
 def test_balancing_gives_each_set_and_language_the_same_total_weight_at_one() -> None:
     sources = ["dragnet"] * 8 + ["wcxb"] * 2
     languages = ["en"] * 9 + ["de"]
-    flat = document_weights(sources, languages, TrainingConfig())
+    flat = document_weights(sources, languages, TrainingConfig(source_balance=0.0, language_balance=0.0))
     assert flat.tolist() == [1.0] * 10
-    by_set = document_weights(sources, languages, TrainingConfig(source_balance=1.0))
+    by_set = document_weights(sources, languages, TrainingConfig(source_balance=1.0, language_balance=0.0))
     assert by_set[:8].sum() == pytest.approx(by_set[8:].sum()) and by_set.mean() == pytest.approx(1.0)
-    half = document_weights(sources, languages, TrainingConfig(source_balance=0.5))
+    half = document_weights(sources, languages, TrainingConfig(source_balance=0.5, language_balance=0.0))
     assert half[8] / half[0] == pytest.approx(2.0)  # (8 / 2) ** 0.5
-    by_language = document_weights(sources, languages, TrainingConfig(language_balance=1.0))
+    by_language = document_weights(
+        sources, languages, TrainingConfig(source_balance=0.0, language_balance=1.0)
+    )
     assert by_language[9] / by_language[0] == pytest.approx(9.0)
-    rare = document_weights(["a"] * 999 + ["b"], ["en"] * 1000, TrainingConfig(source_balance=1.0))
+    rare = document_weights(
+        ["a"] * 999 + ["b"], ["en"] * 1000, TrainingConfig(source_balance=1.0, language_balance=0.0)
+    )
     assert rare[-1] / rare[0] == pytest.approx(10.0 / (500 / 999), rel=1e-5)  # b: 500, kept at 10
 
 
