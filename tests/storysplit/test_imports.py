@@ -11,12 +11,16 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
+from collections.abc import Callable, Mapping
 from importlib.metadata import PackageNotFoundError, packages_distributions, requires
 from pathlib import Path
 from typing import Any
 
 import pytest
 from packaging.requirements import Requirement
+
+from storysplit.features.user_cache import CACHE_ENV
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = sorted((REPO.parent / "shared" / "seeds").glob("*.txt"))[0]
@@ -80,8 +84,44 @@ def test_the_check_sees_a_heavy_import() -> None:
     assert {"torch", "sklearn"} <= {m.split(".")[0] for m in modules}
 
 
-# Imported when present and not needed: numpy.f2py (through scipy) tries charset_normalizer.
-OPTIONAL_IMPORTS = {"charset_normalizer"}
+# Run before anything else: records, for each top-level module imported from then on, the module
+# whose code imported it (the first frame outside importlib and the standard library);
+# `third_party()` is what was recorded, without the standard library's modules.
+RECORD_IMPORTERS = """
+import importlib.abc, sys, sysconfig
+
+imported_by = {}
+
+def _importer():
+    frame = sys._getframe(2)
+    while frame is not None:
+        name = frame.f_globals.get("__name__", "")
+        if name.partition(".")[0] not in sys.stdlib_module_names:
+            return name.partition(".")[0]
+        frame = frame.f_back
+    return None
+
+class _Recorder(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if "." not in name and name not in sys.modules and name not in imported_by:
+            imported_by[name] = _importer()
+        return None
+
+sys.meta_path.insert(0, _Recorder())
+
+_STDLIB = tuple({sysconfig.get_paths()[kind] for kind in ("stdlib", "platstdlib")})
+
+def third_party():
+    def standard(name):
+        path = getattr(sys.modules[name], "__file__", None) or ""
+        return name in sys.stdlib_module_names or path.startswith(_STDLIB) and "-packages" not in path
+    return {m: i for m, i in imported_by.items() if m in sys.modules and not standard(m)}
+"""
+SEGMENT_RECORDING_IMPORTERS = RECORD_IMPORTERS + SEGMENT_ONE_PAGE.replace(
+    "print(json.dumps(sorted(sys.modules)))",
+    "print(json.dumps(third_party()))",
+)
+OURS = {"storysplit", "__main__"}
 
 
 def _closure(names: list[str]) -> set[str]:
@@ -108,28 +148,75 @@ def _normal(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def undeclared_imports(
+    imported_by: dict[str, str | None],
+    declared: list[str],
+    owners: Mapping[str, list[str]],
+    closure: Callable[[list[str]], set[str]] = _closure,
+) -> dict[str, str | None]:
+    """The modules of `imported_by` (third-party module -> the module that imported it) that no
+    distribution provides which is either `declared` or, for a module a third-party one imported,
+    installed with that one's distribution. `owners`: `packages_distributions()`.
+
+    Our code may import only what storysplit declares; a library, what it brings itself: protobuf,
+    which sentencepiece's generated module imports but sentencepiece does not require, must be
+    declared, even when another dependency happens to install it.
+    """
+    missing: dict[str, str | None] = {}
+    for module, importer in imported_by.items():
+        if module in OURS:
+            continue
+        brought = closure(owners.get(importer, [])) if importer and importer not in OURS else set()
+        allowed = {_normal(name) for name in declared} | brought
+        if not {_normal(owner) for owner in owners.get(module, [])} & allowed:
+            missing[module] = importer
+    return missing
+
+
 def test_inference_imports_only_what_the_plain_install_brings() -> None:
-    """Every library `storysplit segment` imports is a core dependency or one of theirs, not an extra's."""
+    """Every third-party module `storysplit segment` imports, building the sentencepiece processor
+    too (an empty cache folder), is a core dependency's or brought by the library that imports it."""
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    core = [Requirement(line).name for line in project["dependencies"]]
-    installed = _closure(core)
-    assert not {"torch", "sentence-transformers", "scikit-learn"} & installed
-    assert {"sentence-transformers"} <= {
-        Requirement(r).name for r in project["optional-dependencies"]["transformer"]
+    declared = [Requirement(line).name for line in project["dependencies"]]
+    assert not {"torch", "sentence-transformers", "scikit-learn"} & _closure(declared)
+    with tempfile.TemporaryDirectory() as cache:
+        imported_by = _printed_last(SEGMENT_RECORDING_IMPORTERS, {**os.environ, CACHE_ENV: cache})
+    assert {"numpy", "tokenizers", "sentencepiece", "google"} <= set(imported_by)  # the check sees them
+    assert undeclared_imports(imported_by, declared, packages_distributions()) == {}
+
+
+def test_the_import_check_finds_what_the_wheel_does_not_declare() -> None:
+    owners = {
+        "numpy": ["numpy"],
+        "yaml": ["PyYAML"],
+        "pydantic": ["pydantic"],
+        "pydantic_core": ["pydantic_core"],
+        "sentencepiece": ["sentencepiece"],
+        "google": ["google-auth", "protobuf"],
     }
-    owners = packages_distributions()
-    ours = {"storysplit", "features"}
-    at_start = _modules_after("import json, sys; print(json.dumps(sorted(sys.modules)))")  # site's hooks
-    imported = {m.split(".")[0] for m in _modules_after(SEGMENT_ONE_PAGE) - at_start}
-    imported -= set(sys.stdlib_module_names) | ours
-    missing = {
-        module: owners[module]
-        for module in imported - OPTIONAL_IMPORTS
-        if module in owners and not {_normal(d) for d in owners[module]} & installed
+    requirements = {"pydantic": {"pydantic-core"}}
+
+    def closure(names: list[str]) -> set[str]:
+        return {found for name in names for found in {_normal(name), *requirements.get(name, set())}}
+
+    def check(imported_by: dict[str, str | None], declared: list[str]) -> dict[str, str | None]:
+        return undeclared_imports(imported_by, declared, owners, closure)
+
+    imported = {
+        "numpy": "storysplit",
+        "pydantic": "storysplit",
+        "pydantic_core": "pydantic",
     }
-    assert missing == {}
-    assert "numpy" in imported and "tokenizers" in imported  # the check sees third-party imports
+    assert check(imported, ["numpy", "pydantic"]) == {}
+    assert check({**imported, "yaml": "storysplit"}, ["numpy", "pydantic"]) == {"yaml": "storysplit"}
+    assert check({**imported, "pydantic_core": "storysplit"}, ["numpy", "pydantic"]) == {
+        "pydantic_core": "storysplit"  # ours imports it, and does not declare it
+    }
+    protobuf = {"sentencepiece": "storysplit", "google": "sentencepiece"}
+    assert check(protobuf, ["sentencepiece"]) == {"google": "sentencepiece"}
+    assert check(protobuf, ["sentencepiece", "protobuf"]) == {}
+    assert check({"nowhere": "storysplit"}, []) == {"nowhere": "storysplit"}  # no distribution at all
 
 
 SEGMENT_THREADS = f"""

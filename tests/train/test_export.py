@@ -15,7 +15,7 @@ from storysplit import load_model
 from storysplit.config import Config, DecisionConfig, config_to_dict
 from storysplit.features.context import FEATURE_VERSION
 from storysplit.model import StorySplitModel
-from storysplit.train import export
+from storysplit.train import packages
 from storysplit.train.export import code_version, git_commit, save_model
 
 
@@ -49,7 +49,7 @@ def test_the_manifest_records_what_rebuilds_the_model_and_where_it_came_from(
     assert manifest["decision"] == tiny_model.decision.model_dump(mode="json")
     assert manifest["config"] == json.loads(json.dumps(config_to_dict(tiny_config)))
     assert manifest["metrics"] == {"seeds.f1": 0.5}
-    assert set(manifest["code_version"]) == {*export.RECORDED_PACKAGES, "git_commit"}
+    assert set(manifest["code_version"]) == {*packages.recorded(), "git_commit"}
     assert datetime.fromisoformat(manifest["created"]).tzinfo is not None
 
 
@@ -79,7 +79,7 @@ def test_saving_again_replaces_the_model_in_place(
 
 
 def test_code_version_names_missing_packages(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(export, "RECORDED_PACKAGES", ("numpy", "surely-not-an-installed-package"))
+    monkeypatch.setattr(packages, "recorded", lambda: ("numpy", "surely-not-an-installed-package"))
     versions = code_version()
     assert versions["surely-not-an-installed-package"] == "not installed"
     assert versions["numpy"] == np.__version__ and "git_commit" in versions

@@ -12,11 +12,13 @@ import urllib.error
 import urllib.request
 import warnings
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import pytest
 from datasets import Dataset, load_from_disk
+from packaging.requirements import Requirement
 from pydantic import ValidationError
 
 from storysplit import load_model
@@ -24,11 +26,9 @@ from storysplit.bundled import DEFAULT_MODEL
 from storysplit.config import load_config
 from storysplit.documents import DEFAULT_MAX_BYTES
 from storysplit.schemas import SegmentRequest
+from storysplit.train import packages
 from storysplit.train.pyfunc_model import StorySplitPyfunc, checked_documents
 from storysplit.train.tracking import (
-    ONNX_PACKAGES,
-    SERVED_PACKAGES,
-    TRANSFORMER_PACKAGES,
     content_fingerprint,
     log_pyfunc_model,
     serve_command,
@@ -58,11 +58,12 @@ def test_content_fingerprint_follows_the_rows_not_how_they_were_loaded(tmp_path:
 def test_a_served_model_requires_torch_only_with_a_transformer_encoder(
     tiny_model_dir: Path, tmp_path: Path
 ) -> None:
-    assert served_packages(REPO / "models" / "default") == SERVED_PACKAGES  # static encoder
-    assert served_packages(tiny_model_dir) == SERVED_PACKAGES  # hashing encoder
-    for name, model, packages in (
-        ("onnx", "models/encoders/minilm-onnx-int8", ONNX_PACKAGES),
-        ("transformer", "all-MiniLM-L6-v2", TRANSFORMER_PACKAGES),
+    plain, transformer = packages.served(transformer_encoder=False), packages.served(transformer_encoder=True)
+    assert served_packages(tiny_model_dir) == plain  # hashing encoder
+    for name, model, expected in (
+        ("static", "models/encoders/e5-static", plain),
+        ("onnx", "models/encoders/minilm-onnx-int8", plain),
+        ("transformer", "all-MiniLM-L6-v2", transformer),
     ):
         folder = shutil.copytree(tiny_model_dir, tmp_path / name)
         manifest = json.loads((folder / "manifest.json").read_text())
@@ -70,8 +71,7 @@ def test_a_served_model_requires_torch_only_with_a_transformer_encoder(
         if name == "onnx":
             manifest["encoder"]["config"]["backend"] = "onnx"
         (folder / "manifest.json").write_text(json.dumps(manifest))
-        assert served_packages(folder) == SERVED_PACKAGES + packages
-    assert "torch" not in SERVED_PACKAGES and "scikit-learn" not in SERVED_PACKAGES
+        assert served_packages(folder) == expected
 
 
 TRACKED_RUN = """
@@ -179,6 +179,17 @@ def logged_tiny(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) 
 def test_logging_and_loading_the_pyfunc_raise_no_type_hint_warning(logged_tiny: Logged) -> None:
     """`predict`'s type hints are ones MLflow supports, so it neither warns about them nor asks for them."""
     assert [message for message in logged_tiny.warnings if "type hint" in message.lower()] == []
+
+
+def test_the_logged_model_pins_the_core_requirements(logged_tiny: Logged) -> None:
+    """What `pip install -r` of the logged model installs: storysplit's core requirements, pinned."""
+    import mlflow
+
+    mlflow.set_tracking_uri(logged_tiny.tracking_uri)
+    lines = Path(mlflow.pyfunc.get_model_dependencies(logged_tiny.model_uri)).read_text().split()
+    pinned = {Requirement(line).name: str(Requirement(line).specifier) for line in lines}
+    assert set(packages.served(transformer_encoder=False)) <= set(pinned)
+    assert pinned["numpy"] == f"=={version('numpy')}" and "torch" not in pinned
 
 
 def test_the_logged_signature_takes_a_list_of_texts_and_the_threshold(logged_tiny: Logged) -> None:
