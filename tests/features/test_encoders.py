@@ -20,11 +20,12 @@ STATIC_MODEL = "models/encoders/minilm-static"
 
 
 class CountingEncoder:
-    """Records how many texts reach the wrapped encoder."""
+    """Records how many texts reach the wrapped encoder, and how often it is told to clear."""
 
     def __init__(self) -> None:
         self.inner = HashingEncoder(32)
         self.seen = 0
+        self.cleared = 0
 
     @property
     def dimension(self) -> int:
@@ -37,6 +38,9 @@ class CountingEncoder:
     def encode(self, texts):  # type: ignore[no-untyped-def]
         self.seen += len(texts)
         return self.inner.encode(texts)
+
+    def clear(self) -> None:
+        self.cleared += 1
 
 
 def test_hashing_encoder_is_deterministic_and_unit_norm() -> None:
@@ -57,7 +61,22 @@ def test_caching_encoder_encodes_each_text_once_and_stays_bounded() -> None:
     cached.encode(["menu", "story"])
     assert counting.seen == 3
     cached.encode(["a", "b", "c", "d"])
-    assert len(cached._cache) == 3
+    assert counting.seen == 7
+    cached.encode(["b", "c", "d"])  # the three most recent are kept
+    assert counting.seen == 7
+    cached.encode(["a"])  # the oldest went
+    assert counting.seen == 8
+
+
+def test_clearing_the_caching_encoder_forgets_its_texts_and_clears_the_encoder() -> None:
+    """Benchmarks start each pass cold: the static encoder forgets its words too (`clear`)."""
+    counting = CountingEncoder()
+    cached = CachingEncoder(counting, max_entries=10)
+    cached.encode(["menu", "story"])
+    cached.clear()
+    assert counting.cleared == 1
+    cached.encode(["menu", "story"])
+    assert counting.seen == 4
 
 
 def test_build_encoder_selects_hashing_with_dimension() -> None:
