@@ -27,28 +27,43 @@ if TYPE_CHECKING:
     from storysplit.model import StorySplitModel
 
 REPO = Path(__file__).resolve().parent.parent
-SEEDS_DIR = REPO.parent / "shared" / "seeds"
+SHARED_ENV = "STORYSPLIT_SHARED"
+SHARED = Path(os.environ.get(SHARED_ENV) or REPO.parent / "shared")
+"""The project's shared data beside the checkout: seeds/ (the hand-labelled documents) and data/
+(the source sets). Tests that read it take the `seeds_dir` or `data_dir` fixture, which skips them
+when it is missing; everything else runs without it."""
+SEEDS_DIR = SHARED / "seeds"
+DATA_DIR = SHARED / "data"
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Stop with one line when the shared data the tests read is not beside the checkout.
-
-    Test modules index the seed documents when they are collected; without them every such
-    module failed with an IndexError traceback that did not say what was missing.
-    """
-    if not (SEEDS_DIR / "gold.jsonl").is_file():
-        pytest.exit(
-            f"the tests read the project's shared data at {SEEDS_DIR.parent} (seeds/, data/), which is "
-            "not there: run them in a checkout that has shared/ beside it",
-            returncode=4,
-        )
+def needs_shared(path: Path) -> Path:
+    """`path`, or the test that needs it skipped with what is missing."""
+    if not path.exists():
+        pytest.skip(f"needs the project's shared data at {path} (set {SHARED_ENV} to another shared/ folder)")
+    return path
 
 
 @pytest.fixture(scope="session")
-def seed_rows() -> list[dict[str, Any]]:
+def seeds_dir() -> Path:
+    return needs_shared(SEEDS_DIR / "gold.jsonl").parent
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    return needs_shared(DATA_DIR)
+
+
+@pytest.fixture(scope="session")
+def seed_page(seeds_dir: Path) -> Path:
+    """One seed document's text file."""
+    return sorted(seeds_dir.glob("*.txt"))[0]
+
+
+@pytest.fixture(scope="session")
+def seed_rows(seeds_dir: Path) -> list[dict[str, Any]]:
     from storysplit.evaluation.seeds import load_seed_rows
 
-    return load_seed_rows(SEEDS_DIR, 1000)
+    return load_seed_rows(seeds_dir, 1000)
 
 
 @pytest.fixture(scope="session")
@@ -101,7 +116,7 @@ def tiny_model_dir(
 
 
 @pytest.fixture(scope="session")
-def gate_corpus() -> Path:
+def gate_corpus(seeds_dir: Path, data_dir: Path) -> Path:
     """The quality gate's corpus (configs/gate.yaml), built once into data/corpus-gate (cached there)."""
     from storysplit.config import load_config
     from storysplit.train.corpus.build import load_or_build_corpus
@@ -111,8 +126,8 @@ def gate_corpus() -> Path:
         REPO / "configs" / "gate.yaml",
         [
             f"corpus.output_dir={output}",
-            f"corpus.data_dir={REPO.parent / 'shared' / 'data'}",
-            f"corpus.seeds_dir={SEEDS_DIR}",
+            f"corpus.data_dir={data_dir}",
+            f"corpus.seeds_dir={seeds_dir}",
         ],
     )
     load_or_build_corpus(config, progress=False)

@@ -21,7 +21,6 @@ import pytest
 from storysplit import load_model
 
 REPO = Path(__file__).resolve().parent.parent
-SEED = sorted((REPO.parent / "shared" / "seeds").glob("*.txt"))[0]
 SHIPPED = (
     "models/default/manifest.json",
     "models/default/labeller.npz",
@@ -63,9 +62,9 @@ def installed(built: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture()
-def elsewhere(tmp_path: Path) -> Path:
+def elsewhere(tmp_path: Path, seed_page: Path) -> Path:
     """An empty working folder with one page in it."""
-    (tmp_path / "page.txt").write_bytes(SEED.read_bytes())
+    (tmp_path / "page.txt").write_bytes(seed_page.read_bytes())
     return tmp_path
 
 
@@ -96,11 +95,14 @@ def test_the_wheel_holds_only_storysplit_with_the_default_model_and_its_encoder(
 
 def test_storysplit_segment_prints_the_story(installed: Path, elsewhere: Path) -> None:
     printed = _run([str(installed / "storysplit"), "segment", "page.txt"], cwd=elsewhere).stdout
-    assert printed == load_model().extract(SEED.read_text(encoding="utf-8")) + "\n"
+    assert printed == load_model().extract((elsewhere / "page.txt").read_text(encoding="utf-8")) + "\n"
 
 
 def test_jsonl_on_stdin_gives_one_record_per_line(installed: Path, elsewhere: Path) -> None:
-    texts = [SEED.read_text(encoding="utf-8"), "Home | Sport\nA short story about the weather today."]
+    texts = [
+        (elsewhere / "page.txt").read_text(encoding="utf-8"),
+        "Home | Sport\nA short story about the weather today.",
+    ]
     lines = "".join(json.dumps({"id": str(i), "text": text}) + "\n" for i, text in enumerate(texts))
     command = [str(installed / "storysplit"), "segment", "--input-format", "jsonl", "-"]
     records = [json.loads(line) for line in _run(command, elsewhere, lines).stdout.splitlines()]
@@ -115,7 +117,7 @@ def test_load_model_with_no_argument_loads_the_shipped_model(installed: Path, el
     )
     package, extracted = _run([str(installed / "python"), "-c", code], cwd=elsewhere).stdout.split("\n", 1)
     assert Path(package).is_relative_to(installed.parent)  # the installed copy, not this checkout
-    assert extracted == load_model().extract(SEED.read_text(encoding="utf-8"))
+    assert extracted == load_model().extract((elsewhere / "page.txt").read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize(

@@ -16,14 +16,13 @@ from storysplit.evaluation.methods import ModelMethod
 from storysplit.evaluation.runner import COMPOSED_RENDERER, evaluate_set
 from storysplit.evaluation.summary import summarize
 from storysplit.features.segmentation import split_document
-from tests.conftest import SEEDS_DIR
 
 
 def test_bench_times_each_method_and_scores_what_it_timed(
-    tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], seeds_dir: Path
 ) -> None:
     output = tmp_path / "bench.json"
-    argv = ["bench", "--data", "seeds", "--seeds-dir", str(SEEDS_DIR), "--model", str(tiny_model_dir)]
+    argv = ["bench", "--data", "seeds", "--seeds-dir", str(seeds_dir), "--model", str(tiny_model_dir)]
     argv += [
         "--docs",
         "5",
@@ -42,7 +41,7 @@ def test_bench_times_each_method_and_scores_what_it_timed(
     assert code == 0
     assert f"| {tiny_model_dir} | text | 2 |" in printed and "| C4 line rule | text | 2 |" in printed
     model_row, c4_row = json.loads(output.read_text(encoding="utf-8"))
-    seeds = load_eval_set("seeds", SEEDS_DIR)
+    seeds = load_eval_set("seeds", seeds_dir)
     expected = evaluate_set(seeds, 1000, [ModelMethod(load_model(tiny_model_dir))]).methods[0]
     assert model_row["token_f1"] == pytest.approx(summarize(expected.documents).token_f1)
     assert model_row["documents"] == 5 and len(model_row["pass_seconds"]) == 2
@@ -71,10 +70,10 @@ def test_whole_commands_run_side_by_side_and_print_the_ratios(
 
 
 def test_one_line_documents_of_each_size_are_timed_with_their_peak_memory(
-    tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]
+    tiny_model_dir: Path, capsys: pytest.CaptureFixture[str], seeds_dir: Path
 ) -> None:
     argv = ["bench", "--one-line-only", "--model", str(tiny_model_dir), "--one-line", "0.01,0.03"]
-    code = storysplit_main([*argv, "--data", "seeds", "--seeds-dir", str(SEEDS_DIR)])
+    code = storysplit_main([*argv, "--data", "seeds", "--seeds-dir", str(seeds_dir)])
     out, err = capsys.readouterr()
     assert code == 0, err
     rows = [line.split(" | ") for line in out.splitlines() if line.startswith("| ")][1:]
@@ -92,9 +91,11 @@ def test_a_one_line_document_is_one_line_of_the_size_asked_for() -> None:
     assert document.startswith("First line. Second line, été. Another page First line.")
 
 
-def test_a_failing_worker_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_failing_worker_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], seeds_dir: Path
+) -> None:
     (tmp_path / "broken").mkdir()
-    argv = ["bench", "--data", "seeds", "--seeds-dir", str(SEEDS_DIR), "--model", str(tmp_path / "broken")]
+    argv = ["bench", "--data", "seeds", "--seeds-dir", str(seeds_dir), "--model", str(tmp_path / "broken")]
     assert storysplit_main([*argv, "--docs", "2", "--runs", "1", "--no-html"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("storysplit bench: error: benchmark worker failed:") and err.count("\n") == 1

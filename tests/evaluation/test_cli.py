@@ -16,7 +16,6 @@ import storysplit
 from storysplit.cli import main as storysplit_main
 from storysplit.evaluation import runner as evaluation_runner
 from storysplit.evaluation.methods import SegmentDecisions, SegmentedText
-from tests.conftest import SEEDS_DIR
 from tests.evaluation.fakes import FakeModel
 
 
@@ -51,9 +50,9 @@ def test_unknown_data_spec_is_a_clear_error(tmp_path: Path, capsys: pytest.Captu
 
 @pytest.mark.usefixtures("faked")
 def test_evaluate_prints_tables_and_writes_report(
-    tmp_path: Path, rows_file: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, rows_file: Path, capsys: pytest.CaptureFixture[str], seeds_dir: Path
 ) -> None:
-    argv = ["evaluate", "m", "--data", str(rows_file), "--data", "seeds", "--seeds-dir", str(SEEDS_DIR)]
+    argv = ["evaluate", "m", "--data", str(rows_file), "--data", "seeds", "--seeds-dir", str(seeds_dir)]
     code = storysplit_main([*argv, "--output", str(tmp_path / "out"), "--no-html"])
     out = capsys.readouterr().out
     assert code == 0
@@ -95,10 +94,10 @@ class _NoisyKeepAll:
 
 @pytest.mark.usefixtures("faked")
 def test_evaluate_shows_progress_and_keeps_library_warnings_out_of_its_output(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], seeds_dir: Path
 ) -> None:
     monkeypatch.setattr(evaluation_runner, "text_baselines", lambda first_lines: [_NoisyKeepAll()])
-    argv = ["evaluate", "m", "--data", "seeds", "--seeds-dir", str(SEEDS_DIR), "--no-html"]
+    argv = ["evaluate", "m", "--data", "seeds", "--seeds-dir", str(seeds_dir), "--no-html"]
     with warnings.catch_warnings():
         warnings.simplefilter("always")
         code = storysplit_main([*argv, "--output", str(tmp_path / "out")])

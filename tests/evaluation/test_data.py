@@ -32,8 +32,8 @@ def test_jsonl_spec_reads_corpus_rows(tmp_path: Path, story_rows: list[dict[str,
     assert eval_set.documents[0].spans[0].kind is SegmentKind.MENU
 
 
-def test_seeds_spec_reads_the_five_seeds() -> None:
-    eval_set = load_eval_set("seeds", SEEDS_DIR)
+def test_seeds_spec_reads_the_five_seeds(seeds_dir: Path) -> None:
+    eval_set = load_eval_set("seeds", seeds_dir)
     assert len(eval_set.documents) == 5
     assert {d.renderer for d in eval_set.documents} == {"scraped"}
 
@@ -95,8 +95,8 @@ def test_segment_gold_takes_the_span_it_overlaps_most() -> None:
     assert gold[1].weight == 0.0
 
 
-def test_sample_is_fixed_ordered_and_renamed() -> None:
-    eval_set = load_eval_set("seeds", SEEDS_DIR)
+def test_sample_is_fixed_ordered_and_renamed(seeds_dir: Path) -> None:
+    eval_set = load_eval_set("seeds", seeds_dir)
     sample = sample_eval_set(eval_set, 3, seed=1)
     assert sample == sample_eval_set(eval_set, 3, seed=1)
     ids = [d.id for d in eval_set.documents]

@@ -13,7 +13,7 @@ from storysplit.evaluation.data import EvalSet, document_from_row, load_eval_set
 from storysplit.evaluation.gate import FloorsError, check_floors, load_floors
 from storysplit.evaluation.runner import SetResult, evaluate_all, evaluate_set
 from storysplit.evaluation.summary import summarize
-from tests.conftest import REPO, SEEDS_DIR
+from tests.conftest import REPO
 
 FLOORS = REPO / "configs" / "floors.yaml"
 DEFAULT_MODEL = REPO / "models" / "default"
@@ -90,22 +90,24 @@ def test_malformed_floors_are_refused(tmp_path: Path, content: str) -> None:
 
 
 @pytest.mark.usefixtures("gate_corpus")
-def test_shipped_floors_match_the_shipped_eval_data(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_shipped_floors_match_the_shipped_eval_data(monkeypatch: pytest.MonkeyPatch, seeds_dir: Path) -> None:
     monkeypatch.chdir(REPO)
     floors = load_floors(FLOORS)
     for spec, spec_floors in floors.data.items():
-        assert load_eval_set(spec, SEEDS_DIR).fingerprint == spec_floors.fingerprint, spec
+        assert load_eval_set(spec, seeds_dir).fingerprint == spec_floors.fingerprint, spec
 
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("gate_corpus")
-def test_default_model_holds_its_floors(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_model_holds_its_floors(
+    monkeypatch: pytest.MonkeyPatch, seeds_dir: Path, data_dir: Path
+) -> None:
     from storysplit import load_model
 
     monkeypatch.chdir(REPO)
     model = load_model(DEFAULT_MODEL)
     floors = load_floors(FLOORS)
-    results = evaluate_all(model, list(floors.data), SEEDS_DIR, REPO.parent / "shared" / "data")
+    results = evaluate_all(model, list(floors.data), seeds_dir, data_dir)
     for result in results:
         score = summarize(result.method("model").documents).token_f1
         floor = floors.data[result.spec].token_f1["model"]

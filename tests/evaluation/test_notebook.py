@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, SEEDS_DIR
+from tests.conftest import REPO
 
 NOTEBOOK = REPO / "notebooks" / "01-error-analysis.ipynb"
 
@@ -32,7 +32,9 @@ def test_make_setup_installs_what_opens_and_runs_the_notebook() -> None:
 
 
 @pytest.mark.slow
-def test_notebook_runs_on_a_tiny_sample(tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_notebook_runs_on_a_tiny_sample(
+    tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch, seeds_dir: Path
+) -> None:
     import nbformat
     from nbclient import NotebookClient
 
@@ -41,7 +43,7 @@ def test_notebook_runs_on_a_tiny_sample(tiny_model_dir: Path, monkeypatch: pytes
         "STORYSPLIT_MODEL": str(tiny_model_dir),
         "STORYSPLIT_EVAL_DATA": "seeds",
         "STORYSPLIT_EVAL_SAMPLE": "3",
-        "STORYSPLIT_SEEDS_DIR": str(SEEDS_DIR),
+        "STORYSPLIT_seeds_dir": str(seeds_dir),
         "STORYSPLIT_SHOW": "1",
     }.items():
         monkeypatch.setenv(name, value)

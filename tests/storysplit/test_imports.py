@@ -23,7 +23,6 @@ from packaging.requirements import Requirement
 from storysplit.features.user_cache import CACHE_ENV
 
 REPO = Path(__file__).resolve().parents[2]
-SEED = sorted((REPO.parent / "shared" / "seeds").glob("*.txt"))[0]
 HEAVY = (
     "torch",
     "sentence_transformers",
@@ -35,11 +34,12 @@ HEAVY = (
     "onnxruntime",
 )
 
-SEGMENT_ONE_PAGE = f"""
+# The page to segment is the script's argument.
+SEGMENT_ONE_PAGE = """
 import contextlib, io, json, sys
 from storysplit.cli import main
 with contextlib.redirect_stdout(io.StringIO()) as out:
-    code = main(["segment", {str(SEED)!r}])
+    code = main(["segment", sys.argv[1]])
 assert code == 0 and len(out.getvalue()) > 100, (code, out.getvalue()[:200])
 print(json.dumps(sorted(sys.modules)))
 """
@@ -54,26 +54,37 @@ print(json.dumps(sorted(sys.modules)))
 """
 
 
-def _printed_last(code: str, env: dict[str, str] | None = None) -> Any:
-    """Run `code` in a fresh interpreter from the checkout; the JSON of its last printed line."""
+def _printed_last(code: str, *args: Path, env: dict[str, str] | None = None) -> Any:
+    """Run `code` with `args` in a fresh interpreter from the checkout; the JSON of its last printed line."""
     env = {**(os.environ if env is None else env), "PYTHONPATH": str(REPO)}
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", code, *map(str, args)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return json.loads(result.stdout.splitlines()[-1])
 
 
-def _modules_after(code: str) -> set[str]:
-    return set(_printed_last(code))
+def _modules_after(code: str, *args: Path) -> set[str]:
+    return set(_printed_last(code, *args))
 
 
-@pytest.mark.parametrize("code", [SEGMENT_ONE_PAGE, LOAD_AND_SERVE], ids=["storysplit-segment", "load_model"])
-def test_default_inference_imports_no_heavy_library(code: str) -> None:
-    modules = _modules_after(code)
+def _assert_light(modules: set[str]) -> None:
     assert "storysplit.sequence_head" in modules and "storysplit.features.static_encoder" in modules
     heavy = sorted(m for m in modules if m.split(".")[0] in HEAVY)
     assert heavy == []
+
+
+def test_storysplit_segment_imports_no_heavy_library(seed_page: Path) -> None:
+    _assert_light(_modules_after(SEGMENT_ONE_PAGE, seed_page))
+
+
+def test_load_model_and_the_server_import_no_heavy_library() -> None:
+    _assert_light(_modules_after(LOAD_AND_SERVE))
 
 
 def test_the_check_sees_a_heavy_import() -> None:
@@ -173,7 +184,7 @@ def undeclared_imports(
     return missing
 
 
-def test_inference_imports_only_what_the_plain_install_brings() -> None:
+def test_inference_imports_only_what_the_plain_install_brings(seed_page: Path) -> None:
     """Every third-party module `storysplit segment` imports, building the sentencepiece processor
     too (an empty cache folder), is a core dependency's or brought by the library that imports it."""
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
@@ -181,7 +192,9 @@ def test_inference_imports_only_what_the_plain_install_brings() -> None:
     declared = [Requirement(line).name for line in project["dependencies"]]
     assert not {"torch", "sentence-transformers", "scikit-learn"} & _closure(declared)
     with tempfile.TemporaryDirectory() as cache:
-        imported_by = _printed_last(SEGMENT_RECORDING_IMPORTERS, {**os.environ, CACHE_ENV: cache})
+        imported_by = _printed_last(
+            SEGMENT_RECORDING_IMPORTERS, seed_page, env={**os.environ, CACHE_ENV: cache}
+        )
     assert {"numpy", "tokenizers", "sentencepiece", "google"} <= set(imported_by)  # the check sees them
     assert undeclared_imports(imported_by, declared, packages_distributions()) == {}
 
@@ -219,23 +232,23 @@ def test_the_import_check_finds_what_the_wheel_does_not_declare() -> None:
     assert check({"nowhere": "storysplit"}, []) == {"nowhere": "storysplit"}  # no distribution at all
 
 
-SEGMENT_THREADS = f"""
+SEGMENT_THREADS = """
 import contextlib, io, json, os, sys
 import storysplit.cli
 assert "numpy" not in sys.modules  # so the variables below still reach numpy's BLAS
 with contextlib.redirect_stdout(io.StringIO()):
-    storysplit.cli.main(["segment", {str(SEED)!r}])
-print(json.dumps({{name: os.environ.get(name) for name in storysplit.cli.THREAD_VARIABLES}}))
+    storysplit.cli.main(["segment", sys.argv[1]])
+print(json.dumps({name: os.environ.get(name) for name in storysplit.cli.THREAD_VARIABLES}))
 """
 
 
 @pytest.mark.parametrize("user_value", [None, "2"])
-def test_segment_runs_one_blas_thread_unless_told(user_value: str | None) -> None:
+def test_segment_runs_one_blas_thread_unless_told(user_value: str | None, seed_page: Path) -> None:
     names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
     env = {name: value for name, value in os.environ.items() if name not in names}
     if user_value:
         env["OPENBLAS_NUM_THREADS"] = user_value
-    assert _printed_last(SEGMENT_THREADS, env) == {
+    assert _printed_last(SEGMENT_THREADS, seed_page, env=env) == {
         "OPENBLAS_NUM_THREADS": user_value or "1",
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",

@@ -20,13 +20,12 @@ from storysplit.train.corpus.sources import PageMeta, PageRef, read_page
 from storysplit.train.corpus.splits import split_for_domain
 
 REPO = Path(__file__).resolve().parents[2]
-DATA_DIR = REPO.parent / "shared" / "data"
 PAGE = PageRef("news-fixtures", "0023", "news-fixtures/html/0023.html.gz")
 
 
 @pytest.mark.slow
-def test_a_japanese_story_is_found_aligned_and_kept() -> None:
-    page = read_page(DATA_DIR, PAGE, PageMeta(domain="jvn.jp"))
+def test_a_japanese_story_is_found_aligned_and_kept(data_dir: Path) -> None:
+    page = read_page(data_dir, PAGE, PageMeta(domain="jvn.jp"))
     assert page.language == "ja"
     assert split_for_domain(page.domain, (0.7, 0.15, 0.15)) == "test"
     text = render(page.html, "html_text")

@@ -18,14 +18,13 @@ from storysplit.train.corpus.build import CorpusError, load_or_build_corpus, mai
 from storysplit.train.corpus.datacard import SPOTCHECK_END, write_data_card
 from storysplit.train.corpus.schema import CORPUS_FEATURES, SPLITS
 from storysplit.train.corpus.sources import SOURCE_SETS
+from tests.conftest import DATA_DIR, SEEDS_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
-DATA_DIR = ROOT.parent / "shared" / "data"
-SEEDS_DIR = ROOT.parent / "shared" / "seeds"
 FIXTURE = Path(__file__).parent / "fixtures" / "article.html"
 AGREEMENT_FIXTURE = Path(__file__).parent / "fixtures" / "agreement_article.html"
 
-pytestmark = pytest.mark.skipif(not DATA_DIR.is_dir(), reason="needs ../shared/data")
+pytestmark = pytest.mark.usefixtures("data_dir", "seeds_dir")  # skipped without the shared data
 
 
 def _smoke_config(output_dir: Path, *overrides: str) -> Config:
