@@ -17,6 +17,7 @@ from storysplit import load_model
 from storysplit.config import load_config
 
 REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow  # trains on the smoke corpus, tracked in MLflow
 
 
 def _smoke_overrides(tmp: Path, uri: str) -> list[str]:
@@ -193,3 +194,41 @@ def test_smoke_config_against_a_real_mlflow_server(tmp_path: Path, trained: dict
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+@pytest.mark.slow
+def test_leave_one_source_out_end_to_end(trained: dict[str, Any], tmp_path: Path) -> None:
+    """One fold on the smoke corpus: the report, the per-document records of every method, and a
+    comparison with an earlier run's records."""
+    from storysplit.train import loso
+
+    config = trained["config"]
+    argv = [
+        "--config",
+        str(REPO / "configs" / "smoke.yaml"),
+        "--set",
+        f"corpus.output_dir={config.corpus.output_dir}",
+        "--source",
+        "wcxb",
+        "--no-html",
+        "--no-cache",
+    ]
+    assert loso.main([*argv, "--output", str(tmp_path / "first")]) == 0
+    records = loso.read_fold_records(tmp_path / "first")
+    methods = {record["method"] for record in records}
+    assert methods >= {
+        "model",
+        "model_without_sites",
+        "model_site_rule",
+        "oracle",
+        "region_oracle",
+        "keep_all",
+    }
+    assert {record["fold"] for record in records} == {"wcxb"}
+    assert all("boilerplate_words" in r for r in records if r["method"] == "model")
+    assert (
+        loso.main([*argv, "--output", str(tmp_path / "second"), "--compare-with", str(tmp_path / "first")])
+        == 0
+    )
+    report = (tmp_path / "second" / "report.md").read_text(encoding="utf-8")
+    assert f"## Compared with {tmp_path / 'first'}" in report and "| wcxb |" in report
