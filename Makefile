@@ -1,7 +1,8 @@
 # Two entry points do all set-up on a fresh machine:
 #   make all   - build the corpus, train configs/default.yaml into $(MODEL) (MLflow in ./mlflow.db), clean the
 #                seed documents with it; the shipped models/default is never overwritten
-#   make test  - lint (ruff, import contracts), type-check and run the test suite
+#   make test  - lint (ruff, import contracts), type-check and run the whole test suite (plain `pytest`
+#                runs only the fast tests)
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -42,7 +43,7 @@ lint: setup
 	$(VENV)/bin/mypy
 
 test: lint
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -m "slow or not slow"
 
 # The sdist and, from it, the wheel, as a release builds them; the wheel carries the default model.
 dist: setup

@@ -11,6 +11,9 @@ for _name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
     os.environ.setdefault(_name, "1")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# One OpenMP/BLAS thread, as the labelling commands run: the tests' arrays are small, and on a busy
+# machine torch's second thread spun while waiting, making the tiny model's training many times slower.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 # Tokenizers built by the static encoder go to a folder of this session, not the user's cache.
 _CACHE = tempfile.mkdtemp(prefix="storysplit-test-cache-")
 atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)

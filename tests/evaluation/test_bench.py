@@ -18,6 +18,7 @@ from storysplit.evaluation.summary import summarize
 from storysplit.features.segmentation import split_document
 
 
+@pytest.mark.slow
 def test_bench_times_each_method_and_scores_what_it_timed(
     tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], seeds_dir: Path
 ) -> None:
@@ -49,6 +50,7 @@ def test_bench_times_each_method_and_scores_what_it_timed(
     assert c4_row["peak_rss_mb"] > 0 and c4_row["startup_seconds"] > 0
 
 
+@pytest.mark.slow
 def test_whole_commands_run_side_by_side_and_print_the_ratios(
     tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -69,6 +71,7 @@ def test_whole_commands_run_side_by_side_and_print_the_ratios(
     assert "x trafilatura's (goal >= 2x)" in out and "one page: storysplit" in out
 
 
+@pytest.mark.slow
 def test_one_line_documents_of_each_size_are_timed_with_their_peak_memory(
     tiny_model_dir: Path, capsys: pytest.CaptureFixture[str], seeds_dir: Path
 ) -> None:

@@ -89,6 +89,7 @@ def test_malformed_floors_are_refused(tmp_path: Path, content: str) -> None:
         load_floors(path)
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("gate_corpus")
 def test_shipped_floors_match_the_shipped_eval_data(monkeypatch: pytest.MonkeyPatch, seeds_dir: Path) -> None:
     monkeypatch.chdir(REPO)

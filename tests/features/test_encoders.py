@@ -93,6 +93,7 @@ def test_bundled_minilm_resolves_to_a_local_folder() -> None:
 TEXTS = ["Latest • Most Viewed", "", "   ", "A sentence about the story, with ünïcödé and 😀.", "x" * 3000]
 
 
+@pytest.mark.slow
 def test_static_folder_runs_in_numpy_and_matches_sentence_transformers() -> None:
     numpy_path = build_encoder(STATIC_MODEL)
     torch_path = build_encoder(STATIC_MODEL, backend="torch")

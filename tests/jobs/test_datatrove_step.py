@@ -12,6 +12,7 @@ import pytest
 from tests.jobs.corpus import make_crawl, make_records, read_jsonl_folder, run_clean, write_jsonl
 
 pytest.importorskip("datatrove", reason="datatrove is an optional extra: pip install 'storysplit[datatrove]'")
+pytestmark = pytest.mark.slow  # runs datatrove pipelines
 
 
 def test_cleaned_text_in_a_datatrove_pipeline_is_the_clis_byte_for_byte(

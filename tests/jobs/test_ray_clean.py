@@ -15,6 +15,7 @@ from storysplit.features.site_evidence import SiteTable
 from tests.jobs.corpus import make_crawl, make_records, read_errors, run_clean, write_jsonl
 
 ray = pytest.importorskip("ray", reason="ray is an optional extra: pip install 'storysplit[ray]'")
+pytestmark = pytest.mark.slow  # starts a Ray cluster
 
 
 @pytest.fixture(scope="module")

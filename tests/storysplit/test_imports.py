@@ -87,6 +87,7 @@ def test_load_model_and_the_server_import_no_heavy_library() -> None:
     _assert_light(_modules_after(LOAD_AND_SERVE))
 
 
+@pytest.mark.slow
 def test_the_check_sees_a_heavy_import() -> None:
     """The subprocess check is not vacuous: the training labeller does pull torch and scikit-learn in."""
     modules = _modules_after(

@@ -64,6 +64,7 @@ def test_empty_documents_have_no_segments(shipped: StorySplitModel) -> None:
     assert shipped.extract("\n\n") == ""
 
 
+@pytest.mark.slow
 def test_a_one_megabyte_line_is_split_into_sentences(tiny: StorySplitModel) -> None:
     text = _prose_line(random.Random(0), 1_000_000)
     assert "\n" not in text

@@ -217,6 +217,7 @@ def test_malformed_body_is_a_4xx_with_a_message(
     assert _request(server, "GET", "/health")[0] == 200
 
 
+@pytest.mark.slow
 def test_malformed_requests_are_4xx_with_a_message(server: Address) -> None:
     body = b'{"text": "x"}'
     _assert_error(_request(server, "POST", "/segment", body, {}), 415, "expected Content-Type")
@@ -331,6 +332,7 @@ def test_concurrent_http_requests_share_one_model_call() -> None:
     assert replies["boom"] == (500, {"error": "the model failed on this document: ValueError: boom"})
 
 
+@pytest.mark.slow
 def test_bounded_load_has_no_failed_requests(tiny_model_dir: Path, seed_rows: list[dict[str, Any]]) -> None:
     with local_server(tiny_model_dir, batch_size=32) as url:
         report = run_load(url, [r["text"] for r in seed_rows], clients=8, seconds=5)

@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = Path(__file__).parent / "fixtures" / "article.html"
 AGREEMENT_FIXTURE = Path(__file__).parent / "fixtures" / "agreement_article.html"
 
-pytestmark = pytest.mark.usefixtures("data_dir", "seeds_dir")  # skipped without the shared data
+# Builds corpora from the shared data (skipped without it).
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("data_dir", "seeds_dir")]
 
 
 def _smoke_config(output_dir: Path, *overrides: str) -> Config:

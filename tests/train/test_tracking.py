@@ -86,6 +86,7 @@ assert Path("mlflow.db").is_file()
 """
 
 
+@pytest.mark.slow
 def test_a_tracked_run_writes_nothing_under_the_home_folder(tmp_path: Path) -> None:
     """MLflow's telemetry would write ~/.config/mlflow/telemetry.json; off unless asked for."""
     home, work = tmp_path / "home", tmp_path / "work"
@@ -176,11 +177,13 @@ def logged_tiny(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) 
     return Logged(uri, model_uri, [str(warning.message) for warning in caught])
 
 
+@pytest.mark.slow
 def test_logging_and_loading_the_pyfunc_raise_no_type_hint_warning(logged_tiny: Logged) -> None:
     """`predict`'s type hints are ones MLflow supports, so it neither warns about them nor asks for them."""
     assert [message for message in logged_tiny.warnings if "type hint" in message.lower()] == []
 
 
+@pytest.mark.slow
 def test_the_logged_model_pins_the_core_requirements(logged_tiny: Logged) -> None:
     """What `pip install -r` of the logged model installs: storysplit's core requirements, pinned."""
     import mlflow
@@ -192,6 +195,7 @@ def test_the_logged_model_pins_the_core_requirements(logged_tiny: Logged) -> Non
     assert pinned["numpy"] == f"=={version('numpy')}" and "torch" not in pinned
 
 
+@pytest.mark.slow
 def test_the_logged_signature_takes_a_list_of_texts_and_the_threshold(logged_tiny: Logged) -> None:
     import mlflow
 
