@@ -68,6 +68,12 @@ def _expected(
     return table, cleaned  # type: ignore[return-value]
 
 
+def _approx(segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {**segment, "probability": pytest.approx(segment["probability"], abs=1e-6)} for segment in segments
+    ]
+
+
 def _assert_same_table(one: SiteTable, other: SiteTable) -> None:
     for name in ("sites", "pages", "lines", "counts"):
         np.testing.assert_array_equal(getattr(one, name), getattr(other, name))
@@ -91,8 +97,9 @@ def test_a_crawl_cleaned_with_its_site_counts(
     _assert_same_table(SiteTable.load(by_site / ".storysplit" / "sites.npz"), table)
     assert not (by_site / ".storysplit" / "site-counts").exists()
     cleaned = read_jsonl_folder(by_site)
+    # Pages are batched differently here and in a shard: probabilities agree to float rounding.
     assert cleaned == [
-        {**record, "text": outcome.text, "segments": outcome.segments}
+        {**record, "text": outcome.text, "segments": _approx(outcome.segments)}
         for record, outcome in zip(records, expected, strict=True)
     ]
     without = read_jsonl_folder(alone)

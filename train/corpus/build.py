@@ -145,9 +145,9 @@ def build_corpus(config: Config, progress: bool = True) -> tuple[DatasetDict, Bu
     for (split, source), same_source in sorted(stories.items()):
         for story in tqdm(same_source, desc=f"mixtures {split} {source}", disable=not progress, leave=False):
             for index in range(corpus_config.mixtures_per_story):
-                rows[split].append(
-                    compose_mixture(story, index, same_source, pools[(split, source)], settings)
-                )
+                mixture = compose_mixture(story, index, same_source, pools[(split, source)], settings)
+                if mixture is not None:
+                    rows[split].append(mixture)
     seeds = load_seed_rows(corpus_config.seeds_dir, config.segmenter.max_chars)
     corpus = DatasetDict(
         {

@@ -181,8 +181,11 @@ def compose_mixture(
     others: Sequence[Story],
     pool: BoilerplatePool,
     settings: MixerSettings,
-) -> dict[str, Any]:
-    """The `index`-th mixture of `story` as a corpus row (renderer `mixture`).
+) -> dict[str, Any] | None:
+    """The `index`-th mixture of `story` as a corpus row (renderer `mixture`), or None without a main segment.
+
+    Joined on one line, a story of short lines (a player's stats) can sit wholly inside segments that are
+    mostly boilerplate: such a mixture holds no story to find and is not made.
 
     Args:
         story: The story whose paragraphs are the main content.
@@ -214,6 +217,9 @@ def compose_mixture(
         pieces.append(_Piece(str(rng.randint(1, 99)), SegmentLabel.BOILERPLATE, SegmentKind.JUNK))
     separator = rng.choices(("\n", "\n\n", " "), weights=(0.5, 0.4, 0.1))[0]
     text, offsets = _join(pieces, separator)
+    spans = _label_segments(text, pieces, offsets, settings)
+    if not any(span["label"] == SegmentLabel.MAIN.value for span in spans):
+        return None
     return {
         "id": f"mix-{story.doc_id}-{index}",
         "text": text,
@@ -224,7 +230,7 @@ def compose_mixture(
         "html_path": story.html_path,
         "language": story.language,
         "gold_origin": story.gold_origin,
-        "spans": _label_segments(text, pieces, offsets, settings),
+        "spans": spans,
     }
 
 
