@@ -68,8 +68,6 @@ def fit_model(
         sample_weight=rows.documents(rows.weights),
         regions=rows.documents(rows.regions),
     )
-    if labeller.architecture == "transformer":  # a candidate measured in torch; no numpy runtime
-        return StorySplitModel(labeller, encoder, config.segmenter, config.features, config.decision)
     head = head_from_arrays(labeller.to_arrays())
     check_same_probabilities(labeller, head, rows.documents()[:CHECKED_DOCUMENTS])
     return StorySplitModel(head, encoder, config.segmenter, config.features, config.decision)

@@ -74,50 +74,6 @@ class _PageGRU(nn.Module):
         return self.out(self.dropout(torch.cat([states, projected], dim=-1)))
 
 
-class _PageTransformer(nn.Module):
-    """Standardise → project (ReLU) + sinusoidal positions → transformer encoder → logits.
-
-    A candidate beside `_PageGRU`: every segment attends to every other of its chunk of
-    `TRANSFORMER_CONTEXT` segments (whole pages, but for the longest renderings).
-    """
-
-    mean: torch.Tensor
-    scale: torch.Tensor
-
-    def __init__(self, n_features: int, projection: int, layers: int, dropout: float, outputs: int) -> None:
-        super().__init__()
-        self.register_buffer("mean", torch.zeros(n_features))
-        self.register_buffer("scale", torch.ones(n_features))
-        self.project = nn.Linear(n_features, projection)
-        layer = nn.TransformerEncoderLayer(
-            projection, nhead=4, dim_feedforward=2 * projection, dropout=dropout, batch_first=True
-        )
-        self.encoder = nn.TransformerEncoder(layer, num_layers=layers, enable_nested_tensor=False)
-        self.out = nn.Linear(2 * projection, outputs)
-
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        projected = torch.relu(self.project((x - self.mean) / self.scale))
-        steps = x.shape[1]
-        position = torch.arange(steps, dtype=torch.float32)[:, None]
-        frequency = torch.exp(
-            torch.arange(0, projection_width := projected.shape[-1], 2)
-            * (-math.log(10000.0) / projection_width)
-        )
-        encoding = torch.zeros(steps, projection_width)
-        encoding[:, 0::2] = torch.sin(position * frequency)
-        encoding[:, 1::2] = torch.cos(position * frequency)
-        padding = torch.arange(steps)[None, :] >= lengths[:, None]
-        states = self.encoder(projected + encoding, src_key_padding_mask=padding)
-        return self.out(torch.cat([states, projected], dim=-1))
-
-
-TRANSFORMER_CONTEXT = 512
-
-
-def _chunks(documents: Sequence[np.ndarray], size: int) -> list[np.ndarray]:
-    return [d[start : start + size] for d in documents for start in range(0, max(len(d), 1), size)]
-
-
 class SequenceLabeller(ClassifierMixin, BaseEstimator):
     """Labels every segment of a document as main (1) or boilerplate (0), reading the whole page.
 
@@ -147,11 +103,9 @@ class SequenceLabeller(ClassifierMixin, BaseEstimator):
         weight_decay: float = 1e-4,
         batch_rows: int = 8192,
         region_weight: float = 0.5,
-        architecture: str = "gru",
         seed: int = 13,
         verbose: bool = True,
     ) -> None:
-        self.architecture = architecture
         self.hidden_size = hidden_size
         self.layers = layers
         self.projection_size = projection_size
@@ -182,11 +136,6 @@ class SequenceLabeller(ClassifierMixin, BaseEstimator):
                 trains the main/boilerplate output alone.
         """
         documents = _checked_documents(X)
-        if self.architecture == "transformer":
-            documents = _chunks(documents, TRANSFORMER_CONTEXT)
-            y = _chunks(y, TRANSFORMER_CONTEXT)
-            sample_weight = _chunks(sample_weight, TRANSFORMER_CONTEXT) if sample_weight is not None else None
-            regions = _chunks(regions, TRANSFORMER_CONTEXT) if regions is not None else None
         labels = _per_document(y, documents, "y")
         weights = (
             _per_document(sample_weight, documents, "sample_weight")
@@ -198,19 +147,13 @@ class SequenceLabeller(ClassifierMixin, BaseEstimator):
         self.n_features_in_ = documents[0].shape[1]
         self.classes_ = np.array([0, 1])
         self.regions_ = REGIONS
-        module: _PageGRU | _PageTransformer = (
-            _PageTransformer(
-                self.n_features_in_, self.projection_size, self.layers, self.dropout, 1 + len(REGIONS)
-            )
-            if self.architecture == "transformer"
-            else _PageGRU(
-                self.n_features_in_,
-                self.projection_size,
-                self.hidden_size,
-                self.layers,
-                self.dropout,
-                1 + len(REGIONS),
-            )
+        module = _PageGRU(
+            self.n_features_in_,
+            self.projection_size,
+            self.hidden_size,
+            self.layers,
+            self.dropout,
+            1 + len(REGIONS),
         )
         mean, scale = _standardisation(documents)
         module.mean.copy_(torch.from_numpy(mean))
@@ -285,8 +228,6 @@ class SequenceLabeller(ClassifierMixin, BaseEstimator):
 
     def _outputs(self, X: Sequence[np.ndarray]) -> np.ndarray:
         documents = _checked_documents(X, allow_empty=True)
-        if self.architecture == "transformer":
-            documents = _chunks(documents, TRANSFORMER_CONTEXT)
         outputs = np.zeros((sum(len(d) for d in documents), 1 + len(REGIONS)), dtype=np.float64)
         starts = np.concatenate([[0], np.cumsum([len(d) for d in documents])])
         with torch.no_grad():
