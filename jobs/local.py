@@ -5,7 +5,8 @@ the whole corpus converted to an Arrow cache first (a full copy on disk before t
 is cleaned), its workers are a new pool per call, and its cache resumes a whole `map`, not the
 shards a killed job already finished. Here the parent streams the input (`jobs.readers`), cuts it
 into shards (`jobs.shards`), keeps at most two shards per worker in flight (memory stays bounded
-whatever the corpus size), and each worker cleans, writes and marks whole shards.
+whatever the corpus size; `storysplit.worker_pool`, the pool `storysplit segment --workers` uses
+too), and each worker cleans, writes and marks whole shards.
 
 With `--site-field`, the same workers first count each shard's lines per site (`jobs.sites`);
 the parent adds the shards' counts up, spilling to `.storysplit/site-counts/`, and saves the table
@@ -30,8 +31,6 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -55,8 +54,8 @@ from storysplit.jobs.sites import (
 from storysplit.jobs.writers import open_shard_writer
 from storysplit.model import StorySplitModel
 from storysplit.records import SourceDocument
+from storysplit.worker_pool import WorkerPool
 
-SHARDS_IN_FLIGHT_PER_WORKER = 2
 _PR_SET_PDEATHSIG = 1
 Outcome = TypeVar("Outcome")
 ShardTask = Callable[["ShardCleaner", Shard, Callable[[int], None]], Outcome]
@@ -166,16 +165,19 @@ class ShardPool:
         self.settings = settings
         self.workers = workers
         self._cleaner: ShardCleaner | None = None
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: WorkerPool | None = None
         self._progress: multiprocessing.Queue[int] | None = None
         if workers > 1:
-            context = multiprocessing.get_context("spawn")
-            self._progress = context.Queue()
-            self._pool = ProcessPoolExecutor(
+            self._progress = multiprocessing.get_context("spawn").Queue()
+            self._pool = WorkerPool(
                 workers,
-                mp_context=context,
+                start_method="spawn",
                 initializer=_start_worker,
                 initargs=(settings, self._progress, os.getpid()),
+                died=JobError(
+                    "a worker process died (out of memory?); finished shards are kept, rerun with --resume "
+                    "(fewer --workers or a smaller --batch-size use less memory)"
+                ),
             )
 
     def __enter__(self) -> ShardPool:
@@ -186,7 +188,7 @@ class ShardPool:
     ) -> None:
         # On an error or Ctrl-C, shards already running finish and are kept; queued ones are dropped.
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.__exit__(kind, error, trace)
 
     def map(
         self,
@@ -207,33 +209,11 @@ class ShardPool:
                 for shard in shards:
                     collect(task(self._cleaner, shard, report))
             return
-        try:
-            pending: set[Future[Outcome]] = set()
-            for shard in shards:
-                while len(pending) >= SHARDS_IN_FLIGHT_PER_WORKER * self.workers:
-                    pending = self._collect(pending, report, collect)
-                pending.add(self._pool.submit(_run_task, task, shard))
-            while pending:
-                pending = self._collect(pending, report, collect)
-        except BrokenProcessPool:
-            raise JobError(
-                "a worker process died (out of memory?); finished shards are kept, rerun with --resume "
-                "(fewer --workers or a smaller --batch-size use less memory)"
-            ) from None
-
-    def _collect(
-        self,
-        pending: set[Future[Outcome]],
-        report: Callable[[int], None],
-        collect: Callable[[Outcome], None],
-    ) -> set[Future[Outcome]]:
-        done, still_pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-        assert self._progress is not None
-        _drain(self._progress, report)
-        for future in done:
-            collect(future.result())
-        _drain(self._progress, report)
-        return still_pending
+        progress = self._progress
+        assert progress is not None
+        tasks = ((task, shard) for shard in shards)
+        for outcome in self._pool.as_finished(_run_task, tasks, lambda: _drain(progress, report)):
+            collect(outcome)
 
 
 def _drain(progress: multiprocessing.Queue[int], report: Callable[[int], None]) -> None:
@@ -266,7 +246,8 @@ def _start_worker(settings: WorkerSettings, progress: multiprocessing.Queue[int]
     threadpool_limits(limits=1)  # after loading, so the OpenMP and BLAS libraries it loaded are limited
 
 
-def _run_task(task: ShardTask[Outcome], shard: Shard) -> Outcome:
+def _run_task(task_and_shard: tuple[ShardTask[Outcome], Shard]) -> Outcome:
+    task, shard = task_and_shard
     if _cleaner is None:
         raise _start_error or RuntimeError("worker was not initialised")
     progress = _progress

@@ -9,13 +9,22 @@ audit page with every document's kept and removed segments marked.
 Text output mirrors the input folders under `--output`. A document that cannot be read, that the
 model fails on, or whose output file another document already took is reported on stderr with its
 name and skipped; the exit code is 1 if any was skipped, so nothing is lost silently.
+
+With `--workers N` (default: one per core), batches are labelled in N processes of
+`storysplit.worker_pool`, the pool `storysplit clean` uses, once there is more than one batch to
+label. The workers are forked from the loaded model where the platform forks (they share its arrays
+copy-on-write and start in milliseconds; it is pickled to them otherwise), and their results are
+written in the order the batches went in, so output order never depends on timing.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
+import multiprocessing
+import os
 import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -26,18 +35,20 @@ from typing import IO, Any
 from storysplit.arguments import add_model_option, available_cores, positive_int, threshold_argument
 from storysplit.audit_page import AuditPageWriter, AuditReport
 from storysplit.documents import DEFAULT_MAX_BYTES, decode_document
-from storysplit.errors import InputError
-from storysplit.labelling_pool import Outcome, labelled_batches
-from storysplit.model import load_model, tune_gc_for_labelling
+from storysplit.errors import InputError, StorysplitError
+from storysplit.model import LabelledSegment, StorySplitModel, load_model, tune_gc_for_labelling
 from storysplit.output_records import (
     MAIN_TEXT_FIELD,
     REMOVED_FIELD,
     ModelFailure,
     document_record,
+    segment_with_retry,
 )
 from storysplit.records import ReadSettings, SourceDocument, read_jsonl, read_jsonl_file, read_text_file
+from storysplit.worker_pool import WorkerPool
 
 TEXT_SUFFIXES = (".txt", ".text")
+Outcome = list[LabelledSegment] | ModelFailure
 
 
 @dataclass(frozen=True)
@@ -66,12 +77,52 @@ def main(argv: list[str] | None = None) -> int:
             stack.callback(sink.close)
         report = stack.enter_context(AuditReport(args.html_report)) if args.html_report else None
         batches = _Batches(args, sink)
-        for outcomes in labelled_batches(model, batches.texts(), args.threshold, args.workers):
+        for outcomes in _labelled_batches(model, batches.texts(), args.threshold, args.workers):
             failures += _write_batch(batches.unwritten.popleft(), outcomes, args, sink, jsonl, report)
         failures += batches.skipped
     if failures:
         print(f"storysplit segment: {failures} document(s) skipped, see above", file=sys.stderr)
     return 1 if failures else 0
+
+
+def _labelled_batches(
+    model: StorySplitModel, batches: Iterable[list[str]], threshold: float | None, workers: int
+) -> Iterator[list[Outcome]]:
+    """Each batch's outcomes (`segment_with_retry`), in the order of `batches`.
+
+    Raises:
+        StorysplitError: a worker process died (killed, out of memory); what was yielded before stands.
+    """
+    batches = iter(batches)
+    first = list(itertools.islice(batches, 2))
+    if workers <= 1 or len(first) < 2:  # one batch (one page from the shell): no processes to start
+        for texts in itertools.chain(first, batches):
+            yield segment_with_retry(model, texts, threshold)
+        return
+    # The tokenizer's own thread pool must not be live in the parent when it forks.
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    died = StorysplitError(
+        "a worker process died (killed, or out of memory); use fewer --workers or smaller batches"
+    )
+    fork = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    tasks = ((texts, threshold) for texts in itertools.chain(first, batches))
+    with WorkerPool(workers, start_method=fork, initializer=_install, initargs=(model,), died=died) as pool:
+        yield from pool.in_order(_label, tasks)
+
+
+_worker_model: StorySplitModel | None = None  # a labelling worker's model, set by `_install`
+
+
+def _install(model: StorySplitModel) -> None:
+    global _worker_model
+    _worker_model = model
+
+
+def _label(task: tuple[list[str], float | None]) -> list[Outcome]:
+    if _worker_model is None:
+        raise RuntimeError("worker started without a model")
+    texts, threshold = task
+    return segment_with_retry(_worker_model, texts, threshold)
 
 
 class _Batches:
