@@ -1,4 +1,4 @@
-"""`storysplit bench`: speed and quality of each encoder backend and of the baselines, in one table.
+"""`storysplit-dev bench`: speed and quality of each encoder backend and of the baselines, in one table.
 
 Every method runs in fresh worker processes (their own imports, model and peak memory) on one
 fixed sample of real pages: one rendering of each validation page (renderers taken in turn), not
@@ -95,7 +95,7 @@ TABLE_HEADER = (
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="storysplit bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="storysplit-dev bench", description=__doc__)
     parser.add_argument("--data", default=DEFAULT_DATA, help="labelled data spec (see storysplit evaluate)")
     parser.add_argument("--docs", type=int, default=300, help="documents in the fixed sample")
     parser.add_argument("--runs", type=int, default=5, help="timed passes per method (median reported)")

@@ -1,6 +1,6 @@
 """Whole commands side by side on full news pages: what a user waits for from the shell.
 
-`storysplit bench`'s main table times methods inside warm worker processes. A user cleaning pages
+`storysplit-dev bench`'s main table times methods inside warm worker processes. A user cleaning pages
 also pays start-up (imports, model load) and reads and writes files; this part times whole
 commands, start to exit: `storysplit segment` on the pages' plain text and trafilatura in one
 Python process on the same pages' HTML, for all pages and for one page. The commands run

@@ -1,7 +1,9 @@
-"""The `storysplit` command: one entry point whose subcommands live in their own modules.
+"""The `storysplit` command, and `storysplit-dev`: entry points whose subcommands live in their own modules.
 
 Each subcommand module exposes `main(argv: list[str] | None) -> int`; it is imported only when
-used, so `storysplit segment` never loads training, tracking or dataset libraries.
+used, so `storysplit segment` never loads training, tracking or dataset libraries. `storysplit`
+carries the product's commands; `storysplit-dev` the developers' tools (`bench`, `loso`), which
+users of the package never need.
 """
 
 from __future__ import annotations
@@ -40,11 +42,6 @@ COMMANDS: dict[str, Command] = {
     "evaluate": Command(
         "storysplit.evaluation.cli", "score a model and the baselines on labelled documents", "train"
     ),
-    "bench": Command(
-        "storysplit.evaluation.bench",
-        "speed, memory and token F1 of each encoder backend and the baselines",
-        "train",
-    ),
     "distill": Command(
         "storysplit.train.distill",
         "distil a fast static encoder from a sentence-transformers model",
@@ -60,8 +57,22 @@ COMMANDS: dict[str, Command] = {
     ),
 }
 
+# `storysplit-dev`: tools for developing storysplit, out of the product's command list.
+DEV_COMMANDS: dict[str, Command] = {
+    "bench": Command(
+        "storysplit.evaluation.bench",
+        "speed, memory and token F1 of each encoder backend and the baselines",
+        "train",
+    ),
+    # Leave-one-source-out trains a model per fold, so it lives with training; `evaluation` never
+    # imports `train`.
+    "loso": Command(
+        "storysplit.train.loso",
+        "leave-one-source-out: train on all sources but one, score on that one, for each source",
+        "train",
+    ),
+}
 
-LOSO_FLAG = "--leave-one-source-out"
 # Commands that label documents run one BLAS/OpenMP thread unless the user says otherwise: their
 # matrix products are one page's segments, too small to share, and a second thread mostly waits
 # (one thread labelled full news pages faster than two, side by side: docs/speed.md).
@@ -70,35 +81,44 @@ THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Dispatch `storysplit COMMAND ...`; user errors print one line and exit with 2."""
-    args = sys.argv[1:] if argv is None else list(argv)
+    """`storysplit COMMAND ...`; user errors print one line and exit with 2."""
+    return _dispatch("storysplit", COMMANDS, sys.argv[1:] if argv is None else list(argv))
+
+
+def dev_main(argv: list[str] | None = None) -> int:
+    """`storysplit-dev COMMAND ...` (bench, loso); user errors print one line and exit with 2."""
+    return _dispatch("storysplit-dev", DEV_COMMANDS, sys.argv[1:] if argv is None else list(argv))
+
+
+def _dispatch(program: str, commands: dict[str, Command], args: list[str]) -> int:
+    """Run `program`'s command named by `args[0]` with the rest of `args`."""
     if not args or args[0] in ("-h", "--help"):
-        print(_usage())
+        print(_usage(program, commands))
         return 0 if args else 2
     if args[0] in ("-V", "--version"):
-        print(f"storysplit {package_version()}")
+        print(f"{program} {package_version()}")
         return 0
     command, rest = args[0], args[1:]
-    if command not in COMMANDS:
-        print(f"storysplit: error: unknown command {command!r}\n{_usage()}", file=sys.stderr)
+    if command not in commands:
+        print(f"{program}: error: unknown command {command!r}\n{_usage(program, commands)}", file=sys.stderr)
         return 2
-    chosen = _resolve(command, rest)
+    chosen = _resolve(command, commands[command], rest)
     if command in SINGLE_THREADED:
         for variable in THREAD_VARIABLES:
             os.environ.setdefault(variable, "1")
     try:
         return int(importlib.import_module(chosen.module).main(rest))
     except StorysplitError as error:
-        print(f"storysplit {command}: error: {error}", file=sys.stderr)
+        print(f"{program} {command}: error: {error}", file=sys.stderr)
         return 2
     except ModuleNotFoundError as error:
         message = _missing_extra_message(error, chosen.extra)
         if message is None:
             raise
-        print(f"storysplit {command}: error: {message}", file=sys.stderr)
+        print(f"{program} {command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"storysplit {command}: interrupted", file=sys.stderr)
+        print(f"{program} {command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader went away (`storysplit segment docs/ | head`): stop quietly, as Unix tools do;
@@ -107,13 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         return 141
 
 
-def _resolve(command: str, rest: list[str]) -> Command:
-    """The command's entry, for the options that change which module runs it or what it needs."""
-    chosen = COMMANDS[command]
-    if command == "evaluate" and LOSO_FLAG in rest:
-        # Leave-one-source-out trains a model per fold, so it lives with training (train.loso);
-        # `evaluation` itself never imports `train`.
-        return chosen._replace(module="storysplit.train.loso")
+def _resolve(command: str, chosen: Command, rest: list[str]) -> Command:
+    """The command's entry, for the options that change what it needs."""
     if command == "clean" and _option_value(rest, "--engine") == "ray":
         return chosen._replace(extra="ray")
     return chosen
@@ -145,10 +160,12 @@ def _option_value(args: list[str], option: str) -> str | None:
     return None
 
 
-def _usage() -> str:
-    lines = ["usage: storysplit COMMAND [ARGS...]", "       storysplit --version", "", "commands:"]
-    lines += [f"  {name:<10} {command.help}" for name, command in COMMANDS.items()]
-    lines.append("\n`storysplit COMMAND --help` shows a command's options.")
+def _usage(program: str, commands: dict[str, Command]) -> str:
+    lines = [f"usage: {program} COMMAND [ARGS...]", f"       {program} --version", "", "commands:"]
+    lines += [f"  {name:<10} {command.help}" for name, command in commands.items()]
+    lines.append(f"\n`{program} COMMAND --help` shows a command's options.")
+    if program == "storysplit":
+        lines.append("Developers' tools (bench, loso) are `storysplit-dev`'s commands.")
     return "\n".join(lines)
 
 

@@ -11,7 +11,7 @@ crawls (a site's pages as one renderer rendered them), and on each page alone
 (`model_without_sites`), with the crude site rule beside (`model_site_rule`). Features are
 computed once per split and cached, so folds only refit the labeller.
 
-`storysplit evaluate --leave-one-source-out [--config CONFIG] [--source NAME ...]`.
+`storysplit-dev loso [--config CONFIG] [--source NAME ...]`.
 """
 
 from __future__ import annotations
@@ -359,12 +359,10 @@ def _method_names(results: Sequence[FoldResult]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`storysplit evaluate --leave-one-source-out`: train and score one fold per source."""
+    """`storysplit-dev loso`: train and score one fold per source."""
     parser = argparse.ArgumentParser(
-        prog="storysplit evaluate --leave-one-source-out",
-        description=__doc__.splitlines()[0] if __doc__ else None,
+        prog="storysplit-dev loso", description=__doc__.splitlines()[0] if __doc__ else None
     )
-    parser.add_argument("--leave-one-source-out", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--config", type=Path, default=Path("configs/default.yaml"), help="training config")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a key")
     parser.add_argument("--source", action="append", help="hold out only these sources (repeatable)")

@@ -1,4 +1,4 @@
-"""`storysplit bench` end to end on the seeds with a small real model, in spawned worker processes."""
+"""`storysplit-dev bench` end to end on the seeds with a small real model, in spawned worker processes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from storysplit import load_model
-from storysplit.cli import main as storysplit_main
+from storysplit.cli import dev_main
 from storysplit.evaluation.bench import _sample
 from storysplit.evaluation.bench_commands import one_line_document
 from storysplit.evaluation.data import EvalDocument, EvalSet, load_eval_set
@@ -37,7 +37,7 @@ def test_bench_times_each_method_and_scores_what_it_timed(
         "--output",
         str(output),
     ]
-    code = storysplit_main(argv)
+    code = dev_main(argv)
     printed = capsys.readouterr().out
     assert code == 0
     assert f"| {tiny_model_dir} | text | 2 |" in printed and "| C4 line rule | text | 2 |" in printed
@@ -55,7 +55,7 @@ def test_whole_commands_run_side_by_side_and_print_the_ratios(
     tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     argv = ["bench", "--commands-only", "--model", str(tiny_model_dir), "--pages", "3", "--runs", "2"]
-    code = storysplit_main([*argv, "--workers", "2", "--page-sets", "news-fixtures"])
+    code = dev_main([*argv, "--workers", "2", "--page-sets", "news-fixtures"])
     out, err = capsys.readouterr()
     assert code == 0, err
     rows = [line for line in out.splitlines() if line.startswith("| ")][1:]
@@ -76,7 +76,7 @@ def test_one_line_documents_of_each_size_are_timed_with_their_peak_memory(
     tiny_model_dir: Path, capsys: pytest.CaptureFixture[str], seeds_dir: Path
 ) -> None:
     argv = ["bench", "--one-line-only", "--model", str(tiny_model_dir), "--one-line", "0.01,0.03"]
-    code = storysplit_main([*argv, "--data", "seeds", "--seeds-dir", str(seeds_dir)])
+    code = dev_main([*argv, "--data", "seeds", "--seeds-dir", str(seeds_dir)])
     out, err = capsys.readouterr()
     assert code == 0, err
     rows = [line.split(" | ") for line in out.splitlines() if line.startswith("| ")][1:]
@@ -99,9 +99,9 @@ def test_a_failing_worker_is_a_one_line_error(
 ) -> None:
     (tmp_path / "broken").mkdir()
     argv = ["bench", "--data", "seeds", "--seeds-dir", str(seeds_dir), "--model", str(tmp_path / "broken")]
-    assert storysplit_main([*argv, "--docs", "2", "--runs", "1", "--no-html"]) == 2
+    assert dev_main([*argv, "--docs", "2", "--runs", "1", "--no-html"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("storysplit bench: error: benchmark worker failed:") and err.count("\n") == 1
+    assert err.startswith("storysplit-dev bench: error: benchmark worker failed:") and err.count("\n") == 1
 
 
 def test_the_sample_holds_each_page_once_in_turning_renderers() -> None:

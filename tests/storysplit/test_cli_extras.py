@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import storysplit
-from storysplit.cli import COMMANDS
+from storysplit.cli import COMMANDS, DEV_COMMANDS, dev_main
 from storysplit.cli import main as cli_main
 from tests.conftest import SEEDS_DIR
 from tests.evaluation.fakes import FakeModel
@@ -30,12 +30,15 @@ CASES = {
         "justext",
         [],
     ),
-    "evaluate-loso": (["evaluate", "--leave-one-source-out"], "datasets", ["storysplit.train.loso"]),
-    "bench": (["bench", "--data", "corpus:validation"], "datasets", []),
     "distill": (["distill"], "sentence_transformers", []),
     "export-onnx": (["export-onnx"], "torch", ["storysplit.train.export_onnx"]),
     "clean": (["clean", "in", "out"], "threadpoolctl", ["storysplit.jobs.clean", "storysplit.jobs.local"]),
     "clean-ray": (["clean", "--engine=ray", "in", "out"], "ray", ["storysplit.jobs.ray_clean"]),
+}
+# `storysplit-dev`'s commands, the same way
+DEV_CASES = {
+    "loso": (["loso"], "datasets", ["storysplit.train.loso"]),
+    "bench": (["bench", "--data", "corpus:validation"], "datasets", []),
 }
 EXTRAS = {"serve": "serve", "export-onnx": "onnx", "clean": "clean", "clean-ray": "ray"}
 
@@ -49,20 +52,27 @@ def _uninstall(monkeypatch: pytest.MonkeyPatch, package: str, forget: list[str])
         monkeypatch.delitem(sys.modules, name, raising=False)
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize(
+    ("program", "case"),
+    [("storysplit", case) for case in CASES] + [("storysplit-dev", case) for case in DEV_CASES],
+)
 def test_a_missing_extra_is_one_line_naming_it(
-    case: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    program: str,
+    case: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    argv, package, forget = CASES[case]
+    argv, package, forget = (CASES if program == "storysplit" else DEV_CASES)[case]
     monkeypatch.chdir(tmp_path)
     (tmp_path / "in").write_text("A page.\n", encoding="utf-8")
     (tmp_path / "corpus").mkdir()  # bench's data
     monkeypatch.setattr(storysplit, "load_model", lambda path: FakeModel())  # evaluate's model
     _uninstall(monkeypatch, package, forget)
-    assert cli_main(argv) == 2
+    assert (cli_main if program == "storysplit" else dev_main)(argv) == 2
     extra = EXTRAS.get(case, "train")
     assert capsys.readouterr().err == (
-        f"storysplit {argv[0]}: error: this command needs the {extra} extra: "
+        f"{program} {argv[0]}: error: this command needs the {extra} extra: "
         f"pip install 'storysplit[{extra}]' (missing module: {package})\n"
     )
 
@@ -85,6 +95,7 @@ def test_every_extra_a_command_names_is_one_of_pyproject() -> None:
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     extras = project["optional-dependencies"]
-    named = {command.extra for command in COMMANDS.values()} | set(EXTRAS.values())
+    commands = [*COMMANDS.values(), *DEV_COMMANDS.values()]
+    named = {command.extra for command in commands} | set(EXTRAS.values())
     assert named - {None} <= set(extras)
     assert {name for name, command in COMMANDS.items() if command.extra is None} == {"segment"}

@@ -1,12 +1,16 @@
-"""`--help` documents every option of the inference commands, with its default where it has one."""
+"""`--help` documents every option of the inference commands, with its default where it has one, and
+lists the product's commands only."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pytest
 
-from storysplit import segment_cli, server
+from storysplit import cli, segment_cli, server
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("parser", [segment_cli._parser(), server._parser()], ids=["segment", "serve"])
@@ -42,3 +46,25 @@ def test_a_refused_count_says_what_is_expected(value: str, capsys: pytest.Captur
 
 def test_a_threshold_inside_the_range_is_a_float() -> None:
     assert segment_cli._parser().parse_args(["page.txt", "--threshold", "0.25"]).threshold == 0.25
+
+
+def test_developer_tools_are_storysplit_devs_commands_not_storysplits(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`bench` and `loso` are `storysplit-dev`'s (pyproject's second script); `storysplit` lists neither."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
+    assert scripts == {"storysplit": "storysplit.cli:main", "storysplit-dev": "storysplit.cli:dev_main"}
+    assert cli.main(["--help"]) == 0
+    listed = _listed_commands(capsys.readouterr().out)
+    assert "bench" not in listed and "loso" not in listed and "segment" in listed
+    assert cli.dev_main(["--help"]) == 0
+    listed = _listed_commands(capsys.readouterr().out)
+    assert listed == ["bench", "loso"]
+    assert cli.main(["bench"]) == 2
+    assert "unknown command 'bench'" in capsys.readouterr().err
+
+
+def _listed_commands(usage: str) -> list[str]:
+    commands = usage.partition("\ncommands:\n")[2]
+    return [line.split()[0] for line in commands.splitlines() if line.startswith("  ")]
