@@ -71,6 +71,11 @@ DEV_COMMANDS: dict[str, Command] = {
         "leave-one-source-out: train on all sources but one, score on that one, for each source",
         "train",
     ),
+    "loso-sites": Command(
+        "storysplit.train.loso_sites",
+        "a leave-one-source-out run's scores on pages of crawled sites and on pages alone",
+        "train",
+    ),
 }
 
 # Commands that label documents run one BLAS/OpenMP thread unless the user says otherwise: their

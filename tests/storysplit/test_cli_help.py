@@ -51,7 +51,7 @@ def test_a_threshold_inside_the_range_is_a_float() -> None:
 def test_developer_tools_are_storysplit_devs_commands_not_storysplits(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """`bench` and `loso` are `storysplit-dev`'s (pyproject's second script); `storysplit` lists neither."""
+    """Developers' tools are `storysplit-dev`'s commands (the second script), not `storysplit`'s."""
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
     assert scripts == {"storysplit": "storysplit.cli:main", "storysplit-dev": "storysplit.cli:dev_main"}
@@ -60,7 +60,7 @@ def test_developer_tools_are_storysplit_devs_commands_not_storysplits(
     assert "bench" not in listed and "loso" not in listed and "segment" in listed
     assert cli.dev_main(["--help"]) == 0
     listed = _listed_commands(capsys.readouterr().out)
-    assert listed == ["bench", "loso"]
+    assert listed == ["bench", "loso", "loso-sites"]
     assert cli.main(["bench"]) == 2
     assert "unknown command 'bench'" in capsys.readouterr().err
 

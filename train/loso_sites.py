@@ -1,0 +1,81 @@
+"""Site evidence by site size: a leave-one-source-out run's scores on pages of crawled sites and alone.
+
+Site evidence only reaches a page whose crawl (its site as one renderer rendered it) holds at
+least `MIN_SITE_PAGES` pages; every other page must score as it does without it. So a run's
+per-document records (`documents.jsonl`, written by `storysplit-dev loso`) are split by the size
+of each held-out page's crawl, counted over the held-out documents as the run counted them, and
+each method's macro token F1 is given per fold and group.
+
+`storysplit-dev loso-sites RUN_DIR [--config CONFIG] [--renderer NAME ...]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import numpy as np
+
+from storysplit.config import load_config
+from storysplit.evaluation.data import document_site
+from storysplit.features.site_evidence import MIN_SITE_PAGES
+from storysplit.train.corpus.build import load_or_build_corpus
+from storysplit.train.loso import EVALUATED_SPLITS, RECORDS_FILE
+
+CRAWLED, ALONE = f"crawls of ≥ {MIN_SITE_PAGES} pages", "pages alone"
+
+
+def crawl_groups(rows: Iterable[Mapping[str, object]]) -> dict[str, str]:
+    """Each row id's group: on a crawl with at least `MIN_SITE_PAGES` pages of its source, or alone."""
+    rows = list(rows)
+    sites = {str(row["id"]): (str(row["source"]), document_site(row)) for row in rows}
+    sizes = Counter(key for key in sites.values() if key[1] is not None)
+    return {
+        doc_id: CRAWLED if key[1] is not None and sizes[key] >= MIN_SITE_PAGES else ALONE
+        for doc_id, key in sites.items()
+    }
+
+
+def site_size_table(records: Iterable[Mapping[str, object]], groups: Mapping[str, str]) -> str:
+    """Markdown: per fold and group, the documents and each method's macro token F1."""
+    scores: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    methods: list[str] = []
+    for record in records:
+        method = str(record["method"])
+        if method not in methods:
+            methods.append(method)
+        group = groups.get(str(record["id"]), ALONE)
+        scores[str(record["fold"]), group][method].append(float(record["token_f1"]))  # type: ignore[arg-type]
+    lines = [
+        "| held-out source | pages | docs | " + " | ".join(methods) + " |",
+        "|---|---|---:|" + "---:|" * len(methods),
+    ]
+    for (fold, group), by_method in sorted(scores.items()):
+        docs = max(len(values) for values in by_method.values())
+        cells = [f"{np.mean(by_method[m]):.3f}" if by_method.get(m) else "–" for m in methods]
+        lines.append(f"| {fold} | {group} | {docs} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`storysplit-dev loso-sites`: print a run's scores split by the size of each page's crawl."""
+    parser = argparse.ArgumentParser(
+        prog="storysplit-dev loso-sites", description=__doc__.splitlines()[0] if __doc__ else None
+    )
+    parser.add_argument("run", type=Path, help="a `storysplit-dev loso` report folder")
+    parser.add_argument("--config", type=Path, default=Path("configs/default.yaml"), help="the run's config")
+    parser.add_argument("--renderer", action="append", help="only these renderings (repeatable)")
+    args = parser.parse_args(argv)
+    corpus = load_or_build_corpus(load_config(args.config))
+    columns = ["id", "source", "domain", "renderer"]
+    rows = [row for split in EVALUATED_SPLITS for row in corpus[split].select_columns(columns)]
+    groups = crawl_groups(rows)
+    with (args.run / RECORDS_FILE).open(encoding="utf-8") as lines:
+        records = [json.loads(line) for line in lines]
+    if args.renderer:
+        records = [r for r in records if r["renderer"] in args.renderer]
+    print(site_size_table(records, groups), end="")
+    return 0
