@@ -36,11 +36,13 @@ seeds: setup
 	mkdir -p runs/seeds-cleaned
 	$(VENV)/bin/storysplit segment ../shared/seeds --model $(MODEL) --output runs/seeds-cleaned --keep-removed
 
+# mypy and lint-imports walk folders: they run on the package as installed, assembled from the
+# top-level folders by tools/package_tree.py (pyproject's package-dir), and report the checkout's paths.
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/lint-imports --no-cache
-	$(VENV)/bin/mypy
+	$(PY) tools/package_tree.py lint-imports --no-cache
+	$(PY) tools/package_tree.py mypy
 
 test: lint
 	$(VENV)/bin/pytest -m "slow or not slow"

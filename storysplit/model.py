@@ -338,10 +338,10 @@ def locate_encoder(folder: Path, model: str, fingerprint: str) -> Path | None:
     """Where the encoder that the labeller in model folder `folder` was trained with is.
 
     Looked for in order: the folder's own `encoder/` subfolder (a self-contained folder, as MLflow
-    logs it); `model` as the manifest names it (a path from the working folder or below the
-    installed package, `features.encoders.resolve_model_path`); the encoder of the same folder
-    name shipped with the package (`storysplit.bundled`). The first whose fingerprint matches
-    wins, so a stale or foreign encoder is skipped, never used.
+    logs it); `model` as the manifest names it (a path from the working folder or, below
+    `models/`, from the shipped models' folder: `features.encoders.resolve_model_path`); the
+    encoder of the same folder name shipped with the package (`storysplit.bundled`). The first
+    whose fingerprint matches wins, so a stale or foreign encoder is skipped, never used.
 
     Returns:
         The encoder folder; None when `model` names no local folder (`hashing`, a hub name), whose

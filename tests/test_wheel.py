@@ -85,12 +85,16 @@ def test_the_wheel_holds_only_storysplit_with_the_default_model_and_its_encoder(
     top_level = {name.split("/")[0] for name in names} - {"storysplit"}
     assert len(top_level) == 1 and top_level.pop().endswith(".dist-info")
     assert {f"storysplit/{path}" for path in SHIPPED} <= set(names)
-    assert {"storysplit/features/encoders.py", "storysplit/train/run.py"} <= set(names)
+    assert {
+        "storysplit/features/encoders.py",
+        "storysplit/train/run.py",
+        "storysplit/train/corpus/build.py",
+    } <= set(names)
     assert not [name for name in names if "minilm-static" in name]  # only the default's encoder
     archive = _one(built, "*.tar.gz")
     with tarfile.open(archive) as sdist:
         root = archive.name.removesuffix(".tar.gz")
-        assert {f"{root}/storysplit/{path}" for path in SHIPPED} <= set(sdist.getnames())
+        assert {f"{root}/{path}" for path in SHIPPED} <= set(sdist.getnames())  # the checkout's layout
 
 
 def test_storysplit_segment_prints_the_story(installed: Path, elsewhere: Path) -> None:

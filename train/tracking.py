@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import platform
@@ -27,7 +28,7 @@ from datasets import Dataset
 from mlflow.data.huggingface_dataset import from_huggingface
 
 from storysplit.artifact import read_manifest
-from storysplit.bundled import PACKAGE_DIR
+from storysplit.bundled import MODELS_FOLDER, PACKAGE_DIR
 from storysplit.config import Config, config_to_dict
 from storysplit.features.encoders import HASHING, resolve_model_path
 from storysplit.features.onnx_encoder import is_onnx_folder
@@ -37,6 +38,9 @@ from storysplit.train import packages
 from storysplit.train.export import git_commit
 
 PYFUNC_CODE = Path(__file__).resolve().parent / "pyfunc_model.py"
+CODE_SUBPACKAGES = ("evaluation", "features", "jobs", "train")
+"""The subpackages of storysplit that a checkout keeps in top-level folders (pyproject's
+`package-dir`), which the logged code gathers into the package."""
 
 SQLITE = "sqlite:///"
 DEFAULT_URI = f"{SQLITE}mlflow.db"
@@ -169,14 +173,22 @@ def with_encoder(model_dir: Path, target: Path) -> Path:
 
 
 def _package_code(target: Path) -> Path:
-    """A copy of the storysplit package without its shipped models (`code_paths` would copy them:
-    it follows the `storysplit/models` symlink) or bytecode caches."""
+    """A copy of the storysplit package as a wheel installs it, without the shipped models or
+    bytecode caches: each subpackage is copied from where the import system finds it (in a
+    checkout, the top-level folder pyproject maps to it), so none is missing from the logged code."""
+    caches = shutil.ignore_patterns("__pycache__")
 
-    def skipped(folder: str, names: list[str]) -> list[str]:
-        data = ["models"] if Path(folder) == PACKAGE_DIR else []
-        return data + [name for name in names if name == "__pycache__"]
+    def skipped(folder: str, names: list[str]) -> set[str]:
+        top = {MODELS_FOLDER, *CODE_SUBPACKAGES} if Path(folder) == PACKAGE_DIR else set()
+        return top | caches(folder, names)
 
-    return Path(shutil.copytree(PACKAGE_DIR, target, ignore=skipped))
+    shutil.copytree(PACKAGE_DIR, target, ignore=skipped)
+    for name in CODE_SUBPACKAGES:
+        spec = importlib.util.find_spec(f"storysplit.{name}")
+        if spec is None or not spec.submodule_search_locations:
+            raise ModuleNotFoundError(f"storysplit.{name} is not importable: pip install -e . in a checkout")
+        shutil.copytree(next(iter(spec.submodule_search_locations)), target / name, ignore=caches)
+    return target
 
 
 def served_packages(model_dir: Path) -> tuple[str, ...]:

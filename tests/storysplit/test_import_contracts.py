@@ -1,22 +1,22 @@
 """What `make lint` does not check about its import contracts (pyproject `[tool.importlinter]`).
 
 `make lint` shows that the tree keeps every contract. Here: that each contract breaks on the import
-it forbids (one `lint-imports` run on a copy of the packages with one deliberate bad import per
-case), and that the inference contract's module list is whole.
+it forbids (one `lint-imports` run on the package assembled as installed, `tools/package_tree.py`,
+with one deliberate bad import per case), and that the inference contract's module list is whole.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tools.package_tree import assemble
+
 REPO = Path(__file__).resolve().parents[2]
-PACKAGES = ("storysplit", "features", "train", "evaluation", "jobs")
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 CONTRACTS = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"][
@@ -32,7 +32,12 @@ BAD_IMPORTS = [
         NAMED["layers"],
         "storysplit.labels -> storysplit.train.fit",
     ),
-    ("features/words.py", "import mlflow", NAMED["forbidden"], "storysplit.features.words -> mlflow"),
+    (
+        "storysplit/features/words.py",
+        "import mlflow",
+        NAMED["forbidden"],
+        "storysplit.features.words -> mlflow",
+    ),
     (
         "storysplit/output_records.py",
         "import datasets",
@@ -40,7 +45,7 @@ BAD_IMPORTS = [
         "storysplit.output_records -> datasets",
     ),
     (
-        "evaluation/metrics.py",
+        "storysplit/evaluation/metrics.py",
         "from storysplit.train import fit",
         NAMED["layers"],
         "storysplit.evaluation.metrics -> storysplit.train.fit",
@@ -52,13 +57,13 @@ BAD_IMPORTS = [
         "storysplit.server -> storysplit.segment_cli",
     ),
     (
-        "jobs/datatrove_step.py",
+        "storysplit/jobs/datatrove_step.py",
         "from storysplit.jobs.clean import DEFAULT_TIMEOUT",
         NAMED["protected"],
         "storysplit.jobs.datatrove_step -> storysplit.jobs.clean",
     ),
     (
-        "jobs/job.py",
+        "storysplit/jobs/job.py",
         "from storysplit.jobs.local import run_local_job",
         NAMED["acyclic_siblings"],
         "in storysplit.jobs.",
@@ -68,21 +73,18 @@ BAD_IMPORTS = [
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """`lint-imports` on a copy of the packages (symlinks kept, so storysplit.features resolves)
+    """`lint-imports` on the package assembled as installed (storysplit.features in storysplit/)
     holding every bad import of `BAD_IMPORTS`."""
     if not LINT_IMPORTS.exists():
         pytest.skip("import-linter is a dev dependency: pip install -e '.[dev]'")
-    root = tmp_path_factory.mktemp("tree")
-    for name in PACKAGES:
-        shutil.copytree(REPO / name, root / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(REPO / "pyproject.toml", root)
+    root = assemble(tmp_path_factory.mktemp("tree"))
     for module, bad_import, _, _ in BAD_IMPORTS:
         path = root / module
         path.write_text(
             path.read_text(encoding="utf-8") + f"\n{bad_import}  # deliberate\n", encoding="utf-8"
         )
     result = subprocess.run(
-        [str(LINT_IMPORTS), "--no-cache"],
+        [str(LINT_IMPORTS), "--no-cache", str(REPO / "pyproject.toml")],
         cwd=root,
         env={**os.environ, "PYTHONPATH": str(root)},
         capture_output=True,

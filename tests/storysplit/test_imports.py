@@ -21,6 +21,7 @@ import pytest
 from packaging.requirements import Requirement
 
 from storysplit.features.user_cache import CACHE_ENV
+from tools.package_tree import package_folders
 
 REPO = Path(__file__).resolve().parents[2]
 HEAVY = (
@@ -30,7 +31,6 @@ HEAVY = (
     "sklearn",
     "mlflow",
     "datasets",
-    "train",
     "onnxruntime",
 )
 
@@ -75,7 +75,7 @@ def _modules_after(code: str, *args: Path) -> set[str]:
 
 def _assert_light(modules: set[str]) -> None:
     assert "storysplit.sequence_head" in modules and "storysplit.features.static_encoder" in modules
-    heavy = sorted(m for m in modules if m.split(".")[0] in HEAVY)
+    heavy = sorted(m for m in modules if m.split(".")[0] in HEAVY or m.startswith("storysplit.train"))
     assert heavy == []
 
 
@@ -94,6 +94,51 @@ def test_the_check_sees_a_heavy_import() -> None:
         "import json, sys\nimport storysplit.train.sequence\nprint(json.dumps(sorted(sys.modules)))"
     )
     assert {"torch", "sklearn"} <= {m.split(".")[0] for m in modules}
+
+
+# Every module of the package, loaded in one interpreter: their names, and the files each came from.
+IMPORT_EVERYTHING = """
+import json, pkgutil, sys
+import storysplit
+for name in ["storysplit", *(f"storysplit.{sub}" for sub in ("evaluation", "features", "jobs", "train"))]:
+    package = __import__(name, fromlist=["_"])
+    for module in pkgutil.walk_packages(package.__path__, f"{name}."):
+        if not module.name.endswith("__main__"):
+            __import__(module.name)
+print(json.dumps({n: getattr(m, "__file__", None) for n, m in sys.modules.items()}))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("where", ["checkout", "elsewhere"])
+def test_every_module_has_one_import_name_from_the_checkout_or_elsewhere(where: str, tmp_path: Path) -> None:
+    """The code folders are storysplit's subpackages (pyproject's package-dir), not packages of their
+    own: run from the checkout's root, where train/ is a folder of the working directory, no module
+    loads twice under two names; `python -m storysplit --help` works there and from any folder."""
+    cwd = REPO if where == "checkout" else tmp_path
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    command = [sys.executable, "-m", "storysplit", "--help"]
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "segment" in result.stdout, result.stderr[-2000:]
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORT_EVERYTHING],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    files = json.loads(result.stdout.splitlines()[-1])
+    folders = package_folders().values()
+    ours = {n: f for n, f in files.items() if f and any(Path(f).is_relative_to(d) for d in folders)}
+    assert {
+        "storysplit.train.corpus.build",
+        "storysplit.features.encoders",
+        "storysplit.jobs.clean",
+    } <= ours.keys()
+    assert [name for name in ours if name.partition(".")[0] != "storysplit"] == []
+    assert len(set(ours.values())) == len(ours)  # no file loaded as two modules
 
 
 # Run before anything else: records, for each top-level module imported from then on, the module

@@ -29,12 +29,14 @@ from storysplit.schemas import SegmentRequest
 from storysplit.train import packages
 from storysplit.train.pyfunc_model import StorySplitPyfunc, checked_documents
 from storysplit.train.tracking import (
+    CODE_SUBPACKAGES,
     content_fingerprint,
     log_pyfunc_model,
     serve_command,
     served_packages,
     tracking_uri,
 )
+from tools.package_tree import package_folders
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -204,6 +206,48 @@ def test_the_logged_signature_takes_a_list_of_texts_and_the_threshold(logged_tin
     assert signature.params.to_dict() == [
         {"name": "threshold", "type": "double", "default": 0.5, "shape": None}
     ]
+
+
+def test_the_logged_code_gathers_every_subpackage_the_checkout_keeps_in_its_own_folder() -> None:
+    mapped = set(package_folders()) - {"storysplit", "storysplit.models"}
+    assert {f"storysplit.{name}" for name in CODE_SUBPACKAGES} == mapped
+
+
+@pytest.mark.slow
+def test_the_logged_code_is_the_whole_package_without_the_shipped_models(
+    logged_tiny: Logged, tmp_path: Path
+) -> None:
+    """Loading the logged model from another folder runs the logged code only, subpackages included."""
+    import mlflow
+
+    mlflow.set_tracking_uri(logged_tiny.tracking_uri)
+    logged = Path(
+        mlflow.artifacts.download_artifacts(artifact_uri=logged_tiny.model_uri, dst_path=str(tmp_path))
+    )
+    code = logged / "code" / "storysplit"
+    assert all((code / name / "__init__.py").is_file() for name in CODE_SUBPACKAGES)
+    assert (code / "train" / "corpus" / "__init__.py").is_file()
+    assert not (code / "models").exists() and not list(code.rglob("__pycache__"))
+    script = (
+        "import json, sys, mlflow.pyfunc\n"
+        f"mlflow.pyfunc.load_model({str(logged)!r}).predict([{PAGE!r}])\n"
+        "ours = [m for name, m in sys.modules.items() if name.startswith('storysplit')]\n"
+        "print(json.dumps([getattr(m, '__file__', None) for m in ours]))\n"
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=elsewhere,
+        env=CLEAN_ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    files = [Path(file) for file in json.loads(result.stdout.splitlines()[-1]) if file]
+    assert any(file.is_relative_to(code / "features") for file in files)
+    assert [file for file in files if not file.is_relative_to(code)] == []
 
 
 @pytest.fixture(scope="module")
