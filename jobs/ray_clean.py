@@ -3,13 +3,15 @@
 Read tasks stream JSONL lines or Parquet rows with their `file:line` position (so ids and error
 reasons match the local engine's), `map_batches` runs `RayCleaner` on a pool of actors that each
 load the model once, and a datasink writes the cleaned records with the local engine's writers
-(same format, byte-identical records) plus every failed document to `.storysplit/errors.jsonl`.
+(same format and records: the same text and labels, probabilities to float rounding, since
+the labeller reads a batch's documents together and Ray batches them differently) plus every
+failed document to `.storysplit/errors.jsonl`.
 
 With `--site-field`, a first pass counts lines per site as a Ray aggregation: each block gives
 its (site, line) hashes with their page counts (`jobs.sites.count_sites`), a group-by on the hash
 sums them across blocks, and the driver keeps the lines seen on two pages or more. The table is
 saved to `.storysplit/sites.npz` like the local engine's, put in the object store once, and every
-actor reads it from there, so the cleaned records are the local engine's, byte for byte.
+actor reads it from there, so the cleaned records are the local engine's.
 
 What differs from the local engine, and why: Ray decides block boundaries and order, so output
 files are `part-NNNNN-<id>` parts rather than the positional shard plan, and there is no

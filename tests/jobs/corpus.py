@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from storysplit.cli import main
 
 
@@ -75,3 +77,12 @@ def make_crawl(seed_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         else:
             record["url"] = "  "
     return records
+
+
+def approx_segments(record: dict[str, Any]) -> dict[str, Any]:
+    """`record` with each segment's probability compared to float rounding: the labeller reads the
+    documents of a batch together, so engines that batch differently agree to about 1e-9."""
+    if not record.get("segments"):
+        return record
+    segments = [{**s, "probability": pytest.approx(s["probability"], abs=1e-6)} for s in record["segments"]]
+    return {**record, "segments": segments}

@@ -1,7 +1,10 @@
-"""`--engine ray` on a local Ray instance gives the local engine's records, byte for byte."""
+"""`--engine ray` on a local Ray instance gives the local engine's records: the same text and labels,
+probabilities to float rounding (Ray batches the documents differently)."""
 
 from __future__ import annotations
 
+import gzip
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from storysplit.features.site_evidence import SiteTable
-from tests.jobs.corpus import make_crawl, make_records, read_errors, run_clean, write_jsonl
+from tests.jobs.corpus import approx_segments, make_crawl, make_records, read_errors, run_clean, write_jsonl
 
 ray = pytest.importorskip("ray", reason="ray is an optional extra: pip install 'storysplit[ray]'")
 pytestmark = pytest.mark.slow  # starts a Ray cluster
@@ -25,17 +28,23 @@ def local_ray() -> Iterator[None]:
     ray.shutdown()
 
 
-def _lines(folder: Path) -> list[str]:
-    import gzip
-
+def _records(folder: Path) -> list[dict[str, Any]]:
     return sorted(
-        line
-        for path in folder.glob("*.jsonl.gz")
-        for line in gzip.decompress(path.read_bytes()).decode("utf-8").splitlines()
+        (
+            json.loads(line)
+            for path in folder.glob("*.jsonl.gz")
+            for line in gzip.decompress(path.read_bytes()).decode("utf-8").splitlines()
+        ),
+        key=lambda record: str(record["id"]),
     )
 
 
-def test_jsonl_on_ray_matches_the_local_engine_byte_for_byte(
+def _same_records(on_ray: Path, local: Path, count: int) -> None:
+    expected = _records(local)
+    assert _records(on_ray) == [approx_segments(record) for record in expected] and len(expected) == count
+
+
+def test_jsonl_on_ray_matches_the_local_engine(
     local_ray: None,
     tiny_model_dir: Path,
     seed_rows: list[dict[str, Any]],
@@ -58,7 +67,7 @@ def test_jsonl_on_ray_matches_the_local_engine_byte_for_byte(
     assert code == 0, err
     assert "24 documents cleaned, 2 failed" in err and "2 actors" in err
     assert len(list(on_ray.glob("part-*.jsonl.gz"))) >= 1
-    assert _lines(on_ray) == _lines(local) and len(_lines(local)) == 24
+    _same_records(on_ray, local, 24)
     assert sorted(read_errors(on_ray), key=str) == sorted(read_errors(local), key=str)
 
 
@@ -80,7 +89,9 @@ def test_parquet_on_ray_matches_the_local_engine(
     expected = pq.read_table(local / "shard-00000.parquet")
     parts = pa.concat_tables(pq.read_table(path) for path in sorted(on_ray.glob("part-*.parquet")))
     assert parts.schema == expected.schema
-    assert parts.sort_by("id").to_pylist() == expected.sort_by("id").to_pylist()
+    assert parts.sort_by("id").to_pylist() == [
+        approx_segments(row) for row in expected.sort_by("id").to_pylist()
+    ]
     assert (
         read_errors(on_ray)
         == read_errors(local)
@@ -100,7 +111,7 @@ def test_ray_refuses_what_only_the_local_engine_does(
     assert code == 2 and "--resume is for the local engine" in err
 
 
-def test_site_evidence_on_ray_matches_the_local_engine_byte_for_byte(
+def test_site_evidence_on_ray_matches_the_local_engine(
     local_ray: None,
     tiny_model_dir: Path,
     seed_rows: list[dict[str, Any]],
@@ -114,7 +125,7 @@ def test_site_evidence_on_ray_matches_the_local_engine_byte_for_byte(
     code, err = run_clean([str(source), str(on_ray), *options, "--engine", "ray", "--workers", "2"], capsys)
     assert code == 0, err
     assert "counted the lines of 9 pages of 2 sites" in err and "13 documents cleaned, 1 failed" in err
-    assert _lines(on_ray) == _lines(local) and len(_lines(local)) == 13
+    _same_records(on_ray, local, 13)
     tables = [SiteTable.load(folder / ".storysplit" / "sites.npz") for folder in (local, on_ray)]
     for name in ("sites", "pages", "lines", "counts"):
         np.testing.assert_array_equal(getattr(tables[0], name), getattr(tables[1], name))

@@ -15,7 +15,7 @@ from storysplit.jobs.cleaning import CleanedText, CleanOptions, clean_documents
 from storysplit.jobs.sites import document_site, site_key
 from storysplit.model import load_model
 from storysplit.records import SourceDocument
-from tests.jobs.corpus import make_crawl, read_jsonl_folder, run_clean, write_jsonl
+from tests.jobs.corpus import approx_segments, make_crawl, read_jsonl_folder, run_clean, write_jsonl
 
 
 @pytest.mark.parametrize(
@@ -68,12 +68,6 @@ def _expected(
     return table, cleaned  # type: ignore[return-value]
 
 
-def _approx(segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [
-        {**segment, "probability": pytest.approx(segment["probability"], abs=1e-6)} for segment in segments
-    ]
-
-
 def _assert_same_table(one: SiteTable, other: SiteTable) -> None:
     for name in ("sites", "pages", "lines", "counts"):
         np.testing.assert_array_equal(getattr(one, name), getattr(other, name))
@@ -99,7 +93,7 @@ def test_a_crawl_cleaned_with_its_site_counts(
     cleaned = read_jsonl_folder(by_site)
     # Pages are batched differently here and in a shard: probabilities agree to float rounding.
     assert cleaned == [
-        {**record, "text": outcome.text, "segments": _approx(outcome.segments)}
+        approx_segments({**record, "text": outcome.text, "segments": outcome.segments})
         for record, outcome in zip(records, expected, strict=True)
     ]
     without = read_jsonl_folder(alone)
