@@ -225,6 +225,8 @@ def build_encoder(
             raise ValueError(f"{model} is not an ONNX encoder folder; make one with storysplit export-onnx")
         encoder = OnnxEncoder(path, max_seq_length, batch_size, normalize)
     elif backend == "auto" and is_static_folder(path):
+        # A static encoder sums token rows: there is no sequence length to cap, and its per-batch
+        # Python work is amortised only over large batches (configs/default.yaml says so).
         encoder = StaticEncoder(path, max(batch_size, 1024), normalize)
     else:
         encoder = SentenceTransformerEncoder(model, max_seq_length, batch_size, normalize)
