@@ -30,7 +30,6 @@ CRAWLED, ALONE = f"crawls of ≥ {MIN_SITE_PAGES} pages", "pages alone"
 
 def crawl_groups(rows: Iterable[Mapping[str, object]]) -> dict[str, str]:
     """Each row id's group: on a crawl with at least `MIN_SITE_PAGES` pages of its source, or alone."""
-    rows = list(rows)
     sites = {str(row["id"]): (str(row["source"]), document_site(row)) for row in rows}
     sizes = Counter(key for key in sites.values() if key[1] is not None)
     return {

@@ -54,16 +54,21 @@ print(json.dumps(sorted(sys.modules)))
 """
 
 
-def _printed_last(code: str, *args: Path, env: dict[str, str] | None = None) -> Any:
-    """Run `code` with `args` in a fresh interpreter from the checkout; the JSON of its last printed line."""
-    env = {**(os.environ if env is None else env), "PYTHONPATH": str(REPO)}
+def _printed_last(
+    code: str, *args: Path, env: dict[str, str] | None = None, cwd: Path = REPO, timeout: int = 300
+) -> Any:
+    """Run `code` with `args` in a fresh interpreter in `cwd`; the JSON of its last printed line.
+
+    `env` is taken as given; without it, this environment with the checkout on PYTHONPATH."""
+    if env is None:
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
     result = subprocess.run(
         [sys.executable, "-c", code, *map(str, args)],
-        cwd=REPO,
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return json.loads(result.stdout.splitlines()[-1])
@@ -120,16 +125,7 @@ def test_every_module_has_one_import_name_from_the_checkout_or_elsewhere(where: 
     command = [sys.executable, "-m", "storysplit", "--help"]
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "segment" in result.stdout, result.stderr[-2000:]
-    result = subprocess.run(
-        [sys.executable, "-c", IMPORT_EVERYTHING],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    files = json.loads(result.stdout.splitlines()[-1])
+    files = _printed_last(IMPORT_EVERYTHING, env=env, cwd=cwd, timeout=600)
     folders = package_folders().values()
     ours = {n: f for n, f in files.items() if f and any(Path(f).is_relative_to(d) for d in folders)}
     assert {
@@ -292,6 +288,7 @@ print(json.dumps({name: os.environ.get(name) for name in storysplit.cli.THREAD_V
 def test_segment_runs_one_blas_thread_unless_told(user_value: str | None, seed_page: Path) -> None:
     names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
     env = {name: value for name, value in os.environ.items() if name not in names}
+    env["PYTHONPATH"] = str(REPO)
     if user_value:
         env["OPENBLAS_NUM_THREADS"] = user_value
     assert _printed_last(SEGMENT_THREADS, seed_page, env=env) == {

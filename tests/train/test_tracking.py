@@ -127,6 +127,15 @@ def logged_default(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(tmp / "downloaded")))
 
 
+def _printed_last_in(folder: Path, script: str) -> Any:
+    """Run `script` in a fresh interpreter in `folder` (no checkout on the path); its last line's JSON."""
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=folder, env=CLEAN_ENV, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.splitlines()[-1])
+
+
 @pytest.mark.slow
 def test_the_logged_pyfunc_carries_its_encoder_and_code_and_loads_from_any_folder(
     logged_default: Path, tmp_path: Path
@@ -139,16 +148,7 @@ def test_the_logged_pyfunc_carries_its_encoder_and_code_and_loads_from_any_folde
         "import storysplit\n"
         f"print(json.dumps([pyfunc.predict([{PAGE!r}]), encoder.model_path, storysplit.__file__]))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=tmp_path,
-        env=CLEAN_ENV,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    predictions, encoder_path, package = json.loads(result.stdout.splitlines()[-1])
+    predictions, encoder_path, package = _printed_last_in(tmp_path, script)
     assert predictions == [load_model().extract(PAGE)]
     assert Path(encoder_path).is_relative_to(logged_default) and Path(package).is_relative_to(logged_default)
 
@@ -236,16 +236,7 @@ def test_the_logged_code_is_the_whole_package_without_the_shipped_models(
     )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=elsewhere,
-        env=CLEAN_ENV,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    files = [Path(file) for file in json.loads(result.stdout.splitlines()[-1]) if file]
+    files = [Path(file) for file in _printed_last_in(elsewhere, script) if file]
     assert any(file.is_relative_to(code / "features") for file in files)
     assert [file for file in files if not file.is_relative_to(code)] == []
 
