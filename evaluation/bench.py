@@ -455,5 +455,19 @@ def _worker(task: Any, shard: int, inputs: list[str], runs: int, barrier: Any, r
         barrier.abort()
         results.put({"error": f"{type(error).__name__}: {error}"})
         return
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    results.put({"shard": shard, "outputs": outputs, "peak_rss_mb": rss})
+    results.put({"shard": shard, "outputs": outputs, "peak_rss_mb": _own_peak_rss_mb()})
+
+
+def _own_peak_rss_mb() -> float:
+    """This worker's own peak RSS in MB.
+
+    Linux keeps `ru_maxrss` across the exec that starts a spawned worker, so it would report the
+    bench that forked it (its corpus and sample in memory); the peak of the worker's own address
+    space (`VmHWM`) starts at the exec.
+    """
+    status = Path("/proc/self/status")
+    if status.is_file():
+        for line in status.read_text(encoding="ascii").splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

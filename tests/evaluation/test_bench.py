@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import resource
 from pathlib import Path
 
 import pytest
 
 from storysplit import load_model
 from storysplit.cli import dev_main
-from storysplit.evaluation.bench import _sample
+from storysplit.evaluation.bench import _C4Task, _sample, _timed_passes
 from storysplit.evaluation.bench_commands import one_line_document
 from storysplit.evaluation.data import EvalDocument, EvalSet, load_eval_set
 from storysplit.evaluation.methods import ModelMethod
@@ -114,3 +115,13 @@ def test_the_sample_holds_each_page_once_in_turning_renderers() -> None:
     sample = _sample(EvalSet("validation", tuple(documents)), 300)
     assert [d.id for d in sample.documents] == ["a.html-dom_lines", "b.html-html_text", "c.html-single_line"]
     assert len(_sample(EvalSet("validation", tuple(documents)), 2).documents) == 2
+
+
+@pytest.mark.slow
+def test_a_workers_peak_memory_is_its_own_not_the_bench_that_started_it() -> None:
+    ballast = bytearray(400 * 2**20)  # the bench's own memory, touched: 400 MB more RSS here
+    ballast[::4096] = b"x" * len(ballast[::4096])
+    parent_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    timing = _timed_passes(_C4Task(), ["A line of text.\n\nAnother one."] * 3, workers=1, runs=1)
+    assert 0 < timing.peak_rss_mb < parent_mb - 300
+    del ballast
