@@ -131,8 +131,8 @@ def run_folds(
     """Train one model per held-out source and score it there (see the module docstring).
 
     Args:
-        config: The training config every fold uses (labeller, features, encoder, weights; its
-            `training.sources` restricts what folds train on, e.g. to permissively licensed sets).
+        config: The training config every fold uses (labeller, features, encoder, weights; folds
+            train only on the sources it `trains_on`, e.g. permissively licensed sets).
         sources: Sources to hold out in turn (None: every source of the corpus but the seeds).
         cache_dir: Feature and embedding cache (None recomputes).
         html: Also score the HTML extractors on the held-out pages.
@@ -153,7 +153,8 @@ def run_folds(
     methods: list[HtmlMethod] = [m for m in html_baselines() if m.name == "trafilatura_html"] if html else []
     wanted = set(renderers or ())
     results = []
-    for fold in plan_folds(train_split, held_out_sources, config.training.sources):
+    training_sources = [source for source in available if config.training.trains_on(source)]
+    for fold in plan_folds(train_split, held_out_sources, training_sources):
         started = time.perf_counter()
         trained = _fold_training(fold, train_split, config)
         fold_rows = weigh_documents(

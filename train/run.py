@@ -103,11 +103,11 @@ def _evaluate(model: StorySplitModel, config: Config, model_dir: Path) -> None:
 
 
 def _training_documents(dataset: Dataset, config: Config) -> Dataset:
-    """The training split, restricted to the configured sources and renderers and capped in size."""
-    sources = config.training.sources
-    if sources is not None:
-        chosen = set(sources)
-        dataset = dataset.filter(lambda row: row["source"] in chosen)
+    """The training split, less the sources that do not train (`TrainingConfig.trains_on`), restricted
+    to the configured renderers and capped in size."""
+    left_out = {source for source in set(dataset["source"]) if not config.training.trains_on(source)}
+    if left_out:
+        dataset = dataset.filter(lambda row: row["source"] not in left_out)
     renderers = config.training.renderers
     if renderers is not None:
         wanted = set(renderers)

@@ -65,3 +65,13 @@ def test_configs_are_frozen() -> None:
     config = load_config(None)
     with pytest.raises(ValueError):
         config.training.seed = 3  # type: ignore[misc]
+
+
+def test_cleaneval_does_not_train_by_default_and_a_zero_weight_leaves_any_set_out() -> None:
+    training = load_config(None).training
+    assert not training.trains_on("cleaneval")
+    assert training.trains_on("dragnet") and training.trains_on("agreement")  # the user's own pages too
+    listed = load_config(None, ["training.sources=[wcxb, dragnet]", "training.source_weights={dragnet: 0}"])
+    assert [s for s in ("wcxb", "dragnet", "cleaneval") if listed.training.trains_on(s)] == ["wcxb"]
+    everything = load_config(None, ["training.source_weights={}"]).training
+    assert everything.trains_on("cleaneval")
