@@ -96,7 +96,7 @@ class DecisionConfig(_Section):
 
     threshold: float = Field(0.5, gt=0.0, lt=1.0)
     drop_repeats: bool = True
-    fallback: bool = False
+    fallback: bool = True
 
 
 class TrainingConfig(_Section):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from storysplit import SegmentLabel, StorySplitModel
 from storysplit.features.segmentation import split_document
-from storysplit.model import LabelledSegment, join_segments
+from storysplit.model import FALLBACK_SHARE, LabelledSegment, join_segments
 
 
 def check_split(text: str, max_chars: int) -> None:
@@ -39,7 +39,11 @@ def check_labelled(model: StorySplitModel, text: str, threshold: float | None = 
 
 
 def check_segments(model: StorySplitModel, text: str, labelled: list[LabelledSegment], cut: float) -> None:
-    """Offsets in range, ordered, not overlapping and the segmenter's; labels follow the threshold."""
+    """Offsets in range, ordered, not overlapping and the segmenter's; labels follow the threshold,
+    or where no segment reaches it and the model falls back, `FALLBACK_SHARE` of the best p(main)."""
+    best = max((s.probability for s in labelled), default=0.0)
+    if model.decision.fallback and best < cut:
+        cut = FALLBACK_SHARE * best
     previous_end = 0
     for segment in labelled:
         assert previous_end <= segment.start < segment.end <= len(text)

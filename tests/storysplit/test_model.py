@@ -325,15 +325,14 @@ def test_with_the_fallback_a_page_always_keeps_its_most_probable_segments(
 
     text = "Menu\nHome\nA story paragraph that reads like prose, with a second clause.\nShare"
     strict = 0.999999
-    plain = tiny_model.segment(text, threshold=strict)
+
+    def deciding(fallback: bool) -> StorySplitModel:
+        parts = (tiny_model.labeller, tiny_model.encoder, tiny_model.segmenter, tiny_model.features)
+        return StorySplitModel(*parts, DecisionConfig(fallback=fallback))
+
+    plain = deciding(False).segment(text, threshold=strict)
     assert not any(s.label is SegmentLabel.MAIN for s in plain)
-    with_fallback = StorySplitModel(
-        tiny_model.labeller,
-        tiny_model.encoder,
-        tiny_model.segmenter,
-        tiny_model.features,
-        DecisionConfig(fallback=True),
-    ).segment(text, threshold=strict)
+    with_fallback = deciding(True).segment(text, threshold=strict)
     best = max(s.probability for s in with_fallback)
     kept = [s for s in with_fallback if s.label is SegmentLabel.MAIN]
     assert kept and all(s.probability >= 0.5 * best for s in kept)
