@@ -40,3 +40,11 @@ def test_the_manifest_carries_the_card(
     card = training_data_card(["wcxb", "canola"])
     folder = save_model(tiny_model, tmp_path / "model", tiny_config, {}, card)
     assert json.loads((folder / "manifest.json").read_text())["training_data"] == card
+
+
+def test_the_shipped_model_was_trained_on_the_sets_the_default_config_trains_on() -> None:
+    manifest = json.loads((REPO / "models" / "default" / "manifest.json").read_text(encoding="utf-8"))
+    trained = {entry["source"] for entry in manifest["training_data"]}
+    default = load_config(REPO / "configs" / "default.yaml").training
+    assert trained == {s.name for s in SOURCE_SETS if default.trains_on(s.name)}
+    assert "cleaneval" not in trained
