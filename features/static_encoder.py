@@ -118,11 +118,10 @@ class StaticEncoder:
     def _widen(self, ids: np.ndarray) -> None:
         """Make the float32 rows of `ids` (repeats allowed) those of the stored float16 matrix."""
         assert self._widened is not None
-        new = np.zeros(len(self._widened), dtype=bool)
-        new[ids] = True  # each row once, however often the texts repeat it
-        new &= ~self._widened
+        distinct = np.unique(ids)  # each row once, however often the texts repeat it
+        new = distinct[~self._widened[distinct]]  # never a pass over the whole vocabulary
         self._float32[new] = self._stored[new]
-        self._widened |= new
+        self._widened[new] = True
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Returns: float32 array of shape (len(texts), dimension)."""
