@@ -6,7 +6,6 @@ check runs in a fresh interpreter, since this test session has imported all of t
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -15,12 +14,12 @@ import tempfile
 from collections.abc import Callable, Mapping
 from importlib.metadata import PackageNotFoundError, packages_distributions, requires
 from pathlib import Path
-from typing import Any
 
 import pytest
 from packaging.requirements import Requirement
 
 from storysplit.features.user_cache import CACHE_ENV
+from tests.fresh_interpreter import printed_last
 from tools.package_tree import package_folders
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,28 +53,8 @@ print(json.dumps(sorted(sys.modules)))
 """
 
 
-def _printed_last(
-    code: str, *args: Path, env: dict[str, str] | None = None, cwd: Path = REPO, timeout: int = 300
-) -> Any:
-    """Run `code` with `args` in a fresh interpreter in `cwd`; the JSON of its last printed line.
-
-    `env` is taken as given; without it, this environment with the checkout on PYTHONPATH."""
-    if env is None:
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-    result = subprocess.run(
-        [sys.executable, "-c", code, *map(str, args)],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return json.loads(result.stdout.splitlines()[-1])
-
-
 def _modules_after(code: str, *args: Path) -> set[str]:
-    return set(_printed_last(code, *args))
+    return set(printed_last(code, *args))
 
 
 def _assert_light(modules: set[str]) -> None:
@@ -125,7 +104,7 @@ def test_every_module_has_one_import_name_from_the_checkout_or_elsewhere(where: 
     command = [sys.executable, "-m", "storysplit", "--help"]
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "segment" in result.stdout, result.stderr[-2000:]
-    files = _printed_last(IMPORT_EVERYTHING, env=env, cwd=cwd, timeout=600)
+    files = printed_last(IMPORT_EVERYTHING, env=env, cwd=cwd, timeout=600)
     folders = package_folders().values()
     ours = {n: f for n, f in files.items() if f and any(Path(f).is_relative_to(d) for d in folders)}
     assert {
@@ -234,7 +213,7 @@ def test_inference_imports_only_what_the_plain_install_brings(seed_page: Path) -
     declared = [Requirement(line).name for line in project["dependencies"]]
     assert not {"torch", "sentence-transformers", "scikit-learn"} & _closure(declared)
     with tempfile.TemporaryDirectory() as cache:
-        imported_by = _printed_last(
+        imported_by = printed_last(
             SEGMENT_RECORDING_IMPORTERS, seed_page, env={**os.environ, CACHE_ENV: cache}
         )
     assert {"numpy", "tokenizers", "sentencepiece", "google"} <= set(imported_by)  # the check sees them
@@ -291,7 +270,7 @@ def test_segment_runs_one_blas_thread_unless_told(user_value: str | None, seed_p
     env["PYTHONPATH"] = str(REPO)
     if user_value:
         env["OPENBLAS_NUM_THREADS"] = user_value
-    assert _printed_last(SEGMENT_THREADS, seed_page, env=env) == {
+    assert printed_last(SEGMENT_THREADS, seed_page, env=env) == {
         "OPENBLAS_NUM_THREADS": user_value or "1",
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",

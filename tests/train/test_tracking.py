@@ -36,6 +36,7 @@ from storysplit.train.tracking import (
     served_packages,
     tracking_uri,
 )
+from tests.fresh_interpreter import printed_last
 from tools.package_tree import package_folders
 
 REPO = Path(__file__).resolve().parents[2]
@@ -127,15 +128,6 @@ def logged_default(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(tmp / "downloaded")))
 
 
-def _printed_last_in(folder: Path, script: str) -> Any:
-    """Run `script` in a fresh interpreter in `folder` (no checkout on the path); its last line's JSON."""
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=folder, env=CLEAN_ENV, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return json.loads(result.stdout.splitlines()[-1])
-
-
 @pytest.mark.slow
 def test_the_logged_pyfunc_carries_its_encoder_and_code_and_loads_from_any_folder(
     logged_default: Path, tmp_path: Path
@@ -148,7 +140,7 @@ def test_the_logged_pyfunc_carries_its_encoder_and_code_and_loads_from_any_folde
         "import storysplit\n"
         f"print(json.dumps([pyfunc.predict([{PAGE!r}]), encoder.model_path, storysplit.__file__]))\n"
     )
-    predictions, encoder_path, package = _printed_last_in(tmp_path, script)
+    predictions, encoder_path, package = printed_last(script, env=CLEAN_ENV, cwd=tmp_path)
     assert predictions == [load_model().extract(PAGE)]
     assert Path(encoder_path).is_relative_to(logged_default) and Path(package).is_relative_to(logged_default)
 
@@ -236,7 +228,7 @@ def test_the_logged_code_is_the_whole_package_without_the_shipped_models(
     )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    files = [Path(file) for file in _printed_last_in(elsewhere, script) if file]
+    files = [Path(file) for file in printed_last(script, env=CLEAN_ENV, cwd=elsewhere) if file]
     assert any(file.is_relative_to(code / "features") for file in files)
     assert [file for file in files if not file.is_relative_to(code)] == []
 
