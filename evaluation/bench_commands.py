@@ -238,17 +238,27 @@ def time_one_line_documents(
         path = folder / f"one-line-{megabytes:g}MB.txt"
         path.write_text(document, encoding="utf-8")
         arguments = [str(path), "--max-bytes", str(n_bytes), "--workers", "1"]
-        seconds, peak_rss_mb = _measured_run([*command, *arguments], folder, f"{megabytes:g} MB on one line")
+        run = measured_run([*command, *arguments], folder, f"{megabytes:g} MB on one line")
         segments = len(split_document(document, max_chars))
-        timings.append(OneLineTiming(megabytes, segments, seconds, peak_rss_mb))
+        timings.append(OneLineTiming(megabytes, segments, run.seconds, run.peak_rss_mb))
     return timings
 
 
-def _measured_run(command: list[str], folder: Path, name: str) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of `command`.
+@dataclass(frozen=True)
+class MeasuredRun:
+    """A whole command's wall seconds, the peak RSS of its largest process, and what it wrote to stderr."""
 
-    It runs under a small Python process that reports them: a process forked from this one (which
-    holds the texts) would count this one's memory in its own peak, even after exec.
+    seconds: float
+    peak_rss_mb: float
+    stderr: str
+
+
+def measured_run(command: list[str], folder: Path, name: str) -> MeasuredRun:
+    """Run `command` in `folder` and measure it.
+
+    It runs under a small Python process that reports the figures: a process forked from this one
+    (which holds the texts) would count this one's memory in its own peak, even after exec. The
+    peak is that of the largest process of the command's tree (a job's parent or one worker).
 
     Raises:
         StorysplitError: the command failed (its last line of stderr says why).
@@ -261,7 +271,7 @@ def _measured_run(command: list[str], folder: Path, name: str) -> tuple[float, f
         message = done.stderr.strip().splitlines()
         raise StorysplitError(f"{name} failed: {message[-1] if message else done.returncode}")
     measured = json.loads(done.stdout)
-    return measured["seconds"], measured["peak_rss_kb"] / 1024
+    return MeasuredRun(measured["seconds"], measured["peak_rss_kb"] / 1024, done.stderr)
 
 
 def one_line_table(timings: list[OneLineTiming]) -> str:

@@ -98,7 +98,7 @@ def load_eval_set(spec: str, seeds_dir: Path) -> EvalSet:
     Raises:
         DataSpecError: the spec names nothing readable or a row is malformed.
     """
-    rows = _read_rows(spec, seeds_dir)
+    rows = read_rows(spec, seeds_dir)
     documents = tuple(document_from_row(row, f"{spec} row {i}") for i, row in enumerate(rows))
     if not documents:
         raise DataSpecError(f"data spec {spec!r} holds no documents")
@@ -189,7 +189,12 @@ def segments_of(document: EvalDocument, max_chars: int) -> list[Segment]:
     return split_document(document.text, max_chars)
 
 
-def _read_rows(spec: str, seeds_dir: Path) -> list[Mapping[str, Any]]:
+def read_rows(spec: str, seeds_dir: Path) -> list[Mapping[str, Any]]:
+    """The corpus rows a data spec names, before they become `EvalDocument`s (`load_eval_set`).
+
+    Raises:
+        DataSpecError: the spec names no readable data.
+    """
     if spec == SEEDS_SPEC:
         if not (seeds_dir / "gold.jsonl").is_file():
             raise DataSpecError(f"no gold.jsonl in seeds folder {seeds_dir}; pass --seeds-dir")
@@ -197,7 +202,7 @@ def _read_rows(spec: str, seeds_dir: Path) -> list[Mapping[str, Any]]:
     if spec.endswith(".jsonl"):
         return _read_jsonl(Path(spec))
     if spec.startswith(CRAWL_SPEC_PREFIX):
-        return list(crawl_rows(_read_rows(spec.removeprefix(CRAWL_SPEC_PREFIX), seeds_dir)))
+        return list(crawl_rows(read_rows(spec.removeprefix(CRAWL_SPEC_PREFIX), seeds_dir)))
     path, _, split = spec.rpartition(":") if ":" in spec else (spec, "", "")
     folder = Path(path)
     if not folder.is_dir():

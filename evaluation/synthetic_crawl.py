@@ -13,7 +13,7 @@ The data spec `crawl:DIR:SPLIT` (`evaluation.data`) builds them from a saved cor
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from storysplit.labels import SegmentKind, SegmentLabel, SegmentRegion
@@ -30,25 +30,23 @@ SEED = 13
 
 def crawl_rows(
     rows: Sequence[Mapping[str, Any]], crawls: int = CRAWLS, pages: int = PAGES_PER_CRAWL
-) -> list[dict[str, Any]]:
+) -> Iterator[dict[str, Any]]:
     """Synthetic crawls from corpus rows: `crawls` templates, each wrapping `pages` other sites' stories.
 
     Templates and stories come from `TEMPLATE_RENDERER` renderings (the same scraper for the whole
     crawl); a template's stories come from other domains. The choice is seeded, so a spec always
-    names the same documents.
+    names the same documents. Pages are made one at a time: a benchmark's crawl of 100,000 pages
+    is written as it is made, never held.
     """
     rendered = [row for row in rows if row["renderer"] == TEMPLATE_RENDERER]
     templates = [row for row in rendered if len(_lines(row, outside=True)) >= MIN_TEMPLATE_LINES]
     chooser = random.Random(SEED)
     chosen = chooser.sample(templates, k=min(crawls, len(templates)))
-    documents = []
+    stories = [row for row in rendered if _lines(row, outside=False)]
     for template in chosen:
-        others = [
-            row for row in rendered if row["domain"] != template["domain"] and _lines(row, outside=False)
-        ]
+        others = [row for row in stories if row["domain"] != template["domain"]]
         for page, story in enumerate(chooser.sample(others, k=min(pages, len(others)))):
-            documents.append(_page(template, story, page))
-    return documents
+            yield _page(template, story, page)
 
 
 def _page(template: Mapping[str, Any], story: Mapping[str, Any], page: int) -> dict[str, Any]:

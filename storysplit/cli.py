@@ -64,6 +64,11 @@ DEV_COMMANDS: dict[str, Command] = {
         "speed, memory and token F1 of each encoder backend and the baselines",
         "train",
     ),
+    "bench-sites": Command(
+        "storysplit.evaluation.bench_sites",
+        "`storysplit clean --site-field` on a large synthetic crawl, beside the one-pass job",
+        "train",
+    ),
     # Leave-one-source-out trains a model per fold, so it lives with training; `evaluation` never
     # imports `train`.
     "loso": Command(

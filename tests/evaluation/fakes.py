@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from storysplit.evaluation.regions import with_regions
+from storysplit.evaluation.synthetic_crawl import MIN_TEMPLATE_LINES
 from storysplit.features.segmentation import split_document
 from storysplit.labels import SegmentLabel
 from storysplit.model import LabelledSegment
@@ -75,3 +77,50 @@ STORY = [
     ("Related: Storm hits coast", "boilerplate", "related"),
     ("Share this article", "boilerplate", "widget"),
 ]
+
+
+MENU = [f"Menu item {i}" for i in range(MIN_TEMPLATE_LINES)]
+"""A template's chrome: enough lines outside its story to wrap other sites' stories."""
+
+
+def crawl_row(domain: str, story: list[str], menu: list[str], renderer: str = "html_text") -> dict[str, Any]:
+    """A corpus row: five menu lines, the story (an ad after its first line), the rest of the menu."""
+    lines = [(line, "boilerplate", "menu") for line in menu[:5]]
+    lines += [(story[0], "main", "body")]
+    lines += [("Advertisement", "boilerplate", "widget")] if len(story) > 1 else []
+    lines += [(line, "main", "body") for line in story[1:]]
+    lines += [(line, "boilerplate", "comments") for line in menu[5:]]
+    text = "\n".join(line for line, _, _ in lines)
+    spans, offset = [], 0
+    for line, label, kind in lines:
+        spans.append(
+            {"start": offset, "end": offset + len(line), "label": label, "kind": kind, "weight": 1.0}
+        )
+        offset += len(line) + 1
+    return with_regions(
+        {
+            "id": domain,
+            "text": text,
+            "source": "handmade",
+            "domain": domain,
+            "renderer": renderer,
+            "reference_text": "",
+            "html_path": "",
+            "language": "en",
+            "gold_origin": "hand",
+            "spans": spans,
+        }
+    )
+
+
+def crawl_corpus_rows() -> list[dict[str, Any]]:
+    """One page with chrome enough to be a template, six other sites' stories, one other scraper's page."""
+    rows = [crawl_row("template.com", ["The template page's own story, long enough to read as prose."], MENU)]
+    rows += [
+        crawl_row(
+            f"site{i}.org", [f"Story {i} opens with a sentence of its own.", f"Story {i} goes on."], ["Home"]
+        )
+        for i in range(6)
+    ]
+    rows.append(crawl_row("other.net", ["A lenient rendering is another scraper."], MENU, renderer="lenient"))
+    return rows
