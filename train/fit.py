@@ -24,6 +24,31 @@ CHECKED_DOCUMENTS = 64
 """Training documents on which the numpy runtime is checked against torch after fitting."""
 
 
+def training_documents(
+    sources: Sequence[str] | np.ndarray,
+    renderers: Sequence[str] | np.ndarray,
+    config: TrainingConfig,
+    candidates: np.ndarray | None = None,
+) -> np.ndarray:
+    """Sorted indices of the documents that train, among `candidates` (every document if None).
+
+    A document trains when the config trains on its source (`TrainingConfig.trains_on`) and on
+    its renderer; past `max_train_documents`, that many are drawn with the config's seed. A
+    training run and each leave-one-source-out fold choose by this one rule, so a fold trains as
+    the run would on the sources it keeps.
+    """
+    chosen = np.arange(len(sources)) if candidates is None else np.asarray(candidates, dtype=np.int64)
+    source_array = np.asarray(sources)[chosen]
+    trained = [source for source in np.unique(source_array).tolist() if config.trains_on(source)]
+    chosen = chosen[np.isin(source_array, trained)]
+    if config.renderers is not None:
+        chosen = chosen[np.isin(np.asarray(renderers)[chosen], list(config.renderers))]
+    cap = config.max_train_documents
+    if cap is not None and cap < len(chosen):
+        chosen = np.sort(np.random.default_rng(config.seed).choice(chosen, size=cap, replace=False))
+    return chosen
+
+
 def document_weights(sources: Sequence[str], languages: Sequence[str], config: TrainingConfig) -> np.ndarray:
     """(n_documents,) training weight of each document: its source's weight times its set's and its
     language's balancing factor, scaled to a mean of 1.

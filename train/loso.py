@@ -50,7 +50,7 @@ from storysplit.train.corpus.build import load_or_build_corpus
 from storysplit.train.corpus.sources import training_data_card
 from storysplit.train.export import save_model
 from storysplit.train.featurize import featurize_split
-from storysplit.train.fit import document_weights, fit_model, weigh_documents
+from storysplit.train.fit import document_weights, fit_model, training_documents, weigh_documents
 from storysplit.train.run import FEATURE_CACHE
 
 EVALUATED_SPLITS = ("train", "validation")
@@ -78,15 +78,12 @@ class FoldResult:
     fit_seconds: float
 
 
-def plan_folds(
-    train_split: Dataset, sources: Sequence[str], train_sources: Sequence[str] | None = None
-) -> list[Fold]:
-    """For each source, the training documents of every other source on none of its domains.
-
-    `train_sources` restricts training to those sources (e.g. only pages labelled by agreement).
+def plan_folds(train_split: Dataset, sources: Sequence[str]) -> list[Fold]:
+    """For each source, the documents of every other source on none of its domains.
 
     A domain found in two sets (medium.com in WCXB and news-fixtures, say) is dropped from
-    training with the held-out source, so no site is on both sides of a fold.
+    training with the held-out source, so no site is on both sides of a fold. Which of them
+    train is the config's to say (`train.fit.training_documents`).
     """
     row_sources = np.array(train_split["source"])
     row_domains = np.array(train_split["domain"])
@@ -94,23 +91,8 @@ def plan_folds(
     for source in sources:
         held_domains = frozenset(row_domains[row_sources == source].tolist())
         keep = (row_sources != source) & ~np.isin(row_domains, list(held_domains))
-        if train_sources is not None:
-            keep &= np.isin(row_sources, list(train_sources))
         folds.append(Fold(source, np.flatnonzero(keep), held_domains))
     return folds
-
-
-def _fold_training(fold: Fold, train_split: Dataset, config: Config) -> np.ndarray:
-    """The fold's training documents, restricted to the configured renderers and capped in size."""
-    chosen = fold.train_documents
-    if config.training.renderers is not None:
-        renderers = np.array(train_split["renderer"])[chosen]
-        chosen = chosen[np.isin(renderers, list(config.training.renderers))]
-    cap = config.training.max_train_documents
-    if cap is not None and cap < len(chosen):
-        rng = np.random.default_rng(config.training.seed)
-        chosen = np.sort(rng.choice(chosen, size=cap, replace=False))
-    return chosen
 
 
 def held_out_documents(corpus: dict[str, Dataset], fold: Fold) -> Dataset:
@@ -153,10 +135,12 @@ def run_folds(
     methods: list[HtmlMethod] = [m for m in html_baselines() if m.name == "trafilatura_html"] if html else []
     wanted = set(renderers or ())
     results = []
-    training_sources = [source for source in available if config.training.trains_on(source)]
-    for fold in plan_folds(train_split, held_out_sources, training_sources):
+    document_renderers = np.array(train_split["renderer"])
+    for fold in plan_folds(train_split, held_out_sources):
         started = time.perf_counter()
-        trained = _fold_training(fold, train_split, config)
+        trained = training_documents(
+            document_sources, document_renderers, config.training, fold.train_documents
+        )
         fold_rows = weigh_documents(
             rows.select_documents(trained),
             document_weights(document_sources[trained], languages[trained], config.training),

@@ -24,7 +24,7 @@ from storysplit.train.corpus.build import load_or_build_corpus, saved_fingerprin
 from storysplit.train.corpus.sources import training_data_card
 from storysplit.train.export import save_model
 from storysplit.train.featurize import LabelledRows, featurize_split
-from storysplit.train.fit import document_weights, fit_model, weigh_documents
+from storysplit.train.fit import document_weights, fit_model, training_documents, weigh_documents
 
 FEATURE_CACHE = Path("data/cache")
 EVALUATION_SPLITS = ("validation", "seeds")
@@ -103,16 +103,5 @@ def _evaluate(model: StorySplitModel, config: Config, model_dir: Path) -> None:
 
 
 def _training_documents(dataset: Dataset, config: Config) -> Dataset:
-    """The training split, less the sources that do not train (`TrainingConfig.trains_on`), restricted
-    to the configured renderers and capped in size."""
-    left_out = {source for source in set(dataset["source"]) if not config.training.trains_on(source)}
-    if left_out:
-        dataset = dataset.filter(lambda row: row["source"] not in left_out)
-    renderers = config.training.renderers
-    if renderers is not None:
-        wanted = set(renderers)
-        dataset = dataset.filter(lambda row: row["renderer"] in wanted)
-    cap = config.training.max_train_documents
-    if cap is not None and cap < len(dataset):
-        dataset = dataset.shuffle(seed=config.training.seed).select(range(cap))
-    return dataset
+    """The documents of the training split that train (`train.fit.training_documents`)."""
+    return dataset.select(training_documents(dataset["source"], dataset["renderer"], config.training))

@@ -8,7 +8,7 @@ from datasets import Dataset
 
 from storysplit.config import TrainingConfig
 from storysplit.train.featurize import LabelledRows
-from storysplit.train.fit import document_weights, weigh_documents
+from storysplit.train.fit import document_weights, training_documents, weigh_documents
 from storysplit.train.loso import comparison_tables, plan_folds
 
 SOURCES = ["wcxb", "wcxb", "cleaneval", "news-fixtures", "news-fixtures", "cleaneval", "wcxb"]
@@ -39,6 +39,26 @@ def _rows() -> LabelledRows:
         regions=np.arange(n, dtype=np.int8),
         offsets=np.array([0, 2, 5, 6]),
     )
+
+
+def test_a_run_and_a_fold_choose_training_documents_by_one_rule() -> None:
+    renderers = ["html_text", "lenient", "html_text", "html_text", "mixture", "html_text", "html_text"]
+    config = TrainingConfig(source_weights={"cleaneval": 0.0}, renderers=["html_text", "mixture"])
+    everything = training_documents(SOURCES, renderers, config)
+    assert [SOURCES[i] for i in everything] == [
+        s for s, r in zip(SOURCES, renderers, strict=True) if s != "cleaneval" and r != "lenient"
+    ]
+    fold = next(
+        fold for fold in plan_folds(Dataset.from_dict({"source": SOURCES, "domain": DOMAINS}), ["wcxb"])
+    )
+    in_fold = training_documents(SOURCES, renderers, config, fold.train_documents)
+    assert set(in_fold) == set(everything) & set(fold.train_documents.tolist())
+    capped = TrainingConfig(max_train_documents=3, seed=5)
+    drawn = training_documents(SOURCES, renderers, capped)
+    assert len(drawn) == 3 and drawn.tolist() == sorted(drawn.tolist())
+    assert drawn.tolist() == training_documents(SOURCES, renderers, capped).tolist()  # seeded
+    uncapped = training_documents(SOURCES, renderers, TrainingConfig(max_train_documents=30))
+    assert uncapped.tolist() == [0, 1, 3, 4, 6]  # the default leaves CleanEval out, caps nothing here
 
 
 def test_select_documents_keeps_whole_documents_in_the_given_order() -> None:
