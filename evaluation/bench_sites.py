@@ -71,16 +71,16 @@ def write_crawl(rows: Iterable[Mapping[str, Any]], path: Path) -> tuple[int, int
 
 
 def clean_command(model: Path, source: Path, output: Path, workers: int, *extra: str) -> list[str]:
-    """`storysplit clean` on `source` into `output`, as a whole command."""
+    """`storysplit clean` on `source` into `output`, as a whole command run from any folder."""
     return [
-        sys.executable, "-m", "storysplit.cli", "clean", str(source), str(output),
+        sys.executable, "-m", "storysplit.cli", "clean", str(source.resolve()), str(output.resolve()),
         "--model", str(model.resolve()), "--workers", str(workers), *extra,
     ]  # fmt: skip
 
 
 def run_job(name: str, command: list[str], folder: Path, documents: int) -> JobRun:
     """Run one job and keep the summary lines it prints (every line starting "storysplit clean:")."""
-    run: MeasuredRun = measured_run(command, folder, name)
+    run: MeasuredRun = measured_run(command, folder, f"storysplit clean {name}".strip())
     report = [line for line in run.stderr.splitlines() if line.startswith("storysplit clean:")]
     return JobRun(name, documents, run.seconds, run.peak_rss_mb, report)
 

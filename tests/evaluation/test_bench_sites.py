@@ -63,12 +63,15 @@ def test_the_report_compares_the_rates_with_the_goal(two_pass_seconds: float, ve
 
 
 @pytest.mark.slow
-def test_the_bench_runs_both_jobs_and_both_engines_on_a_crawl(tiny_model_dir: Path, tmp_path: Path) -> None:
-    Dataset.from_list(crawl_corpus_rows()).save_to_disk(str(tmp_path / "split"))
-    output = tmp_path / "bench"
-    arguments = ["--model", str(tiny_model_dir), "--data", str(tmp_path / "split"), "--sites", "1"]
-    arguments += ["--pages", "6", "--workers", "1", "--ray-documents", "4", "--output", str(output)]
+def test_the_bench_runs_both_jobs_and_both_engines_on_a_crawl(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # relative paths, as a user types them
+    Dataset.from_list(crawl_corpus_rows()).save_to_disk("split")
+    arguments = ["--model", str(tiny_model_dir), "--data", "split", "--sites", "1", "--pages", "6"]
+    arguments += ["--workers", "1", "--ray-documents", "4", "--output", "bench"]
     assert dev_main(["bench-sites", *arguments]) == 0
+    output = tmp_path / "bench"
     results = json.loads((output / "results.json").read_text())
     assert [run["documents"] for run in results["runs"]] == [6, 6]
     assert any("counted the lines of 6 pages of 1 sites" in line for line in results["runs"][1]["report"])
