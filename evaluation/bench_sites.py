@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from storysplit.arguments import positive_int
 from storysplit.errors import StorysplitError
 from storysplit.evaluation.bench_commands import MeasuredRun, measured_run
 from storysplit.evaluation.data import read_rows
@@ -170,12 +171,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, default=Path("models/default"))
     parser.add_argument("--data", default=DEFAULT_DATA, help="saved corpus split the crawl is made from")
     parser.add_argument("--seeds-dir", type=Path, default=Path("../shared/seeds"))
-    parser.add_argument("--sites", type=int, default=1000, help="sites (templates) in the crawl")
-    parser.add_argument("--pages", type=int, default=100, help="pages per site")
-    parser.add_argument("--workers", type=int, default=2, help="workers of each job")
-    parser.add_argument(
-        "--ray-documents", type=int, default=0, help="compare the engines on this many (0: no)"
-    )
+    parser.add_argument("--sites", type=positive_int, default=1000, help="sites (templates) in the crawl")
+    parser.add_argument("--pages", type=positive_int, default=100, help="pages per site")
+    parser.add_argument("--workers", type=positive_int, default=2, help="workers of each job")
+    parser.add_argument("--ray-documents", type=positive_int, help="also compare the engines on this many")
     parser.add_argument("--output", type=Path, default=Path("runs/bench-sites"), help="empty or new folder")
     args = parser.parse_args(argv)
     if args.output.exists() and any(args.output.iterdir()):
@@ -213,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
     ]
     engines = None
-    if args.ray_documents:
+    if args.ray_documents is not None:
         engines = compare_engines(args.model, source, args.output, args.ray_documents, args.workers)
     text = report(crawl, runs, engines)
     (args.output / "report.md").write_text(text + "\n", encoding="utf-8")

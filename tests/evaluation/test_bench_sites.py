@@ -79,3 +79,14 @@ def test_the_bench_runs_both_jobs_and_both_engines_on_a_crawl(
     assert engines["same_site_table"] and engines["same_ids"] and engines["same_texts"] == 4
     assert read_cleaned(output / "sites").keys() == read_cleaned(output / "one-pass").keys()
     assert dev_main(["bench-sites", *arguments]) == 2  # the output folder is not empty
+
+
+@pytest.mark.parametrize("option", ["--sites", "--pages", "--workers", "--ray-documents"])
+def test_a_count_below_one_is_a_one_line_error(
+    option: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        dev_main(["bench-sites", option, "0", "--output", str(tmp_path / "bench")])
+    assert stopped.value.code == 2
+    assert option in capsys.readouterr().err
+    assert not (tmp_path / "bench").exists()  # nothing was started
