@@ -90,27 +90,8 @@ def crawl_row(domain: str, story: list[str], menu: list[str], renderer: str = "h
     lines += [("Advertisement", "boilerplate", "widget")] if len(story) > 1 else []
     lines += [(line, "main", "body") for line in story[1:]]
     lines += [(line, "boilerplate", "comments") for line in menu[5:]]
-    text = "\n".join(line for line, _, _ in lines)
-    spans, offset = [], 0
-    for line, label, kind in lines:
-        spans.append(
-            {"start": offset, "end": offset + len(line), "label": label, "kind": kind, "weight": 1.0}
-        )
-        offset += len(line) + 1
-    return with_regions(
-        {
-            "id": domain,
-            "text": text,
-            "source": "handmade",
-            "domain": domain,
-            "renderer": renderer,
-            "reference_text": "",
-            "html_path": "",
-            "language": "en",
-            "gold_origin": "hand",
-            "spans": spans,
-        }
-    )
+    fields = {"domain": domain, "renderer": renderer, "language": "en", "gold_origin": "hand"}
+    return with_regions(make_row(lines, row_id=domain, **fields))
 
 
 def crawl_corpus_rows() -> list[dict[str, Any]]:
