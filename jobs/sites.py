@@ -14,13 +14,13 @@ from urllib.parse import urlsplit
 
 from storysplit.artifact import read_manifest
 from storysplit.atomic_files import atomic_path
-from storysplit.config import SegmenterConfig
 from storysplit.errors import ModelLoadError
 from storysplit.features.context import repeat_key
 from storysplit.features.segmentation import encodable_text, split_document
 from storysplit.features.site_evidence import SiteCounts, SiteLineCounter, SiteTable
 from storysplit.jobs.errors import JobError
 from storysplit.records import SourceDocument
+from storysplit.sections import SegmenterConfig, section_from_dict
 
 FOLDER_SITE = "folder"
 """`--site-field` for a folder of .txt files, which have no fields: a file's site is its folder."""
@@ -94,7 +94,7 @@ def segment_max_chars(model: Path) -> int:
         ModelLoadError: not a model folder, or its manifest has no valid segmenter.
     """
     try:
-        return SegmenterConfig.model_validate(read_manifest(model)["segmenter"]).max_chars
+        return section_from_dict(SegmenterConfig, read_manifest(model)["segmenter"]).max_chars
     except (KeyError, TypeError, ValueError) as error:
         raise ModelLoadError(f"{model}/manifest.json has no valid segmenter: {error}") from None
 

@@ -3,8 +3,9 @@
 Every section rejects unknown keys and wrong types with an error that names the key, so a typo
 in a YAML file fails loudly instead of silently training with a default. `configs/default.yaml`
 documents every key; `load_config` reads a file and applies `--set key=value` overrides.
-The schema is plain data so that inference can read the `segmenter`/`encoder`/`features`/
-`decision` sections from a model manifest without importing training code.
+The `segmenter`/`encoder`/`features`/`decision` sections are `storysplit.sections`' dataclasses:
+inference reads them from a model manifest without pydantic, and here pydantic fills them from YAML
+through the same checks.
 """
 
 from __future__ import annotations
@@ -15,6 +16,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from storysplit.errors import StorysplitError
+from storysplit.sections import (
+    DecisionConfig,
+    EncoderConfig,
+    FeatureConfig,
+    SectionError,
+    SegmenterConfig,
+)
 
 
 class ConfigError(StorysplitError):
@@ -53,30 +61,6 @@ class CorpusConfig(_Section):
     sources: tuple[str, ...] | None = None
 
 
-class SegmenterConfig(_Section):
-    """How text becomes segments (`features.segmentation.split_document`)."""
-
-    max_chars: int = Field(1000, ge=20)
-
-
-class EncoderConfig(_Section):
-    """Which sentence-transformers model embeds segments, and how."""
-
-    model: str = "models/encoders/e5-static"
-    backend: Literal["auto", "torch", "onnx"] = "auto"
-    max_seq_length: int = Field(128, ge=8)
-    batch_size: int = Field(64, ge=1)
-    normalize: bool = True
-    cache_size: int = Field(100_000, ge=0)
-
-
-class FeatureConfig(_Section):
-    """Context features computed around each segment's embedding (`features.context`)."""
-
-    window: int = Field(2, ge=0)
-    lead_segments: int = Field(3, ge=1)
-
-
 class LabellerConfig(_Section):
     """The page-level sequence labeller (`train.sequence.SequenceLabeller`) and how it is trained."""
 
@@ -89,14 +73,6 @@ class LabellerConfig(_Section):
     weight_decay: float = Field(1e-4, ge=0.0)
     batch_rows: int = Field(8192, ge=64)
     region_weight: float = Field(0.5, ge=0.0)
-
-
-class DecisionConfig(_Section):
-    """What the labeller's probabilities become: kept where p(main) reaches the threshold, repeats dropped."""
-
-    threshold: float = Field(0.5, gt=0.0, lt=1.0)
-    drop_repeats: bool = True
-    fallback: bool = True
 
 
 class TrainingConfig(_Section):
@@ -208,8 +184,11 @@ def _describe(error: ValidationError) -> str:
     problems = []
     for item in error.errors():
         key = ".".join(str(part) for part in item["loc"]) or "<root>"
-        if item["type"] == "extra_forbidden":
+        raised = item.get("ctx", {}).get("error")
+        if item["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
             problems.append(f"{key}: unknown key (check the spelling against configs/default.yaml)")
+        elif isinstance(raised, SectionError):  # a `storysplit.sections` check: its own key
+            problems.append(f"{key}.{raised.key}: {raised.problem}")
         else:
             problems.append(f"{key}: {item['msg']} (got {item.get('input')!r})")
     return "; ".join(problems)

@@ -8,6 +8,7 @@ training code builds the same object from the same pieces.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +20,6 @@ import numpy as np
 
 from storysplit.artifact import MANIFEST, load_labeller, manifest_digest, read_manifest
 from storysplit.bundled import DEFAULT_MODEL, MODELS_DIR, bundled_encoder
-from storysplit.config import DecisionConfig, EncoderConfig, FeatureConfig, SegmenterConfig
 from storysplit.errors import ModelLoadError
 from storysplit.features.batch import FeaturizedDocuments, featurize_documents
 from storysplit.features.context import FEATURE_VERSION
@@ -29,6 +29,13 @@ from storysplit.features.repeats import drop_repeats
 from storysplit.features.segmentation import LINE_BREAK, Segment, encodable_text
 from storysplit.features.site_evidence import SiteTable
 from storysplit.labels import SegmentLabel
+from storysplit.sections import (
+    DecisionConfig,
+    EncoderConfig,
+    FeatureConfig,
+    SegmenterConfig,
+    section_from_dict,
+)
 
 # A model folder's own copy of its encoder, found before any other (`locate_encoder`).
 ENCODER_FOLDER = "encoder"
@@ -276,16 +283,16 @@ def load_model(name_or_path: str | Path | None = None) -> StorySplitModel:
             f"storysplit computes version {FEATURE_VERSION!r}; retrain the model"
         )
     try:
-        segmenter = SegmenterConfig.model_validate(manifest["segmenter"])
-        encoder_config = EncoderConfig.model_validate(manifest["encoder"]["config"])
-        features = FeatureConfig.model_validate(manifest["features"])
-        decision = DecisionConfig.model_validate(manifest["decision"])
+        segmenter = section_from_dict(SegmenterConfig, manifest["segmenter"])
+        encoder_config = section_from_dict(EncoderConfig, manifest["encoder"]["config"])
+        features = section_from_dict(FeatureConfig, manifest["features"])
+        decision = section_from_dict(DecisionConfig, manifest["decision"])
         expected_fingerprint = str(manifest["encoder"]["fingerprint"])
     except (KeyError, TypeError, ValueError) as error:
         raise ModelLoadError(f"{folder}/manifest.json is incomplete or invalid: {error}") from None
     located = locate_encoder(folder, encoder_config.model, expected_fingerprint)
     if located is not None:
-        encoder_config = encoder_config.model_copy(update={"model": str(located)})
+        encoder_config = dataclasses.replace(encoder_config, model=str(located))
     encoder = encoder_from_config(encoder_config)
     if located is None and encoder.fingerprint != expected_fingerprint:
         raise ModelLoadError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
@@ -31,14 +32,14 @@ def save_model(
     manifest: dict[str, Any] = {
         "labels": [SegmentLabel.BOILERPLATE.value, SegmentLabel.MAIN.value],
         "feature_version": FEATURE_VERSION,
-        "segmenter": model.segmenter.model_dump(mode="json"),
-        "features": model.features.model_dump(mode="json"),
+        "segmenter": dataclasses.asdict(model.segmenter),
+        "features": dataclasses.asdict(model.features),
         "encoder": {
-            "config": config.encoder.model_dump(mode="json"),
+            "config": dataclasses.asdict(config.encoder),
             "fingerprint": model.encoder.fingerprint,
             "dimension": model.encoder.dimension,
         },
-        "decision": model.decision.model_dump(mode="json"),
+        "decision": dataclasses.asdict(model.decision),
         "training_data": training_data or [],
         "config": config_to_dict(config),
         "metrics": metrics,

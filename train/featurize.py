@@ -9,11 +9,11 @@ re-uses embeddings and changing only the labeller or the decision re-uses everyt
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -53,7 +53,7 @@ FEATURE_MODULES = (
 _REGION_CODE = {region.value: code for code, region in enumerate(SegmentRegion)}
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class LabelledRows:
     """Training arrays for a featurised set of documents.
 
@@ -218,7 +218,11 @@ def _encoder_identity(encoder: SegmentEncoder, config: Config) -> dict[str, Any]
     """What an embedding depends on besides its text."""
     return {
         "encoder": encoder.fingerprint,
-        "encoder_config": config.encoder.model_dump(exclude={"batch_size", "cache_size"}),
+        "encoder_config": {
+            key: value
+            for key, value in dataclasses.asdict(config.encoder).items()
+            if key not in ("batch_size", "cache_size")
+        },
     }
 
 
@@ -232,8 +236,8 @@ def rows_cache_key(dataset: Dataset, encoder: SegmentEncoder, config: Config) ->
     identity = {
         "data": data_digest(dataset),
         **_encoder_identity(encoder, config),
-        "segmenter": config.segmenter.model_dump(),
-        "features": {"version": FEATURE_VERSION, **config.features.model_dump()},
+        "segmenter": dataclasses.asdict(config.segmenter),
+        "features": {"version": FEATURE_VERSION, **dataclasses.asdict(config.features)},
         "code": feature_code_digest(),
     }
     return _digest(identity)

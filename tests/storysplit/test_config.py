@@ -37,6 +37,28 @@ def test_wrong_type_is_named(tmp_path: Path) -> None:
         load_config(path)
 
 
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("segmenter.max_chars=5", r"segmenter\.max_chars: must be at least 20, got 5"),
+        ("segmenter.max_char=500", r"segmenter\.max_char: unknown key"),
+        ("decision.threshold=1.5", r"decision\.threshold: must be between 0 and 1"),
+        ("encoder.backend=tensorflow", r"encoder\.backend"),
+        ("features.window=-1", r"features\.window: must be at least 0"),
+    ],
+)
+def test_the_sections_inference_reads_name_the_key_of_a_bad_value(override: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, [override])
+
+
+def test_the_sections_inference_reads_are_frozen_and_typed_by_the_yaml() -> None:
+    config = load_config(None, ["segmenter.max_chars=400", "decision.threshold=0.6"])
+    assert config.segmenter.max_chars == 400 and config.decision.threshold == 0.6
+    with pytest.raises(AttributeError):
+        config.segmenter.max_chars = 3  # type: ignore[misc]
+
+
 def test_overrides_keep_yaml_types_and_reject_garbage() -> None:
     config = load_config(
         None, ["training.seed=7", "corpus.renderers=[html_text]", "decision.drop_repeats=false"]

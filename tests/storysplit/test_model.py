@@ -321,7 +321,7 @@ def test_pages_of_one_site_judge_each_others_recurring_lines(tiny_model_dir: Pat
 def test_with_the_fallback_a_page_always_keeps_its_most_probable_segments(
     tiny_model: StorySplitModel,
 ) -> None:
-    from storysplit.config import DecisionConfig
+    from storysplit.sections import DecisionConfig
 
     text = "Menu\nHome\nA story paragraph that reads like prose, with a second clause.\nShare"
     strict = 0.999999

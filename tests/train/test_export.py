@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 from datetime import datetime
@@ -12,9 +13,10 @@ import numpy as np
 import pytest
 
 from storysplit import load_model
-from storysplit.config import Config, DecisionConfig, config_to_dict
+from storysplit.config import Config, config_to_dict
 from storysplit.features.context import FEATURE_VERSION
 from storysplit.model import StorySplitModel
+from storysplit.sections import DecisionConfig
 from storysplit.train import packages
 from storysplit.train.export import code_version, git_commit, save_model
 
@@ -41,12 +43,12 @@ def test_the_manifest_records_what_rebuilds_the_model_and_where_it_came_from(
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["labels"] == ["boilerplate", "main"]
     assert manifest["feature_version"] == FEATURE_VERSION
-    assert manifest["segmenter"] == tiny_model.segmenter.model_dump(mode="json")
-    assert manifest["features"] == tiny_model.features.model_dump(mode="json")
+    assert manifest["segmenter"] == dataclasses.asdict(tiny_model.segmenter)
+    assert manifest["features"] == dataclasses.asdict(tiny_model.features)
     assert manifest["encoder"]["fingerprint"] == tiny_model.encoder.fingerprint
     assert manifest["encoder"]["dimension"] == tiny_model.encoder.dimension
-    assert manifest["encoder"]["config"] == tiny_config.encoder.model_dump(mode="json")
-    assert manifest["decision"] == tiny_model.decision.model_dump(mode="json")
+    assert manifest["encoder"]["config"] == dataclasses.asdict(tiny_config.encoder)
+    assert manifest["decision"] == dataclasses.asdict(tiny_model.decision)
     assert manifest["config"] == json.loads(json.dumps(config_to_dict(tiny_config)))
     assert manifest["metrics"] == {"seeds.f1": 0.5}
     assert set(manifest["code_version"]) == {*packages.recorded(), "git_commit"}
