@@ -23,7 +23,6 @@ import argparse
 import contextlib
 import itertools
 import json
-import multiprocessing
 import os
 import sys
 from collections import deque
@@ -45,7 +44,6 @@ from storysplit.output_records import (
     segment_with_retry,
 )
 from storysplit.records import ReadSettings, SourceDocument, read_jsonl, read_jsonl_file, read_text_file
-from storysplit.worker_pool import WorkerPool
 
 TEXT_SUFFIXES = (".txt", ".text")
 Outcome = list[LabelledSegment] | ModelFailure
@@ -99,6 +97,10 @@ def _labelled_batches(
         for texts in itertools.chain(first, batches):
             yield segment_with_retry(model, texts, threshold)
         return
+    import multiprocessing  # here: a one-page command never starts a pool, nor pays these imports
+
+    from storysplit.worker_pool import WorkerPool
+
     # The tokenizer's own thread pool must not be live in the parent when it forks.
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     died = StorysplitError(
