@@ -118,10 +118,10 @@ class StaticEncoder:
     def _widen(self, ids: np.ndarray) -> None:
         """Make the float32 rows of `ids` (repeats allowed) those of the stored float16 matrix."""
         assert self._widened is not None
-        # Never a pass over the whole vocabulary; a row repeated in `ids` is copied more than once
-        # the first time only, which costs less than finding distinct ids (`np.unique` also
-        # imports `numpy.ma`, about 10 ms of a one-page command).
-        new = ids[~self._widened[ids]]
+        new = np.sort(ids[~self._widened[ids]])  # never a pass over the whole vocabulary
+        # Each row once, however often the texts repeat it (what `np.unique` does, without the
+        # `numpy.ma` import it costs a one-page command, about 10 ms).
+        new = new[np.concatenate([[True], new[1:] != new[:-1]])] if new.size else new
         self._float32[new] = self._stored[new]
         self._widened[new] = True
 
