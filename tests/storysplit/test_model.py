@@ -140,6 +140,12 @@ def test_corrupt_or_foreign_manifest_is_refused(model_copy: Path) -> None:
     manifest_path.write_text(json.dumps({**manifest, "encoder": {**manifest["encoder"], "fingerprint": "x"}}))
     with pytest.raises(ModelLoadError, match="not the one this labeller was trained with"):
         load_model(model_copy)
+    manifest_path.write_text(json.dumps({**manifest, "decision": {**manifest["decision"], "threshold": 2}}))
+    with pytest.raises(ModelLoadError, match=r"invalid: threshold: must be between 0 and 1"):
+        load_model(model_copy)
+    manifest_path.write_text(json.dumps({**manifest, "segmenter": {"max_chars": 400, "max_char": 3}}))
+    with pytest.raises(ModelLoadError, match=r"invalid: max_char: unknown key"):
+        load_model(model_copy)
     manifest_path.write_text("{not json")
     with pytest.raises(ModelLoadError, match="corrupt"):
         load_model(model_copy)
