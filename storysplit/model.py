@@ -8,10 +8,9 @@ training code builds the same object from the same pieces.
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -292,7 +291,7 @@ def load_model(name_or_path: str | Path | None = None) -> StorySplitModel:
         raise ModelLoadError(f"{folder}/manifest.json is incomplete or invalid: {error}") from None
     located = locate_encoder(folder, encoder_config.model, expected_fingerprint)
     if located is not None:
-        encoder_config = dataclasses.replace(encoder_config, model=str(located))
+        encoder_config = replace(encoder_config, model=str(located))
     encoder = encoder_from_config(encoder_config)
     if located is None and encoder.fingerprint != expected_fingerprint:
         raise ModelLoadError(
