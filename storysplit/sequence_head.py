@@ -29,8 +29,9 @@ DIRECTIONS = ("forward", "backward")
 class _Layer:
     """One bidirectional GRU layer: input weights per direction, recurrent weights stacked for both.
 
-    The recurrence runs one step per row of the longest document, so its cost is numpy's per-call
-    overhead as much as arithmetic; the weights are rearranged so each step needs fewer calls.
+    The recurrence runs one step per row of the longest document, each step a dozen numpy calls
+    on small arrays (their per-element work is most of the GRU's time, docs/speed.md); the weights
+    are rearranged so each step needs fewer of them.
     The r and z columns are negated, so `exp` of a gate's pre-activation is e^-x and multiplying by
     sigmoid(x) = 1 / (1 + e^-x) is one division (negation is exact). The state carries a constant
     1 after its `hidden` values, whose recurrent row is n's recurrent bias, so the product adds it.
