@@ -15,7 +15,6 @@ from storysplit.config import Config, LabellerConfig, TrainingConfig
 from storysplit.features.encoders import SegmentEncoder
 from storysplit.model import StorySplitModel
 from storysplit.sequence_head import head_from_arrays
-from storysplit.train.crawls import CRAWL_ORIGIN
 from storysplit.train.featurize import LabelledRows
 from storysplit.train.sequence import SequenceLabeller, check_same_probabilities
 
@@ -50,12 +49,9 @@ def training_documents(
     return chosen
 
 
-def document_weights(
-    sources: Sequence[str], languages: Sequence[str], origins: Sequence[str], config: TrainingConfig
-) -> np.ndarray:
+def document_weights(sources: Sequence[str], languages: Sequence[str], config: TrainingConfig) -> np.ndarray:
     """(n_documents,) training weight of each document: its source's weight times its set's and its
-    language's balancing factor, scaled to a mean of 1; a synthetic crawl's page (its gold origin)
-    then times `config.crawl_weight`.
+    language's balancing factor, scaled to a mean of 1.
 
     The sets' gold was made differently and each draws "main" a little differently, and the sets
     differ in size (dragnet alone is a third of the pages, almost all English): balancing lets a
@@ -69,9 +65,7 @@ def document_weights(
             factors = np.clip((counts.mean() / counts) ** balance, *BALANCE_LIMITS)
             weights *= factors[index]
     mean = weights.mean() if len(weights) else 1.0
-    weights = weights / mean if mean > 0 else weights
-    weights[np.asarray(origins) == CRAWL_ORIGIN] *= config.crawl_weight
-    return weights.astype(np.float32)
+    return (weights / mean if mean > 0 else weights).astype(np.float32)
 
 
 def weigh_documents(rows: LabelledRows, per_document: np.ndarray) -> LabelledRows:

@@ -48,7 +48,6 @@ from storysplit.evaluation.summary import by_language, by_renderer, summarize
 from storysplit.model import encoder_from_config
 from storysplit.train.corpus.build import load_or_build_corpus
 from storysplit.train.corpus.sources import training_data_card
-from storysplit.train.crawls import with_training_crawls
 from storysplit.train.export import save_model
 from storysplit.train.featurize import featurize_split
 from storysplit.train.fit import document_weights, fit_model, training_documents, weigh_documents
@@ -125,7 +124,7 @@ def run_folds(
     """
     corpus = load_or_build_corpus(config)
     encoder = encoder_from_config(config.encoder)
-    train_split = with_training_crawls(corpus["train"], config.training)
+    train_split = corpus["train"]
     available = sorted(set(train_split["source"]))
     held_out_sources = list(sources) if sources else available
     unknown = sorted(set(held_out_sources) - set(available))
@@ -133,7 +132,6 @@ def run_folds(
         raise StorysplitError(f"unknown source(s) {unknown}; the corpus has {available}")
     rows = featurize_split(train_split, encoder, config, cache_dir, "featurise train")
     document_sources, languages = np.array(train_split["source"]), np.array(train_split["language"])
-    origins = np.array(train_split["gold_origin"])
     methods: list[HtmlMethod] = [m for m in html_baselines() if m.name == "trafilatura_html"] if html else []
     wanted = set(renderers or ())
     results = []
@@ -145,9 +143,7 @@ def run_folds(
         )
         fold_rows = weigh_documents(
             rows.select_documents(trained),
-            document_weights(
-                document_sources[trained], languages[trained], origins[trained], config.training
-            ),
+            document_weights(document_sources[trained], languages[trained], config.training),
         )
         model = fit_model(fold_rows, encoder, config)
         fit_seconds = time.perf_counter() - started

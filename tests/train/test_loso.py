@@ -7,7 +7,6 @@ import pytest
 from datasets import Dataset
 
 from storysplit.config import TrainingConfig
-from storysplit.train.crawls import CRAWL_ORIGIN
 from storysplit.train.featurize import LabelledRows
 from storysplit.train.fit import document_weights, training_documents, weigh_documents
 from storysplit.train.loso import comparison_tables, plan_folds
@@ -74,7 +73,6 @@ def test_source_weights_scale_each_documents_rows(weights: dict[str, float]) -> 
     per_document = document_weights(
         ["wcxb", "cleaneval", "wcxb"],
         ["en"] * 3,
-        ["hand"] * 3,
         TrainingConfig(source_weights=weights, source_balance=0.0, language_balance=0.0),
     )
     weighed = weigh_documents(_rows(), per_document)
@@ -82,44 +80,23 @@ def test_source_weights_scale_each_documents_rows(weights: dict[str, float]) -> 
     np.testing.assert_allclose(weighed.weights, expected, rtol=1e-6)
 
 
-ORIGINS = ["hand"] * 10
-
-
 def test_balancing_gives_each_set_and_language_the_same_total_weight_at_one() -> None:
     sources = ["dragnet"] * 8 + ["wcxb"] * 2
     languages = ["en"] * 9 + ["de"]
-    flat = document_weights(
-        sources, languages, ORIGINS, TrainingConfig(source_balance=0.0, language_balance=0.0)
-    )
+    flat = document_weights(sources, languages, TrainingConfig(source_balance=0.0, language_balance=0.0))
     assert flat.tolist() == [1.0] * 10
-    by_set = document_weights(
-        sources, languages, ORIGINS, TrainingConfig(source_balance=1.0, language_balance=0.0)
-    )
+    by_set = document_weights(sources, languages, TrainingConfig(source_balance=1.0, language_balance=0.0))
     assert by_set[:8].sum() == pytest.approx(by_set[8:].sum()) and by_set.mean() == pytest.approx(1.0)
-    half = document_weights(
-        sources, languages, ORIGINS, TrainingConfig(source_balance=0.5, language_balance=0.0)
-    )
+    half = document_weights(sources, languages, TrainingConfig(source_balance=0.5, language_balance=0.0))
     assert half[8] / half[0] == pytest.approx(2.0)  # (8 / 2) ** 0.5
     by_language = document_weights(
-        sources, languages, ORIGINS, TrainingConfig(source_balance=0.0, language_balance=1.0)
+        sources, languages, TrainingConfig(source_balance=0.0, language_balance=1.0)
     )
     assert by_language[9] / by_language[0] == pytest.approx(9.0)
     rare = document_weights(
-        ["a"] * 999 + ["b"],
-        ["en"] * 1000,
-        ["hand"] * 1000,
-        TrainingConfig(source_balance=1.0, language_balance=0.0),
+        ["a"] * 999 + ["b"], ["en"] * 1000, TrainingConfig(source_balance=1.0, language_balance=0.0)
     )
     assert rare[-1] / rare[0] == pytest.approx(10.0 / (500 / 999), rel=1e-5)  # b: 500, kept at 10
-
-
-def test_a_synthetic_crawls_pages_weigh_the_crawl_weight_times_their_sets() -> None:
-    sources, languages = ["dragnet"] * 4, ["en"] * 4
-    origins = ["hand", "hand", CRAWL_ORIGIN, CRAWL_ORIGIN]
-    weights = document_weights(sources, languages, origins, TrainingConfig(crawl_weight=0.3))
-    np.testing.assert_allclose(weights, [1.0, 1.0, 0.3, 0.3], rtol=1e-6)
-    off = document_weights(sources, languages, origins, TrainingConfig())
-    assert off.tolist() == [1.0, 1.0, 0.0, 0.0]
 
 
 def _record(
