@@ -219,6 +219,9 @@ def _blingfire_sentences(line: str) -> list[tuple[int, int]]:
     end_bytes = ends[:count].astype(np.int64) + 1
     begin_chars = begin_bytes - np.searchsorted(continuation, begin_bytes)
     end_chars = end_bytes - np.searchsorted(continuation, end_bytes)
+    # A line with no sentence (only spaces, say) comes back as one span of zero offsets, and its
+    # end may then fall inside a character ("\xa0 "): blingfire's own mapping takes the line's end.
+    end_chars[np.isin(end_bytes, continuation)] = len(line)
     return list(zip(begin_chars.tolist(), end_chars.tolist(), strict=True))
 
 

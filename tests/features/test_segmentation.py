@@ -4,7 +4,7 @@ from typing import Any
 
 import blingfire
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from storysplit.features import segmentation
@@ -126,6 +126,7 @@ def test_trimmed_bounds_are_those_of_strip(text: str, data: st.DataObject) -> No
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00")))
+@example("\xa0 ")  # no sentence: blingfire gives zero offsets, the end inside "\xa0"
 def test_sentence_offsets_are_blingfires_own(line: str) -> None:
     try:
         _, expected = blingfire.text_to_sentences_and_offsets(line)
