@@ -90,6 +90,41 @@ def summarize_by(result: MethodResult, key: Callable[[DocumentResult], str]) -> 
     return {name: summarize(groups[name]) for name in sorted(groups)}
 
 
+@dataclass(frozen=True, slots=True)
+class SiteInterval:
+    """A mean over pages and its 95 % interval when whole sites are drawn again."""
+
+    sites: int
+    mean: float
+    low: float
+    high: float
+
+
+def site_interval(
+    sites: Sequence[str], scores: Sequence[float], draws: int = 2000, seed: int = 0
+) -> SiteInterval | None:
+    """The mean of `scores` (one per page) and its percentile bootstrap interval over sites.
+
+    A crawl's pages share their site's template and stand or fall together, so a figure over crawls
+    is as uncertain as its number of sites, not of pages: each draw takes as many sites as there
+    are, with replacement, and averages the pages of the sites drawn. None below two sites.
+    """
+    if len(sites) != len(scores):
+        raise ValueError(f"{len(sites)} sites for {len(scores)} scores")
+    names = sorted(set(sites))
+    if len(names) < 2:
+        return None
+    index = {name: number for number, name in enumerate(names)}
+    site_of = np.fromiter((index[site] for site in sites), dtype=np.intp, count=len(sites))
+    values = np.asarray(scores, dtype=np.float64)
+    sums = np.bincount(site_of, weights=values, minlength=len(names))
+    pages = np.bincount(site_of, minlength=len(names)).astype(np.float64)
+    drawn = np.random.default_rng(seed).integers(0, len(names), size=(draws, len(names)))
+    means = sums[drawn].sum(axis=1) / pages[drawn].sum(axis=1)
+    low, high = np.quantile(means, [0.025, 0.975])
+    return SiteInterval(len(names), float(values.mean()), float(low), float(high))
+
+
 def by_source(document: DocumentResult) -> str:
     return document.document.source
 

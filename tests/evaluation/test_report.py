@@ -14,7 +14,7 @@ from storysplit.evaluation.figures import _zoomed, kind_recall_figure
 from storysplit.evaluation.methods import ModelMethod
 from storysplit.evaluation.report import headline_metrics, results_tables, slug, write_report
 from storysplit.evaluation.runner import SetResult, evaluate_set
-from storysplit.evaluation.summary import Summary, operating_point, summarize
+from storysplit.evaluation.summary import SiteInterval, Summary, operating_point, site_interval, summarize
 from storysplit.evaluation.tracking import log_report_to_mlflow
 from storysplit.labels import SegmentKind, SegmentLabel
 from tests.evaluation.fakes import FakeModel
@@ -115,3 +115,29 @@ def test_the_kind_recall_legend_lies_outside_the_bars() -> None:
     assert legend_box.x0 >= axes_box.x1  # right of the axes, not over them
     assert figure.bbox.contains(legend_box.x1 - 1, legend_box.y0 + 1)  # and inside the image
     assert [text.get_text() for text in legend.get_texts()] == methods
+
+
+def test_site_interval_draws_whole_sites() -> None:
+    # Ten good pages of one site and one bad page of another: drawn page by page the interval would
+    # be narrow; drawn by site, a quarter of the draws hold only the bad site.
+    interval = site_interval(["a"] * 10 + ["b"], [1.0] * 10 + [0.0])
+    assert interval is not None
+    assert interval.sites == 2
+    assert interval.mean == pytest.approx(10 / 11)
+    assert (interval.low, interval.high) == (0.0, 1.0)
+
+
+def test_site_interval_of_equal_scores_is_a_point_and_needs_two_sites() -> None:
+    assert site_interval(["a", "b", "b"], [0.5, 0.5, 0.5]) == SiteInterval(2, 0.5, 0.5, 0.5)
+    assert site_interval(["a", "a"], [0.2, 0.9]) is None
+    with pytest.raises(ValueError, match="2 sites for 1 scores"):
+        site_interval(["a", "b"], [0.5])
+
+
+def test_interval_table_only_where_every_page_has_a_site(story_rows: list[dict[str, Any]]) -> None:
+    other_site = {**story_rows[1], "domain": "example.net", "renderer": "html_text"}
+    tables = results_tables([run([story_rows[0], other_site])])
+    assert "95 % interval over sites" in tables
+    assert "| keep_all | 2 |" in tables
+    mixture = {**other_site, "renderer": "mixture"}  # composed documents belong to no site
+    assert "interval over sites" not in results_tables([run([story_rows[0], mixture])])
