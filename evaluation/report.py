@@ -172,7 +172,8 @@ def _site_interval_table(result: SetResult) -> str:
     """Token precision and F1 with their interval over sites, where every page belongs to a site
     (crawls): a crawl's pages are not independent samples, its sites are."""
     sites = [document.document.site for document in result.methods[0].documents]
-    if None in sites or len(set(sites)) < 2:
+    count = len(set(sites))
+    if None in sites or count < 2:
         return ""
     named = [str(site) for site in sites]
     lines = [
@@ -189,7 +190,7 @@ def _site_interval_table(result: SetResult) -> str:
             interval = site_interval(named, score)
             assert interval is not None  # two sites or more
             cells.append(f"{interval.mean:.3f} [{interval.low:.3f}, {interval.high:.3f}]")
-        lines.append(f"| {method.name} | {len(set(named))} | " + " | ".join(cells) + " |")
+        lines.append(f"| {method.name} | {count} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
