@@ -87,10 +87,6 @@ class TrainingConfig(_Section):
     as content, which the product drops, and held out, the other sets score higher without it."""
     source_balance: float = Field(0.5, ge=0.0, le=1.0)
     language_balance: float = Field(0.5, ge=0.0, le=1.0)
-    crawl_weight: float = Field(0.0, ge=0.0)
-    """Training weight of synthetic crawls of the trained sets' pages (`train.crawls`); 0: none."""
-    crawl_story_weight: float = Field(1.0, ge=0.0, le=1.0)
-    """A crawl page's story lines weigh this much of its template's lines."""
     output_dir: Path = Path("runs/models/default")
 
     def trains_on(self, source: str) -> bool:

@@ -48,7 +48,6 @@ from storysplit.evaluation.summary import by_language, by_renderer, summarize
 from storysplit.model import encoder_from_config
 from storysplit.train.corpus.build import load_or_build_corpus
 from storysplit.train.corpus.sources import training_data_card
-from storysplit.train.crawls import with_training_crawls
 from storysplit.train.export import save_model
 from storysplit.train.featurize import featurize_split
 from storysplit.train.fit import document_weights, fit_model, training_documents, weigh_documents
@@ -125,7 +124,7 @@ def run_folds(
     """
     corpus = load_or_build_corpus(config)
     encoder = encoder_from_config(config.encoder)
-    train_split = with_training_crawls(corpus["train"], config.training)
+    train_split = corpus["train"]
     available = sorted(set(train_split["source"]))
     held_out_sources = list(sources) if sources else available
     unknown = sorted(set(held_out_sources) - set(available))

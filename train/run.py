@@ -22,7 +22,6 @@ from storysplit.model import StorySplitModel, encoder_from_config
 from storysplit.train import tracking
 from storysplit.train.corpus.build import load_or_build_corpus, saved_fingerprint
 from storysplit.train.corpus.sources import training_data_card
-from storysplit.train.crawls import with_training_crawls
 from storysplit.train.export import save_model
 from storysplit.train.featurize import LabelledRows, featurize_split
 from storysplit.train.fit import document_weights, fit_model, training_documents, weigh_documents
@@ -50,7 +49,7 @@ def train(config: Config, config_path: Path | None, cache_dir: Path | None) -> P
     encoder = encoder_from_config(config.encoder)
     with tracking.tracked_run(config, config_path) as run:
         tracking.log_provenance(saved_fingerprint(config.corpus.output_dir))
-        train_split = _training_documents(with_training_crawls(corpus["train"], config.training), config)
+        train_split = _training_documents(corpus["train"], config)
         tracking.log_dataset(train_split, config.corpus.output_dir, "train", "training")
         rows = featurize_split(train_split, encoder, config, cache_dir, "featurise train")
         per_document = document_weights(train_split["source"], train_split["language"], config.training)
