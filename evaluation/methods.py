@@ -19,7 +19,7 @@ import numpy as np
 from storysplit.errors import StorysplitError
 from storysplit.features.context import repeat_key
 from storysplit.features.segmentation import LINE_BREAK, Segment
-from storysplit.features.site_evidence import SITE_FEATURES, SiteLineCounter, SiteTable
+from storysplit.features.site_evidence import SiteLineCounter, SiteTable, template_rows
 from storysplit.labels import SegmentLabel
 from storysplit.model import LabelledSegment
 
@@ -148,21 +148,19 @@ class ModelMethod:
 
 class SiteLineRule(ModelMethod):
     """The model on each page alone, then a hand rule: drop kept lines that recur on at least half
-    of the crawl's other pages. The crude use of site evidence the learned one must beat.
+    of the crawl's other pages (`features.site_evidence.template_rows`). The crude use of site
+    evidence the learned one must beat; the shipped decision applies the same rule after it.
     """
 
-    def __init__(self, model: SegmentingModel, name: str = "model_site_rule", share: float = 0.5) -> None:
+    def __init__(self, model: SegmentingModel, name: str = "model_site_rule") -> None:
         super().__init__(model, name, sites=False)
-        self.share = share
 
     def decide(self, documents: Sequence[SegmentedText]) -> list[SegmentDecisions]:
         table = site_table_of(documents)
         decisions = super().decide(documents)
         for index, (document, decision) in enumerate(zip(documents, decisions, strict=True)):
             keys = [repeat_key(segment.text) for segment in document.segments]
-            evidence = table.evidence(document.site, keys)
-            drop = (evidence[:, SITE_FEATURES.index("site_line_share")] >= self.share) & (evidence[:, -1] > 0)
-            keep = decision.keep & ~drop
+            keep = decision.keep & ~template_rows(table.evidence(document.site, keys))
             decisions[index] = SegmentDecisions(np.where(keep, decision.probabilities, 0.0), keep)
         return decisions
 

@@ -89,6 +89,11 @@ def feature_names(embedding_dim: int) -> list[str]:
     ]
 
 
+def site_columns(rows: np.ndarray) -> np.ndarray:
+    """The `SITE_FEATURES` columns of `document_features` rows (they come last)."""
+    return rows[:, rows.shape[1] - len(SITE_FEATURES) :]
+
+
 def document_features(
     text: str,
     segments: Sequence[Segment],

@@ -21,12 +21,12 @@ from storysplit.artifact import MANIFEST, load_labeller, manifest_digest, read_m
 from storysplit.bundled import DEFAULT_MODEL, MODELS_DIR, bundled_encoder
 from storysplit.errors import ModelLoadError
 from storysplit.features.batch import FeaturizedDocuments, featurize_documents
-from storysplit.features.context import FEATURE_VERSION
+from storysplit.features.context import FEATURE_VERSION, site_columns
 from storysplit.features.encoders import HASHING, SegmentEncoder, build_encoder, resolve_model_path
 from storysplit.features.model_folder import model_fingerprint
 from storysplit.features.repeats import drop_repeats
 from storysplit.features.segmentation import LINE_BREAK, Segment, encodable_text
-from storysplit.features.site_evidence import SiteTable
+from storysplit.features.site_evidence import SiteTable, template_rows
 from storysplit.labels import SegmentLabel
 from storysplit.sections import (
     DecisionConfig,
@@ -89,6 +89,19 @@ class StorySplitModel:
         self.decision = decision
         self.manifest = manifest or {}
         self.manifest_sha256 = manifest_sha256
+
+    def with_decision(self, **changes: Any) -> StorySplitModel:
+        """The same model with other decision settings (`DecisionConfig` fields), e.g. to score
+        the labeller without one of its rules; the labeller and encoder are shared, not copied."""
+        return StorySplitModel(
+            self.labeller,
+            self.encoder,
+            self.segmenter,
+            self.features,
+            replace(self.decision, **changes),
+            self.manifest,
+            self.manifest_sha256,
+        )
 
     @property
     def max_chars(self) -> int:
@@ -209,9 +222,10 @@ class StorySplitModel:
         """Main where p >= threshold, boilerplate elsewhere (one comparison for the whole document).
 
         A page has a story: where no segment reaches the threshold and `decision.fallback` is
-        set, the segments within `FALLBACK_SHARE` of the most probable one are main instead.
+        set, the segments within `FALLBACK_SHARE` of the most probable one are main instead (none
+        where every segment is at 0: dropped as its site's template or as repeats).
         """
-        if self.decision.fallback and probabilities.size and probabilities.max() < threshold:
+        if self.decision.fallback and probabilities.size and 0 < probabilities.max() < threshold:
             threshold = FALLBACK_SHARE * float(probabilities.max())
         return [_LABELS[kept] for kept in (probabilities >= threshold).tolist()]
 
@@ -219,6 +233,8 @@ class StorySplitModel:
         self, batch: FeaturizedDocuments, threshold: float
     ) -> tuple[list[list[Segment]], list[np.ndarray]]:
         probabilities = self.labeller_probabilities(batch.features, batch.offsets)
+        if self.decision.drop_site_template:
+            probabilities = np.where(template_rows(site_columns(batch.features)), 0.0, probabilities)
         per_document = [probabilities[batch.rows(i)] for i in range(len(batch.segments))]
         if self.decision.drop_repeats:
             per_document = [

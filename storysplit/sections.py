@@ -110,11 +110,14 @@ class DecisionConfig:
     threshold: float = 0.5
     drop_repeats: bool = True
     fallback: bool = True
+    drop_site_template: bool = True
+    """Drop lines on at least half of their site's other pages (`features.site_evidence.template_rows`)."""
 
     def __post_init__(self) -> None:
         _fraction(self, "threshold")
         _flag(self, "drop_repeats")
         _flag(self, "fallback")
+        _flag(self, "drop_site_template")
 
 
 Section = TypeVar("Section", SegmenterConfig, EncoderConfig, FeatureConfig, DecisionConfig)

@@ -8,7 +8,8 @@ the held-out source's `train` and `validation` documents (the `test` split stays
 renderer and per language, with the oracles (`evaluation.runner.GoldOracle`, `RegionOracle`) and
 the baselines beside it. The model is scored twice: reading the site evidence of the held-out
 crawls (a site's pages as one renderer rendered them), and on each page alone
-(`model_without_sites`), with the crude site rule beside (`model_site_rule`). Features are
+(`model_without_sites`), with the learned evidence alone beside (`model_learned_sites`, no
+template rule) and the crude site rule alone (`model_site_rule`). Features are
 computed once per split and cached, so folds only refit the labeller.
 
 `storysplit-dev loso [--config CONFIG] [--source NAME ...]`.
@@ -54,8 +55,10 @@ from storysplit.train.fit import document_weights, fit_model, training_documents
 from storysplit.train.run import FEATURE_CACHE
 
 EVALUATED_SPLITS = ("train", "validation")
-RECORDS_FILE = "documents.jsonl"
 """Splits whose held-out-source documents a fold is scored on; `test` is never read here."""
+RECORDS_FILE = "documents.jsonl"
+LEARNED_SITES_METHOD_NAME = "model_learned_sites"
+"""The model reading site evidence without the template rule (`decision.drop_site_template`)."""
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,7 @@ def run_folds(
         )
         text_methods: list[TextMethod] = [
             ModelMethod(model),
+            ModelMethod(model.with_decision(drop_site_template=False), LEARNED_SITES_METHOD_NAME),
             ModelMethod(model, WITHOUT_SITES_METHOD_NAME, sites=False),
             SiteLineRule(model),
             KeepAll(),

@@ -13,6 +13,7 @@ from storysplit.features.site_evidence import (
     SiteLineCounter,
     SiteTable,
     masked,
+    template_rows,
 )
 
 MENU = ["home", "news", "sport", "comments 12"]
@@ -50,6 +51,18 @@ def test_menu_lines_recur_stories_do_not() -> None:
     np.testing.assert_allclose(evidence[:, 1], [1.0, 1.0, 1.0, 0.0, 0.0])  # "comments 0" on every page
     np.testing.assert_allclose(evidence[:, 2], np.log1p(4))
     assert (evidence[:, 3] == 1.0).all()
+
+
+def test_template_lines_are_on_half_of_the_other_pages_and_on_two_of_them_at_least() -> None:
+    keys = ["home", "comments 3", f"a story about {NAMES[3]}"]
+    assert template_rows(_crawl(5).evidence("example.com", keys)).tolist() == [True, False, False]
+    counter = SiteLineCounter()
+    for keys_of_page in (["menu", "a story"], ["menu", "a story"], ["menu", "another story"]):
+        counter.add_page("example.com", keys_of_page)
+    evidence = counter.table().evidence("example.com", ["menu", "a story"])
+    np.testing.assert_allclose(evidence[:, 0], [1.0, 0.5])
+    assert template_rows(evidence).tolist() == [True, False]  # a duplicate page is one holder
+    assert not template_rows(_crawl(2).evidence("example.com", ["home"])).any()  # too few pages
 
 
 def test_a_page_not_counted_compares_with_all_pages() -> None:

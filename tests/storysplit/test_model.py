@@ -344,3 +344,38 @@ def test_with_the_fallback_a_page_always_keeps_its_most_probable_segments(
     assert kept and all(s.probability >= 0.5 * best for s in kept)
     assert all(s.probability < 0.5 * best for s in with_fallback if s.label is not SegmentLabel.MAIN)
     assert [s.probability for s in with_fallback] == [s.probability for s in plain]
+
+
+def test_lines_on_half_of_a_sites_other_pages_are_dropped_whatever_the_labeller_says(
+    tiny_model: StorySplitModel,
+) -> None:
+    """`decision.drop_site_template`: with site evidence, a line on at least half of the site's
+    other pages (and on two of them or more) is boilerplate even at p 1; not without sites, and
+    not with the rule off."""
+    widget = "Subscribe to our newsletter today and read every story first"
+    texts = [f"{widget}\nStory {word} is a story of its own, told in full." for word in "abcd"]
+    confident = tiny_model.with_decision(threshold=1e-6)  # the labeller keeps every line
+    assert confident.decision.drop_site_template and tiny_model.decision.threshold == 0.5
+
+    def kept(model: StorySplitModel, sites: list[str | None] | None) -> list[list[bool]]:
+        return [[s.label is SegmentLabel.MAIN for s in doc] for doc in model.segment_many(texts, sites=sites)]
+
+    assert kept(confident, ["a.com"] * 4) == [[False, True]] * 4
+    assert kept(confident, None) == [[True, True]] * 4
+    assert kept(confident.with_decision(drop_site_template=False), ["a.com"] * 4) == [[True, True]] * 4
+    # Three pages: the widget is on both others; a story on one duplicate page only stays.
+    duplicated = [texts[0], texts[0], texts[1]]
+    labelled = confident.segment_many(duplicated, sites=["a.com"] * 3)
+    assert [[s.label is SegmentLabel.MAIN for s in doc] for doc in labelled] == [
+        [False, True],
+        [False, True],
+        [False, True],
+    ]
+
+
+def test_a_page_whose_every_line_is_its_sites_template_keeps_nothing(tiny_model: StorySplitModel) -> None:
+    """The fallback keeps a page's best segments, but not lines set to 0 as the site's template."""
+    texts = ["Home\nSubscribe to our newsletter today\nContact us"] * 4
+    labelled = tiny_model.segment_many(texts, sites=["a.com"] * 4)
+    assert tiny_model.decision.fallback
+    assert all(s.label is SegmentLabel.BOILERPLATE and s.probability == 0.0 for doc in labelled for s in doc)

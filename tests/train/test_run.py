@@ -219,6 +219,7 @@ def test_leave_one_source_out_end_to_end(trained: dict[str, Any], tmp_path: Path
     assert methods >= {
         "model",
         "model_without_sites",
+        "model_learned_sites",
         "model_site_rule",
         "oracle",
         "region_oracle",
