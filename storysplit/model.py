@@ -167,7 +167,8 @@ class StorySplitModel:
         """Per document, the final p(main) of each segment, shape (n_segments,).
 
         `threshold` matters only for repeat dropping: a repeat of a segment kept at that threshold
-        gets probability 0. `sites` and `site_table` as for `featurize`.
+        gets probability 0, as does a line of its site's template (`decision.drop_site_template`).
+        `sites` and `site_table` as for `featurize`.
         """
         cut = self.threshold if threshold is None else threshold
         return self._probabilities(self.featurize(texts, sites, site_table), cut)[1]
