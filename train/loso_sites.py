@@ -4,7 +4,9 @@ Site evidence only reaches a page whose crawl (its site as one renderer rendered
 least `MIN_SITE_PAGES` pages; every other page must score as it does without it. So a run's
 per-document records (`documents.jsonl`, written by `storysplit-dev loso`) are split by the size
 of each held-out page's crawl, counted over the held-out documents as the run counted them, and
-each method's macro token F1 is given per fold and group.
+each method's macro token F1 is given per fold and group. On crawled pages, the model's paired
+difference with every other method comes with its 95 % interval over sites
+(`evaluation.summary.site_interval`): a crawl's pages stand or fall together.
 
 `storysplit-dev loso-sites RUN_DIR [--config CONFIG] [--renderer NAME ...]`.
 """
@@ -21,6 +23,8 @@ import numpy as np
 
 from storysplit.config import load_config
 from storysplit.evaluation.data import document_site
+from storysplit.evaluation.methods import MODEL_METHOD_NAME
+from storysplit.evaluation.summary import site_interval
 from storysplit.features.site_evidence import MIN_SITE_PAGES
 from storysplit.train.corpus.build import load_or_build_corpus
 from storysplit.train.loso import EVALUATED_SPLITS, RECORDS_FILE
@@ -36,6 +40,46 @@ def crawl_groups(rows: Iterable[Mapping[str, object]]) -> dict[str, str]:
         doc_id: CRAWLED if key[1] is not None and sizes[key] >= MIN_SITE_PAGES else ALONE
         for doc_id, key in sites.items()
     }
+
+
+def page_sites(rows: Iterable[Mapping[str, object]]) -> dict[str, str]:
+    """Each row id's crawl key (its site as its renderer rendered it), or its own id alone."""
+    return {str(row["id"]): document_site(row) or str(row["id"]) for row in rows}
+
+
+def paired_table(
+    records: Iterable[Mapping[str, object]], groups: Mapping[str, str], sites: Mapping[str, str]
+) -> str:
+    """Markdown: per fold, on crawled pages, the model's token F1 minus each other method's, paired
+    page by page, with its 95 % interval over sites ("–" under two sites)."""
+    scores: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+    methods: list[str] = []
+    for record in records:
+        doc_id, method = str(record["id"]), str(record["method"])
+        if groups.get(doc_id, ALONE) != CRAWLED:
+            continue
+        if method != MODEL_METHOD_NAME and method not in methods:
+            methods.append(method)
+        scores[str(record["fold"])][method][doc_id] = float(record["token_f1"])  # type: ignore[arg-type]
+    lines = [
+        "| held-out source | sites | " + " | ".join(f"model − {m}" for m in methods) + " |",
+        "|---|---:|" + "---:|" * len(methods),
+    ]
+    for fold, by_method in sorted(scores.items()):
+        model = by_method.get(MODEL_METHOD_NAME, {})
+        cells = []
+        for method in methods:
+            ids = [doc_id for doc_id in by_method.get(method, {}) if doc_id in model]
+            differences = [model[doc_id] - by_method[method][doc_id] for doc_id in ids]
+            interval = site_interval([sites.get(doc_id, doc_id) for doc_id in ids], differences)
+            cells.append(
+                "–"
+                if interval is None
+                else f"{interval.mean:+.3f} [{interval.low:+.3f}, {interval.high:+.3f}]"
+            )
+        fold_sites = len({sites.get(doc_id, doc_id) for doc_id in model})
+        lines.append(f"| {fold} | {fold_sites} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def site_size_table(records: Iterable[Mapping[str, object]], groups: Mapping[str, str]) -> str:
@@ -76,5 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         records = [json.loads(line) for line in lines]
     if args.renderer:
         records = [r for r in records if r["renderer"] in args.renderer]
-    print(site_size_table(records, groups), end="")
+    print(site_size_table(records, groups))
+    print(f"Paired on pages of {CRAWLED}, 95 % over sites:\n")
+    print(paired_table(records, groups, page_sites(rows)), end="")
     return 0
