@@ -111,7 +111,8 @@ class DecisionConfig:
     drop_repeats: bool = True
     fallback: bool = True
     drop_site_template: bool = True
-    """Drop lines on at least half (and two or more) of their site's other pages (`site_evidence.template_rows`)."""
+    """Drop lines on at least half (and two or more) of their site's other pages
+    (`features.site_evidence.template_rows`)."""
 
     def __post_init__(self) -> None:
         _fraction(self, "threshold")
