@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from storysplit.features.segmentation import split_document
-from storysplit.labels import REGION_GAP, SegmentKind, SegmentLabel
+from storysplit.labels import SegmentKind, SegmentLabel
 from storysplit.train.corpus.mixer import BoilerplatePool, MixerSettings, Story, compose_mixture
 
 
@@ -157,23 +157,3 @@ def test_pool_files_lines_by_shape() -> None:
     assert pool.header == [("example.com", "Related articles")]
     assert pool.promo == [("example.com", "Subscribe to our newsletter now")]
     assert pool.widget == [("example.com", "Share on Facebook and Twitter today")]
-
-
-def test_stories_resume_after_boilerplate_inside_them(stories: list[Story], pool: BoilerplatePool) -> None:
-    """Related links or widgets between two paragraphs: labelled boilerplate, short enough to stay inside."""
-    interrupted = total = 0
-    for seed in range(20):
-        for _, row in _mixtures(stories, pool, seed):
-            if "\n" not in row["text"]:
-                continue
-            total += 1
-            kinds = [span["kind"] for span in row["spans"]]
-            body = [index for index, kind in enumerate(kinds) if kind == "body"]
-            gaps = [
-                kinds[before + 1 : after] for before, after in zip(body, body[1:], strict=False) if after > before + 1
-            ]
-            interrupted += bool(gaps)
-            for gap in gaps:
-                assert len(gap) < REGION_GAP
-                assert set(gap) <= {"related", "widget", "promo"}
-    assert 0.25 * total < interrupted < 0.75 * total

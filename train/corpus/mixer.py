@@ -41,9 +41,6 @@ _MONTH_NAMES = tuple(month.title() for month in MONTHS)
 STORY_PARAGRAPHS = (6, 30)
 """A mixture keeps the story's first N paragraphs, N drawn from this range: scraped news stories
 are short (the seeds have 6 to 14 lines), many gold texts are long guides."""
-INTERRUPTED_SHARE = 0.5
-"""Share of mixtures whose story (four paragraphs or more) is broken by one to three blocks of
-boilerplate that it resumes after: related links, a teaser, widget lines."""
 MAX_POOL_LINES = 4000
 """Harvested lines kept per pool and split: plenty of variety, bounded memory."""
 MAX_TAIL_LINES = 40
@@ -200,7 +197,7 @@ def compose_mixture(
     rng = random.Random(f"{settings.seed}:{story.doc_id}:{index}")
     foreign = [other for other in others if other.domain != story.domain]
     story = replace(story, paragraphs=story.paragraphs[: rng.randint(*STORY_PARAGRAPHS)])
-    pieces = _story_pieces(story, rng, foreign, pool)
+    pieces = _story_pieces(story, rng, pool)
     blocks: list[Callable[[], list[_Piece]]] = [
         lambda: _headline_list(rng, foreign, pool, story.domain),
         lambda: _related_teasers(rng, foreign, pool, story.domain),
@@ -237,10 +234,8 @@ def compose_mixture(
     }
 
 
-def _story_pieces(
-    story: Story, rng: random.Random, others: Sequence[Story], pool: BoilerplatePool
-) -> list[_Piece]:
-    """Headline, byline/date, the body (sometimes broken by boilerplate it resumes after), like a scraped story."""
+def _story_pieces(story: Story, rng: random.Random, pool: BoilerplatePool) -> list[_Piece]:
+    """Headline, byline/date, the body (sometimes with a widget line inside), like a scraped story."""
     pieces: list[_Piece] = []
     headline = strip_site_name(story.title)
     if headline and rng.random() < 0.8:
@@ -254,29 +249,9 @@ def _story_pieces(
     if rng.random() < 0.25:
         pieces += _widget_block(rng, pool, story.domain, most=1)
     body = [_Piece(p, SegmentLabel.MAIN, SegmentKind.BODY) for p in story.paragraphs]
-    if len(body) > 3 and rng.random() < INTERRUPTED_SHARE:
-        for at in sorted(rng.sample(range(1, len(body)), k=rng.randint(1, 3)), reverse=True):
-            body[at:at] = _interruption(rng, others, pool, story.domain)
+    if len(body) > 3 and rng.random() < 0.2:
+        body[rng.randrange(1, len(body)) : 0] = _widget_block(rng, pool, story.domain, most=1)
     return pieces + body
-
-
-def _interruption(
-    rng: random.Random, others: Sequence[Story], pool: BoilerplatePool, domain: str
-) -> list[_Piece]:
-    """Boilerplate between two paragraphs of a story: "Read more" links, a teaser, widget lines.
-
-    News pages break their stories with links to other stories, newsletter boxes and embeds, and
-    the story goes on after them: a block of boilerplate is not by itself the story's end.
-    """
-    layout = rng.randrange(3)
-    if layout == 0 or not others:
-        return _widget_block(rng, pool, domain, most=2)
-    picked = rng.sample(list(others), k=min(len(others), rng.randint(1, 3)))
-    lines = [strip_site_name(other.title) for other in picked]
-    if layout == 2:
-        lines = [line for other in picked[:1] for line in (strip_site_name(other.title), _first_sentence(other))]
-    pieces = [_Piece(line, SegmentLabel.BOILERPLATE, SegmentKind.RELATED) for line in lines if line.strip()]
-    return _header(rng, pool, domain) + pieces
 
 
 def _meta_lines(rng: random.Random, story: Story) -> list[str]:
