@@ -76,6 +76,11 @@ DEV_COMMANDS: dict[str, Command] = {
         "leave-one-source-out: train on all sources but one, score on that one, for each source",
         "train",
     ),
+    "loso-compare": Command(
+        "storysplit.train.loso_compare",
+        "two leave-one-source-out runs side by side, each change paired page by page",
+        "train",
+    ),
     "loso-sites": Command(
         "storysplit.train.loso_sites",
         "a leave-one-source-out run's scores on pages of crawled sites and on pages alone",

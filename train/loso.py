@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,7 +32,7 @@ from datasets import Dataset, concatenate_datasets
 from storysplit.config import Config, load_config
 from storysplit.errors import StorysplitError
 from storysplit.evaluation.baselines import KeepAll
-from storysplit.evaluation.data import EvalSet, document_from_row
+from storysplit.evaluation.data import EvalSet, document_from_row, document_site
 from storysplit.evaluation.html_baselines import html_baselines
 from storysplit.evaluation.line_rules import C4Lines
 from storysplit.evaluation.methods import (
@@ -45,7 +45,7 @@ from storysplit.evaluation.methods import (
 from storysplit.evaluation.metrics import KIND_GROUPS, OTHER_KINDS
 from storysplit.evaluation.report import group_table
 from storysplit.evaluation.runner import WITHOUT_SITES_METHOD_NAME, SetResult, compact, evaluate_set
-from storysplit.evaluation.summary import by_language, by_renderer, summarize
+from storysplit.evaluation.summary import by_language, by_renderer, site_interval, summarize
 from storysplit.model import encoder_from_config
 from storysplit.train.corpus.build import load_or_build_corpus
 from storysplit.train.corpus.sources import training_data_card
@@ -269,6 +269,13 @@ def fold_tables(results: Sequence[FoldResult]) -> str:
     return "\n".join(parts)
 
 
+def corpus_sites(config: Config) -> dict[str, str]:
+    """`page_sites` of every document a fold is scored on."""
+    corpus = load_or_build_corpus(config)
+    columns = ["id", "domain", "renderer"]
+    return page_sites(row for split in EVALUATED_SPLITS for row in corpus[split].select_columns(columns))
+
+
 def read_fold_records(folder: Path) -> list[dict[str, Any]]:
     """The per-document records a run wrote (`append_fold_records`)."""
     path = folder / RECORDS_FILE
@@ -278,11 +285,19 @@ def read_fold_records(folder: Path) -> list[dict[str, Any]]:
 
 
 def comparison_tables(
-    before: list[dict[str, Any]], after: list[dict[str, Any]], renderer: str = "html_text"
+    before: list[dict[str, Any]],
+    after: list[dict[str, Any]],
+    sites: Mapping[str, str],
+    renderer: str = "html_text",
 ) -> str:
     """Two runs on the same folds, side by side on `renderer` documents: the model's token F1 (P, R)
     before → after with the oracles and trafilatura beside, then the boilerplate words the model
-    kept, by kind group, before → after (the share of that group's words kept)."""
+    kept, by kind group, before → after (the share of that group's words kept).
+
+    The change is paired page by page (pages both runs scored) with its 95 % interval over
+    `sites` (page id → crawl key, `page_sites`): two draws of one configuration differ by as much
+    as most changes, so a difference counts only where its interval excludes zero.
+    """
 
     def grouped(records: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
         groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -303,8 +318,9 @@ def comparison_tables(
     lines = [
         f"Token F1 on {renderer} documents, before → after (precision, recall):",
         "",
-        "| held-out source | docs | before | after | oracle | region oracle | trafilatura (HTML) |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| held-out source | docs | before | after | after − before [95 % over sites] "
+        "| oracle | region oracle | trafilatura (HTML) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for fold in folds:
         was, now = old.get((fold, MODEL_METHOD_NAME)), new.get((fold, MODEL_METHOD_NAME))
@@ -316,7 +332,9 @@ def comparison_tables(
             mean(either(fold, name), "token_f1") for name in ("oracle", "region_oracle", "trafilatura_html")
         ]
         lines.append(
-            f"| {fold} | {len(now or [])} | {cells[0]} | **{cells[1]}** | " + " | ".join(beside) + " |"
+            f"| {fold} | {len(now or [])} | {cells[0]} | **{cells[1]}** | {_paired(was, now, sites)} | "
+            + " | ".join(beside)
+            + " |"
         )
     groups = [*dict.fromkeys(KIND_GROUPS.values()), OTHER_KINDS]
     lines += [
@@ -338,6 +356,24 @@ def comparison_tables(
             cells.append(" → ".join(pair))
         lines.append(f"| {fold} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def page_sites(rows: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Each corpus row id's crawl key (its site as its renderer rendered it), or its own id alone."""
+    return {str(row["id"]): document_site(row) or str(row["id"]) for row in rows}
+
+
+def _paired(
+    before: list[dict[str, Any]] | None, after: list[dict[str, Any]] | None, sites: Mapping[str, str]
+) -> str:
+    """after − before in token F1 over the pages both scored, and its 95 % interval over sites."""
+    was = {r["id"]: r["token_f1"] for r in before or []}
+    ids = [r["id"] for r in after or [] if r["id"] in was]
+    changes = [r["token_f1"] - was[r["id"]] for r in after or [] if r["id"] in was]
+    interval = site_interval([sites.get(i, i) for i in ids], changes)
+    if interval is None:
+        return "–"
+    return f"{interval.mean:+.3f} [{interval.low:+.3f}, {interval.high:+.3f}]"
 
 
 def _method_names(results: Sequence[FoldResult]) -> list[str]:
@@ -396,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
     if before is not None:
         markdown = (
             f"## Compared with {args.compare_with}\n\n"
-            + comparison_tables(before, read_fold_records(output))
+            + comparison_tables(before, read_fold_records(output), corpus_sites(config))
             + "\n"
             + markdown
         )

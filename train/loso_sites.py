@@ -27,7 +27,7 @@ from storysplit.evaluation.methods import MODEL_METHOD_NAME
 from storysplit.evaluation.summary import site_interval
 from storysplit.features.site_evidence import MIN_SITE_PAGES
 from storysplit.train.corpus.build import load_or_build_corpus
-from storysplit.train.loso import EVALUATED_SPLITS, RECORDS_FILE
+from storysplit.train.loso import EVALUATED_SPLITS, RECORDS_FILE, page_sites
 
 CRAWLED, ALONE = f"crawls of ≥ {MIN_SITE_PAGES} pages", "pages alone"
 
@@ -40,11 +40,6 @@ def crawl_groups(rows: Iterable[Mapping[str, object]]) -> dict[str, str]:
         doc_id: CRAWLED if key[1] is not None and sizes[key] >= MIN_SITE_PAGES else ALONE
         for doc_id, key in sites.items()
     }
-
-
-def page_sites(rows: Iterable[Mapping[str, object]]) -> dict[str, str]:
-    """Each row id's crawl key (its site as its renderer rendered it), or its own id alone."""
-    return {str(row["id"]): document_site(row) or str(row["id"]) for row in rows}
 
 
 def paired_table(

@@ -100,10 +100,10 @@ def test_balancing_gives_each_set_and_language_the_same_total_weight_at_one() ->
 
 
 def _record(
-    fold: str, method: str, f1: float, words: dict[str, list[int]] | None = None
+    fold: str, method: str, f1: float, words: dict[str, list[int]] | None = None, page: str = "p1"
 ) -> dict[str, object]:
     scores = {"token_f1": f1, "token_precision": f1, "token_recall": f1}
-    return {"fold": fold, "method": method, "renderer": "html_text", **scores} | (
+    return {"fold": fold, "method": method, "id": page, "renderer": "html_text", **scores} | (
         {"boilerplate_words": words} if words else {}
     )
 
@@ -119,7 +119,37 @@ def test_two_runs_compare_side_by_side_with_kept_boilerplate_by_kind() -> None:
         _record("wcxb", "oracle", 0.99),
         _record("wcxb", "region_oracle", 0.98),
     ]
-    table = comparison_tables(before, after)
-    assert "| wcxb | 1 | 0.800 (0.800, 0.800) | **0.900 (0.900, 0.900)** | 0.990 | 0.980 | 0.900 |" in table
+    table = comparison_tables(before, after, {})
+    assert (
+        "| wcxb | 1 | 0.800 (0.800, 0.800) | **0.900 (0.900, 0.900)** | – | 0.990 | 0.980 | 0.900 |" in table
+    )
     assert "| wcxb | 0.100 (10) → 0.010 (1) | – → – | 0.100 (5) → 0.100 (5) |" in table
     assert "dragnet" not in table
+
+
+def test_a_change_is_paired_page_by_page_with_an_interval_over_sites() -> None:
+    before = [
+        _record("nf", "model", f1, page=page) for page, f1 in (("a", 0.5), ("b", 0.5), ("c", 0.9), ("d", 0.7))
+    ]
+    # "d" only the run before scored; "e" only the run after: neither is paired.
+    after = [
+        _record("nf", "model", f1, page=page) for page, f1 in (("a", 0.7), ("b", 0.5), ("c", 0.8), ("e", 0.1))
+    ]
+    sites = {"a": "x.com", "b": "x.com", "c": "y.com"}
+    row = next(
+        line for line in comparison_tables(before, after, sites).splitlines() if line.startswith("| nf |")
+    )
+    paired = row.split(" | ")[4]
+    mean, low, high = (
+        float(value) for value in paired.replace("[", "").replace("]", "").replace(",", "").split()
+    )
+    assert mean == pytest.approx((0.2 + 0.0 - 0.1) / 3, abs=5e-4)  # printed to three places
+    # Two sites: x.com (+0.1 a page over two pages) and y.com (-0.1); a draw holds one or both.
+    assert low == pytest.approx(-0.1) and high == pytest.approx(0.1)
+
+
+def test_pages_of_one_site_have_no_interval() -> None:
+    before = [_record("nf", "model", 0.5, page=page) for page in ("a", "b")]
+    after = [_record("nf", "model", 0.6, page=page) for page in ("a", "b")]
+    table = comparison_tables(before, after, {"a": "x.com", "b": "x.com"})
+    assert "| nf | 2 | 0.500 (0.500, 0.500) | **0.600 (0.600, 0.600)** | – |" in table

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from storysplit.train.loso_sites import (
-    ALONE,
-    CRAWLED,
-    crawl_groups,
-    page_sites,
-    paired_table,
-    site_size_table,
-)
+from storysplit.train.loso import page_sites
+from storysplit.train.loso_sites import ALONE, CRAWLED, crawl_groups, paired_table, site_size_table
 
 
 def _row(doc_id: str, domain: str, renderer: str, source: str = "dragnet") -> dict[str, str]:
