@@ -60,7 +60,7 @@ def test_developer_tools_are_storysplit_devs_commands_not_storysplits(
     assert "bench" not in listed and "loso" not in listed and "segment" in listed
     assert cli.dev_main(["--help"]) == 0
     listed = _listed_commands(capsys.readouterr().out)
-    assert listed == ["bench", "bench-sites", "loso", "loso-sites"]
+    assert listed == ["bench", "bench-sites", "loso", "loso-compare", "loso-sites"]
     assert cli.main(["bench"]) == 2
     assert "unknown command 'bench'" in capsys.readouterr().err
 
