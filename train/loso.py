@@ -269,11 +269,15 @@ def fold_tables(results: Sequence[FoldResult]) -> str:
     return "\n".join(parts)
 
 
+def evaluated_rows(config: Config, columns: Sequence[str]) -> list[dict[str, Any]]:
+    """`columns` of every corpus row a fold can be scored on (the `EVALUATED_SPLITS`)."""
+    corpus = load_or_build_corpus(config)
+    return [row for split in EVALUATED_SPLITS for row in corpus[split].select_columns(list(columns))]
+
+
 def corpus_sites(config: Config) -> dict[str, str]:
     """`page_sites` of every document a fold is scored on."""
-    corpus = load_or_build_corpus(config)
-    columns = ["id", "domain", "renderer"]
-    return page_sites(row for split in EVALUATED_SPLITS for row in corpus[split].select_columns(columns))
+    return page_sites(evaluated_rows(config, ["id", "domain", "renderer"]))
 
 
 def read_fold_records(folder: Path) -> list[dict[str, Any]]:
@@ -363,17 +367,22 @@ def page_sites(rows: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     return {str(row["id"]): document_site(row) or str(row["id"]) for row in rows}
 
 
+def paired_cell(ids: Sequence[str], differences: Sequence[float], sites: Mapping[str, str]) -> str:
+    """Markdown cell: the mean of per-page `differences` and its 95 % interval over the pages'
+    `sites` (a page not in `sites` is its own site); "–" under two sites."""
+    interval = site_interval([sites.get(page, page) for page in ids], differences)
+    if interval is None:
+        return "–"
+    return f"{interval.mean:+.3f} [{interval.low:+.3f}, {interval.high:+.3f}]"
+
+
 def _paired(
     before: list[dict[str, Any]] | None, after: list[dict[str, Any]] | None, sites: Mapping[str, str]
 ) -> str:
     """after − before in token F1 over the pages both scored, and its 95 % interval over sites."""
     was = {r["id"]: r["token_f1"] for r in before or []}
-    ids = [r["id"] for r in after or [] if r["id"] in was]
-    changes = [r["token_f1"] - was[r["id"]] for r in after or [] if r["id"] in was]
-    interval = site_interval([sites.get(i, i) for i in ids], changes)
-    if interval is None:
-        return "–"
-    return f"{interval.mean:+.3f} [{interval.low:+.3f}, {interval.high:+.3f}]"
+    pairs = [(r["id"], r["token_f1"] - was[r["id"]]) for r in after or [] if r["id"] in was]
+    return paired_cell([page for page, _ in pairs], [change for _, change in pairs], sites)
 
 
 def _method_names(results: Sequence[FoldResult]) -> list[str]:

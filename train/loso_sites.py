@@ -14,7 +14,6 @@ difference with every other method comes with its 95 % interval over sites
 from __future__ import annotations
 
 import argparse
-import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -24,10 +23,8 @@ import numpy as np
 from storysplit.config import load_config
 from storysplit.evaluation.data import document_site
 from storysplit.evaluation.methods import MODEL_METHOD_NAME
-from storysplit.evaluation.summary import site_interval
 from storysplit.features.site_evidence import MIN_SITE_PAGES
-from storysplit.train.corpus.build import load_or_build_corpus
-from storysplit.train.loso import EVALUATED_SPLITS, RECORDS_FILE, page_sites
+from storysplit.train.loso import evaluated_rows, page_sites, paired_cell, read_fold_records
 
 CRAWLED, ALONE = f"crawls of ≥ {MIN_SITE_PAGES} pages", "pages alone"
 
@@ -66,12 +63,7 @@ def paired_table(
         for method in methods:
             ids = [doc_id for doc_id in by_method.get(method, {}) if doc_id in model]
             differences = [model[doc_id] - by_method[method][doc_id] for doc_id in ids]
-            interval = site_interval([sites.get(doc_id, doc_id) for doc_id in ids], differences)
-            cells.append(
-                "–"
-                if interval is None
-                else f"{interval.mean:+.3f} [{interval.low:+.3f}, {interval.high:+.3f}]"
-            )
+            cells.append(paired_cell(ids, differences, sites))
         fold_sites = len({sites.get(doc_id, doc_id) for doc_id in model})
         lines.append(f"| {fold} | {fold_sites} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
@@ -107,12 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, default=Path("configs/default.yaml"), help="the run's config")
     parser.add_argument("--renderer", action="append", help="only these renderings (repeatable)")
     args = parser.parse_args(argv)
-    corpus = load_or_build_corpus(load_config(args.config))
-    columns = ["id", "source", "domain", "renderer"]
-    rows = [row for split in EVALUATED_SPLITS for row in corpus[split].select_columns(columns)]
+    rows = evaluated_rows(load_config(args.config), ["id", "source", "domain", "renderer"])
     groups = crawl_groups(rows)
-    with (args.run / RECORDS_FILE).open(encoding="utf-8") as lines:
-        records = [json.loads(line) for line in lines]
+    records = read_fold_records(args.run)
     if args.renderer:
         records = [r for r in records if r["renderer"] in args.renderer]
     print(site_size_table(records, groups))
