@@ -66,7 +66,7 @@ class LabellerConfig(_Section):
 
     hidden_size: int = Field(96, ge=4)
     layers: int = Field(2, ge=1)
-    projection_size: int = Field(128, ge=4)
+    projection_size: int = Field(256, ge=4)
     dropout: float = Field(0.1, ge=0.0, lt=1.0)
     epochs: int = Field(3, ge=1)
     learning_rate: float = Field(2e-3, gt=0.0)
