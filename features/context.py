@@ -89,6 +89,13 @@ def feature_names(embedding_dim: int) -> list[str]:
     ]
 
 
+def segment_words(rows: np.ndarray) -> np.ndarray:
+    """Each `document_features` row's number of words (`features.words`), read back from its
+    `log_words` column (exact: a float32 log1p of a whole number far below 2**24)."""
+    column = rows.shape[1] - SCALAR_WIDTH + SHAPE_FEATURES.index("log_words")
+    return np.rint(np.expm1(rows[:, column].astype(np.float64)))
+
+
 def site_columns(rows: np.ndarray) -> np.ndarray:
     """The `SITE_FEATURES` columns of `document_features` rows (they come last)."""
     return rows[:, rows.shape[1] - len(SITE_FEATURES) :]

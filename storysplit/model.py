@@ -21,7 +21,7 @@ from storysplit.artifact import MANIFEST, load_labeller, manifest_digest, read_m
 from storysplit.bundled import DEFAULT_MODEL, MODELS_DIR, bundled_encoder
 from storysplit.errors import ModelLoadError
 from storysplit.features.batch import FeaturizedDocuments, featurize_documents
-from storysplit.features.context import FEATURE_VERSION, site_columns
+from storysplit.features.context import FEATURE_VERSION, segment_words, site_columns
 from storysplit.features.encoders import HASHING, SegmentEncoder, build_encoder, resolve_model_path
 from storysplit.features.model_folder import model_fingerprint
 from storysplit.features.repeats import drop_repeats
@@ -40,8 +40,6 @@ from storysplit.sections import (
 ENCODER_FOLDER = "encoder"
 MODEL_ENV = "STORYSPLIT_MODEL"
 """Names the model folder commands load unless `--model` names another (default: the shipped one)."""
-FALLBACK_SHARE = 0.5
-"""Where no segment reaches the threshold, those with at least this share of the best p(main) are kept."""
 # Allocations between collections of young objects once a labelling process is set up (default 700).
 YOUNG_COLLECTION_THRESHOLD = 50_000
 
@@ -186,15 +184,20 @@ class StorySplitModel:
         recur across a site's pages, stories do not. `site_table` as for `featurize`.
         """
         cut = self.threshold if threshold is None else threshold
-        segments, probabilities = self._probabilities(self.featurize(texts, sites, site_table), cut)
+        batch = self.featurize(texts, sites, site_table)
+        segments, probabilities = self._probabilities(batch, cut)
+        words = segment_words(batch.features)
         return [
             [
                 LabelledSegment(seg.start, seg.end, label, p)
                 for seg, label, p in zip(
-                    doc_segments, self._labels(doc_probs, cut), doc_probs.tolist(), strict=True
+                    doc_segments,
+                    self._labels(doc_probs, words[batch.rows(i)], cut),
+                    doc_probs.tolist(),
+                    strict=True,
                 )
             ]
-            for doc_segments, doc_probs in zip(segments, probabilities, strict=True)
+            for i, (doc_segments, doc_probs) in enumerate(zip(segments, probabilities, strict=True))
         ]
 
     def segment(self, text: str, threshold: float | None = None) -> list[LabelledSegment]:
@@ -219,16 +222,26 @@ class StorySplitModel:
         """The main story of one document as text: one kept segment per line, paragraphs apart."""
         return self.extract_many([text], threshold)[0]
 
-    def _labels(self, probabilities: np.ndarray, threshold: float) -> list[SegmentLabel]:
+    def _labels(self, probabilities: np.ndarray, words: np.ndarray, threshold: float) -> list[SegmentLabel]:
         """Main where p >= threshold, boilerplate elsewhere (one comparison for the whole document).
 
-        A page has a story: where no segment reaches the threshold and `decision.fallback` is
-        set, the segments within `FALLBACK_SHARE` of the most probable one are main instead (none
-        where every segment is at 0: dropped as its site's template or as repeats).
+        A page has a story (`decision.fallback`): where the segments kept hold fewer than
+        `decision.fallback_words` words, the segments with at least `decision.fallback_share` of
+        the best p(main) are main instead, when that threshold is the lower (none where every
+        segment is at 0: dropped as its site's template or as repeats). A page whose model ranked
+        a short block (a sign-in box, teasers) above a lukewarm story gets the story back; one
+        with a story of its own is untouched (docs/results.md).
         """
-        if self.decision.fallback and probabilities.size and 0 < probabilities.max() < threshold:
-            threshold = FALLBACK_SHARE * float(probabilities.max())
-        return [_LABELS[kept] for kept in (probabilities >= threshold).tolist()]
+        keep = probabilities >= threshold
+        decision = self.decision
+        if (
+            decision.fallback
+            and probabilities.size
+            and probabilities.max() > 0
+            and words[keep].sum() < decision.fallback_words
+        ):
+            keep = probabilities >= min(threshold, decision.fallback_share * float(probabilities.max()))
+        return [_LABELS[kept] for kept in keep.tolist()]
 
     def _probabilities(
         self, batch: FeaturizedDocuments, threshold: float

@@ -110,6 +110,10 @@ class DecisionConfig:
     threshold: float = 0.5
     drop_repeats: bool = True
     fallback: bool = True
+    """A page has a story: where the segments kept at the threshold hold fewer than
+    `fallback_words` words, those with at least `fallback_share` of the best p(main) are kept."""
+    fallback_words: int = 100
+    fallback_share: float = 0.15
     drop_site_template: bool = True
     """Drop lines on at least half (and two or more) of their site's other pages
     (`features.site_evidence.template_rows`)."""
@@ -118,6 +122,8 @@ class DecisionConfig:
         _fraction(self, "threshold")
         _flag(self, "drop_repeats")
         _flag(self, "fallback")
+        _whole(self, "fallback_words", 1)
+        _fraction(self, "fallback_share")
         _flag(self, "drop_site_template")
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from storysplit import SegmentLabel, StorySplitModel
 from storysplit.features.segmentation import split_document
-from storysplit.model import FALLBACK_SHARE, LabelledSegment, join_segments
+from storysplit.features.words import words
+from storysplit.model import LabelledSegment, join_segments
 
 
 def check_split(text: str, max_chars: int) -> None:
@@ -40,10 +41,13 @@ def check_labelled(model: StorySplitModel, text: str, threshold: float | None = 
 
 def check_segments(model: StorySplitModel, text: str, labelled: list[LabelledSegment], cut: float) -> None:
     """Offsets in range, ordered, not overlapping and the segmenter's; labels follow the threshold,
-    or where no segment reaches it and the model falls back, `FALLBACK_SHARE` of the best p(main)."""
+    or where what it keeps holds fewer than `decision.fallback_words` words and the model falls
+    back, the lower of it and `decision.fallback_share` of the best p(main)."""
+    decision = model.decision
     best = max((s.probability for s in labelled), default=0.0)
-    if model.decision.fallback and best < cut:
-        cut = FALLBACK_SHARE * best
+    kept_words = sum(len(words(text[s.start : s.end])) for s in labelled if s.probability >= cut)
+    if decision.fallback and best > 0 and kept_words < decision.fallback_words:
+        cut = min(cut, decision.fallback_share * best)
     previous_end = 0
     for segment in labelled:
         assert previous_end <= segment.start < segment.end <= len(text)

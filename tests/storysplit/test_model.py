@@ -339,11 +339,45 @@ def test_with_the_fallback_a_page_always_keeps_its_most_probable_segments(
     plain = deciding(False).segment(text, threshold=strict)
     assert not any(s.label is SegmentLabel.MAIN for s in plain)
     with_fallback = deciding(True).segment(text, threshold=strict)
+    share = deciding(True).decision.fallback_share
     best = max(s.probability for s in with_fallback)
     kept = [s for s in with_fallback if s.label is SegmentLabel.MAIN]
-    assert kept and all(s.probability >= 0.5 * best for s in kept)
-    assert all(s.probability < 0.5 * best for s in with_fallback if s.label is not SegmentLabel.MAIN)
+    assert kept and all(s.probability >= share * best for s in kept)
+    assert all(s.probability < share * best for s in with_fallback if s.label is not SegmentLabel.MAIN)
     assert [s.probability for s in with_fallback] == [s.probability for s in plain]
+
+
+def test_the_fallback_acts_only_where_the_kept_segments_hold_too_few_words(
+    tiny_model: StorySplitModel,
+) -> None:
+    """Kept at the threshold: the best segment alone (11 words). Fewer than `fallback_words`: the
+    threshold falls to `fallback_share` of the best p(main); as many or more: it stays."""
+    from storysplit.sections import DecisionConfig
+
+    text = "\n".join(
+        [
+            "A story paragraph that reads like prose, with a second clause and more.",
+            "Menu",
+            "Another paragraph of the same story, told at some length for the reader.",
+            "Share this",
+        ]
+    )
+    parts = (tiny_model.labeller, tiny_model.encoder, tiny_model.segmenter, tiny_model.features)
+    probabilities = [s.probability for s in tiny_model.segment(text)]
+    best = max(probabilities)
+
+    def kept(words: int, share: float) -> list[bool]:
+        model = StorySplitModel(*parts, DecisionConfig(fallback_words=words, fallback_share=share))
+        return [s.label is SegmentLabel.MAIN for s in model.segment(text, threshold=best)]
+
+    only_best = [p >= best for p in probabilities]
+    assert sum(only_best) == 1
+    best_words = len(text.splitlines()[probabilities.index(best)].split())
+    assert kept(best_words, 0.01) == only_best  # enough words kept: untouched
+    lowered = [p >= 0.01 * best for p in probabilities]
+    assert lowered != only_best
+    assert kept(best_words + 1, 0.01) == lowered  # too few: every p >= 0.01 * best
+    assert kept(best_words + 1, 0.999) == only_best  # the lower threshold is the one used
 
 
 def test_lines_on_half_of_a_sites_other_pages_are_dropped_whatever_the_labeller_says(
