@@ -112,8 +112,8 @@ class DecisionConfig:
     fallback: bool = True
     """A page has a story: where the segments kept at the threshold hold fewer than
     `fallback_words` words, those with at least `fallback_share` of the best p(main) are kept."""
-    fallback_words: int = 100
-    fallback_share: float = 0.15
+    fallback_words: int = 75
+    fallback_share: float = 0.25
     drop_site_template: bool = True
     """Drop lines on at least half (and two or more) of their site's other pages
     (`features.site_evidence.template_rows`)."""
