@@ -18,6 +18,7 @@ computed once per split and cached, so folds only refit the labeller.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -29,6 +30,7 @@ from typing import Any
 import numpy as np
 from datasets import Dataset, concatenate_datasets
 
+from storysplit.artifact import MANIFEST
 from storysplit.config import Config, load_config
 from storysplit.errors import StorysplitError
 from storysplit.evaluation.baselines import KeepAll
@@ -46,7 +48,8 @@ from storysplit.evaluation.metrics import KIND_GROUPS, OTHER_KINDS
 from storysplit.evaluation.report import group_table
 from storysplit.evaluation.runner import WITHOUT_SITES_METHOD_NAME, SetResult, compact, evaluate_set
 from storysplit.evaluation.summary import by_language, by_renderer, site_interval, summarize
-from storysplit.model import encoder_from_config
+from storysplit.model import StorySplitModel, encoder_from_config, load_model
+from storysplit.sections import DecisionConfig
 from storysplit.train.corpus.build import load_or_build_corpus
 from storysplit.train.corpus.sources import training_data_card
 from storysplit.train.export import save_model
@@ -112,6 +115,7 @@ def run_folds(
     renderers: Sequence[str] | None = None,
     save_dir: Path | None = None,
     records: Path | None = None,
+    saved: Path | None = None,
 ) -> list[FoldResult]:
     """Train one model per held-out source and score it there (see the module docstring).
 
@@ -124,35 +128,29 @@ def run_folds(
         renderers: Score only these renderings of the held-out pages (None: all).
         save_dir: Also save each fold's model as `save_dir/<source>`, for error analysis.
         records: Append each finished fold's per-document scores here (`append_fold_records`).
+        saved: Score the fold models an earlier run saved here (its `save_dir`) instead of training
+            them, each with this config's decision: a decision rule measured out of source in
+            minutes, on the very models it was measured against.
     """
     corpus = load_or_build_corpus(config)
-    encoder = encoder_from_config(config.encoder)
     train_split = corpus["train"]
     available = sorted(set(train_split["source"]))
     held_out_sources = list(sources) if sources else available
     unknown = sorted(set(held_out_sources) - set(available))
     if unknown:
         raise StorysplitError(f"unknown source(s) {unknown}; the corpus has {available}")
-    rows = featurize_split(train_split, encoder, config, cache_dir, "featurise train")
-    document_sources, languages = np.array(train_split["source"]), np.array(train_split["language"])
+    fold_models = (
+        SavedFolds(saved, config.decision)
+        if saved is not None
+        else TrainedFolds(train_split, config, cache_dir, save_dir)
+    )
     methods: list[HtmlMethod] = [m for m in html_baselines() if m.name == "trafilatura_html"] if html else []
     wanted = set(renderers or ())
     results = []
-    document_renderers = np.array(train_split["renderer"])
     for fold in plan_folds(train_split, held_out_sources):
         started = time.perf_counter()
-        trained = training_documents(
-            document_sources, document_renderers, config.training, fold.train_documents
-        )
-        fold_rows = weigh_documents(
-            rows.select_documents(trained),
-            document_weights(document_sources[trained], languages[trained], config.training),
-        )
-        model = fit_model(fold_rows, encoder, config)
+        model, train_documents = fold_models.model(fold)
         fit_seconds = time.perf_counter() - started
-        if save_dir is not None:
-            card = training_data_card(document_sources[trained].tolist())
-            save_model(model, save_dir / fold.source, config, {"train_documents": float(len(trained))}, card)
         held_out = held_out_documents(corpus, fold)
         if renderers is not None:
             held_out = held_out.filter(lambda row: row["renderer"] in wanted)
@@ -171,15 +169,67 @@ def run_folds(
         result = compact(
             evaluate_set(eval_set, model.max_chars, text_methods, methods, config.corpus.data_dir)
         )
-        results.append(FoldResult(fold, result, len(trained), fit_seconds))
+        results.append(FoldResult(fold, result, train_documents, fit_seconds))
         if records is not None:
             append_fold_records(results[-1], records)
         print(
-            f"fold {fold.source}: {len(trained)} training documents, fit {fit_seconds:.0f} s; "
+            f"fold {fold.source}: {train_documents} training documents, fit {fit_seconds:.0f} s; "
             + fold_summary(result),
             flush=True,
         )
     return results
+
+
+class TrainedFolds:
+    """Fold models trained here, on the training split's rows less the held-out source's sites."""
+
+    def __init__(
+        self, train_split: Dataset, config: Config, cache_dir: Path | None, save_dir: Path | None
+    ) -> None:
+        self.config = config
+        self.save_dir = save_dir
+        self.encoder = encoder_from_config(config.encoder)
+        self.rows = featurize_split(train_split, self.encoder, config, cache_dir, "featurise train")
+        self.sources = np.array(train_split["source"])
+        self.languages = np.array(train_split["language"])
+        self.renderers = np.array(train_split["renderer"])
+
+    def model(self, fold: Fold) -> tuple[StorySplitModel, int]:
+        """The fold's model, and how many documents it trained on."""
+        config = self.config
+        trained = training_documents(self.sources, self.renderers, config.training, fold.train_documents)
+        fold_rows = weigh_documents(
+            self.rows.select_documents(trained),
+            document_weights(self.sources[trained], self.languages[trained], config.training),
+        )
+        model = fit_model(fold_rows, self.encoder, config)
+        if self.save_dir is not None:
+            card = training_data_card(self.sources[trained].tolist())
+            metrics = {"train_documents": float(len(trained))}
+            save_model(model, self.save_dir / fold.source, config, metrics, card)
+        return model, len(trained)
+
+
+class SavedFolds:
+    """Fold models an earlier run saved (`--save-models`), scored with another decision."""
+
+    def __init__(self, folder: Path, decision: DecisionConfig) -> None:
+        self.folder = folder
+        self.decision = decision
+
+    def model(self, fold: Fold) -> tuple[StorySplitModel, int]:
+        """The saved fold's model with this run's decision, and how many documents it trained on.
+
+        Raises:
+            StorysplitError: no model was saved for the fold.
+        """
+        path = self.folder / fold.source
+        if not (path / MANIFEST).is_file():
+            raise StorysplitError(
+                f"no saved fold model in {path}: --models names a run's --save-models folder"
+            )
+        model = load_model(path).with_decision(**dataclasses.asdict(self.decision))
+        return model, int(model.manifest.get("metrics", {}).get("train_documents", 0))
 
 
 def fold_summary(result: SetResult, renderer: str = "html_text") -> str:
@@ -404,6 +454,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--save-models", type=Path, metavar="DIR", help="save each fold's model in DIR/SOURCE"
     )
+    parser.add_argument(
+        "--models",
+        type=Path,
+        metavar="DIR",
+        help="score the fold models a run saved with --save-models DIR, with this config's decision, "
+        "instead of training them",
+    )
     parser.add_argument("--no-html", action="store_true", help="skip trafilatura on the held-out pages")
     parser.add_argument("--no-cache", action="store_true", help="recompute features instead of reusing them")
     parser.add_argument("--output", type=Path, help="report folder (default: runs/loso/<timestamp>)")
@@ -414,6 +471,8 @@ def main(argv: list[str] | None = None) -> int:
         help="an earlier run's report folder: the report adds both runs side by side",
     )
     args = parser.parse_args(argv)
+    if args.models and args.save_models:
+        parser.error("--models scores saved fold models; --save-models saves newly trained ones: pass one")
     before = read_fold_records(args.compare_with) if args.compare_with else None
     config = load_config(args.config, args.set)
     started = time.perf_counter()
@@ -428,6 +487,7 @@ def main(argv: list[str] | None = None) -> int:
         args.renderer,
         args.save_models,
         records,
+        args.models,
     )
     renderers = sorted({d.document.renderer for r in results for d in r.result.methods[0].documents})
     tables = [overview_table(results)] + [overview_table(results, name) for name in renderers]

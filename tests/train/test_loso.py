@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from datasets import Dataset
 
 from storysplit.config import TrainingConfig
+from storysplit.errors import StorysplitError
+from storysplit.sections import DecisionConfig
 from storysplit.train.featurize import LabelledRows
 from storysplit.train.fit import document_weights, training_documents, weigh_documents
-from storysplit.train.loso import comparison_tables, plan_folds
+from storysplit.train.loso import SavedFolds, comparison_tables, plan_folds
 
 SOURCES = ["wcxb", "wcxb", "cleaneval", "news-fixtures", "news-fixtures", "cleaneval", "wcxb"]
 DOMAINS = ["a.com", "shared.com", "c.org", "shared.com", "d.jp", "e.net", "f.de"]
@@ -27,6 +31,12 @@ def test_no_source_and_no_site_is_on_both_sides_of_a_fold() -> None:
     news = next(fold for fold in folds if fold.source == "news-fixtures")
     # shared.com is also a WCXB site: that WCXB page is left out of the news-fixtures fold.
     assert news.train_documents.tolist() == [0, 2, 5, 6]
+
+
+def test_scoring_saved_folds_needs_a_saved_model_for_each_fold(tmp_path: Path) -> None:
+    fold = plan_folds(Dataset.from_dict({"source": SOURCES, "domain": DOMAINS}), ["wcxb"])[0]
+    with pytest.raises(StorysplitError, match=r"no saved fold model in .*wcxb: --models names"):
+        SavedFolds(tmp_path, DecisionConfig()).model(fold)
 
 
 def _rows() -> LabelledRows:

@@ -213,7 +213,8 @@ def test_leave_one_source_out_end_to_end(trained: dict[str, Any], tmp_path: Path
         "--no-html",
         "--no-cache",
     ]
-    assert loso.main([*argv, "--output", str(tmp_path / "first")]) == 0
+    saved = tmp_path / "folds"
+    assert loso.main([*argv, "--output", str(tmp_path / "first"), "--save-models", str(saved)]) == 0
     records = loso.read_fold_records(tmp_path / "first")
     methods = {record["method"] for record in records}
     assert methods >= {
@@ -233,3 +234,14 @@ def test_leave_one_source_out_end_to_end(trained: dict[str, Any], tmp_path: Path
     )
     report = (tmp_path / "second" / "report.md").read_text(encoding="utf-8")
     assert f"## Compared with {tmp_path / 'first'}" in report and "| wcxb |" in report
+
+    def model_f1(folder: Path) -> dict[str, float]:
+        return {r["id"]: r["token_f1"] for r in loso.read_fold_records(folder) if r["method"] == "model"}
+
+    # The saved fold model, scored again without training: the same decision gives the same
+    # scores, another decision (set on the command line) other ones.
+    assert loso.main([*argv, "--output", str(tmp_path / "again"), "--models", str(saved)]) == 0
+    assert model_f1(tmp_path / "again") == pytest.approx(model_f1(tmp_path / "first"), abs=1e-9)
+    strict = ["--set", "decision.threshold=0.999", "--set", "decision.fallback=false"]
+    assert loso.main([*argv, "--output", str(tmp_path / "strict"), "--models", str(saved), *strict]) == 0
+    assert model_f1(tmp_path / "strict") != pytest.approx(model_f1(tmp_path / "first"), abs=1e-9)
