@@ -46,7 +46,13 @@ from storysplit.evaluation.methods import (
 )
 from storysplit.evaluation.metrics import KIND_GROUPS, OTHER_KINDS
 from storysplit.evaluation.report import group_table
-from storysplit.evaluation.runner import WITHOUT_SITES_METHOD_NAME, SetResult, compact, evaluate_set
+from storysplit.evaluation.runner import (
+    ORACLE_METHOD_NAME,
+    WITHOUT_SITES_METHOD_NAME,
+    SetResult,
+    compact,
+    evaluate_set,
+)
 from storysplit.evaluation.summary import by_language, by_renderer, site_interval, summarize
 from storysplit.model import StorySplitModel, encoder_from_config, load_model
 from storysplit.sections import DecisionConfig
@@ -305,6 +311,46 @@ def overview_table(results: Sequence[FoldResult], renderer: str | None = None) -
     return "\n".join(lines) + "\n"
 
 
+FAILED_PAGE_F1 = 0.5
+"""A page the model scores under this token F1 lost its story, or kept a block of boilerplate as
+its story: a failure of the whole page, not of a few lines."""
+
+
+def gap_table(results: Sequence[FoldResult], renderer: str = "html_text") -> str:
+    """Per held-out source, where the model's gap to the oracle is: the pages it failed
+    (`FAILED_PAGE_F1`) and what they cost the mean, and the rest, spread over lines of the others."""
+    lines = [
+        f"Where the gap to the oracle is (renderer {renderer}; failed: token F1 under {FAILED_PAGE_F1}):",
+        "",
+        "| held-out source | pages | model | oracle | gap | failed pages | their loss | the rest |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for fold_result in results:
+        result = fold_result.result
+        oracle = {
+            d.document.id: d.tokens.f1
+            for d in result.method(ORACLE_METHOD_NAME).documents
+            if d.document.renderer == renderer
+        }
+        model = [
+            (d.tokens.f1, oracle[d.document.id])
+            for d in result.method(MODEL_METHOD_NAME).documents
+            if d.document.id in oracle
+        ]
+        if not model:
+            continue
+        n = len(model)
+        gap = sum(best - f1 for f1, best in model) / n
+        failed = [(f1, best) for f1, best in model if f1 < FAILED_PAGE_F1]
+        lost = sum(best - f1 for f1, best in failed) / n
+        lines.append(
+            f"| {fold_result.fold.source} | {n} | {sum(f1 for f1, _ in model) / n:.3f} | "
+            f"{sum(best for _, best in model) / n:.3f} | {gap:.3f} | {len(failed)} ({len(failed) / n:.1%}) | "
+            f"{lost:.3f} | {gap - lost:.3f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def fold_tables(results: Sequence[FoldResult]) -> str:
     """Per held-out source: token F1 by renderer and by language, every method beside the model."""
     parts = []
@@ -491,6 +537,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     renderers = sorted({d.document.renderer for r in results for d in r.result.methods[0].documents})
     tables = [overview_table(results)] + [overview_table(results, name) for name in renderers]
+    tables += [gap_table(results, name) for name in renderers]
     markdown = "\n".join(tables) + "\n" + fold_tables(results)
     output.mkdir(parents=True, exist_ok=True)
     context = [

@@ -163,3 +163,25 @@ def test_pages_of_one_site_have_no_interval() -> None:
     after = [_record("nf", "model", 0.6, page=page) for page in ("a", "b")]
     table = comparison_tables(before, after, {"a": "x.com", "b": "x.com"})
     assert "| nf | 2 | 0.500 (0.500, 0.500) | **0.600 (0.600, 0.600)** | – |" in table
+
+
+def test_the_gap_table_counts_failed_pages_and_what_they_cost() -> None:
+    """Four pages: the oracle scores 1.0 on each; the model 0.9, 0.8, 0.3 and 0.0. The gap is 0.5
+    a page; the two failed pages (under 0.5) cost 0.425 of it, the others 0.075."""
+    from types import SimpleNamespace
+
+    from storysplit.train.loso import Fold, FoldResult, gap_table
+
+    def page(i: int, f1: float) -> SimpleNamespace:
+        return SimpleNamespace(
+            document=SimpleNamespace(id=f"p{i}", renderer="html_text"), tokens=SimpleNamespace(f1=f1)
+        )
+
+    methods = {
+        "model": [page(i, f1) for i, f1 in enumerate([0.9, 0.8, 0.3, 0.0])],
+        "oracle": [page(i, 1.0) for i in range(4)],
+    }
+    result = SimpleNamespace(method=lambda name: SimpleNamespace(documents=methods[name]))
+    fold = FoldResult(Fold("wcxb", np.arange(0), frozenset()), result, 10, 0.0)  # type: ignore[arg-type]
+    row = gap_table([fold]).splitlines()[-1]
+    assert row == "| wcxb | 4 | 0.500 | 1.000 | 0.500 | 2 (50.0%) | 0.425 | 0.075 |"
