@@ -234,13 +234,9 @@ class StorySplitModel:
         """
         keep = probabilities >= threshold
         decision = self.decision
-        if (
-            decision.fallback
-            and probabilities.size
-            and probabilities.max() > 0
-            and words[keep].sum() < decision.fallback_words
-        ):
-            keep = probabilities >= min(threshold, decision.fallback_share * float(probabilities.max()))
+        best = float(probabilities.max()) if probabilities.size else 0.0
+        if decision.fallback and best > 0 and words[keep].sum() < decision.fallback_words:
+            keep = probabilities >= min(threshold, decision.fallback_share * best)
         return [_LABELS[kept] for kept in keep.tolist()]
 
     def _probabilities(
