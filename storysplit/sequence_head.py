@@ -54,6 +54,10 @@ class _Layer:
             bias[: 2 * h] *= -1.0
             self.input_weight.append(weight)
             self.input_bias.append(bias)
+        self.pooled_weight: list[np.ndarray] | None = None
+        if layer > 0 and self.input_weight[0].shape[0] == 4 * h:  # reads the page's mean state too
+            self.pooled_weight = [weight[2 * h :].copy() for weight in self.input_weight]
+            self.input_weight = [weight[: 2 * h].copy() for weight in self.input_weight]
         recurrent = np.zeros((2, h + 1, 3 * h), dtype=np.float32)  # (direction, state and 1, gates)
         for k, direction in enumerate(DIRECTIONS):
             recurrent[k, :h] = get(direction, "weight_hh").T
@@ -65,9 +69,12 @@ class _Layer:
         """(n_rows, input width) → (n_rows, 2 H): each row's forward and backward state."""
         h = self.hidden
         gates = np.empty((2, plan.rows, 3 * h), dtype=np.float32)
+        means = plan.document_means(inputs) if self.pooled_weight is not None else None
         for k, order in enumerate((plan.forward, plan.backward)):
             np.matmul(inputs[order], self.input_weight[k], out=gates[k])
             gates[k] += self.input_bias[k]
+            if means is not None and self.pooled_weight is not None:
+                gates[k] += (means @ self.pooled_weight[k])[plan.document]
         states = np.empty((2, plan.rows, h + 1), dtype=np.float32)
         states[..., h] = 1.0
         widest = int(plan.active[0]) if plan.active.size else 0
@@ -123,6 +130,17 @@ class _StepPlan:
         document = np.concatenate([order[:active] for active in self.active]) if steps else np.zeros(0, int)
         self.forward = starts[document] + step_of
         self.backward = starts[document] + lengths[document] - 1 - step_of
+        self.document = document
+        self.lengths = lengths
+        self.offsets = starts
+
+    def document_means(self, rows: np.ndarray) -> np.ndarray:
+        """(n_documents, width): each document's mean row (zeros for an empty one)."""
+        means = np.zeros((len(self.lengths), rows.shape[1]), dtype=np.float32)
+        for index, (start, length) in enumerate(zip(self.offsets.tolist(), self.lengths.tolist(), strict=True)):
+            if length:
+                means[index] = rows[start : start + length].mean(axis=0)
+        return means
 
 
 class SequenceHead:
@@ -225,7 +243,9 @@ def head_from_arrays(arrays: dict[str, np.ndarray]) -> SequenceHead:
         "out.bias": (1 + len(regions),),
     }
     for layer in range(layers):
-        width = projection if layer == 0 else 2 * hidden
+        width = projection if layer == 0 else arrays[f"gru.{layer}.forward.weight_ih"].shape[1]
+        if layer > 0 and width not in (2 * hidden, 4 * hidden):
+            raise ValueError(f"GRU layer {layer} reads {width} columns, expected {2 * hidden} or {4 * hidden}")
         for direction in DIRECTIONS:
             prefix = f"gru.{layer}.{direction}."
             expected |= {

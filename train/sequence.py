@@ -48,29 +48,55 @@ class _PageGRU(nn.Module):
     scale: torch.Tensor
 
     def __init__(
-        self, n_features: int, projection: int, hidden: int, layers: int, dropout: float, outputs: int
+        self,
+        n_features: int,
+        projection: int,
+        hidden: int,
+        layers: int,
+        dropout: float,
+        outputs: int,
+        pooled: bool = False,
     ) -> None:
         super().__init__()
         self.register_buffer("mean", torch.zeros(n_features))
         self.register_buffer("scale", torch.ones(n_features))
         self.project = nn.Linear(n_features, projection)
-        self.gru = nn.GRU(
-            projection,
-            hidden,
-            num_layers=layers,
-            bidirectional=True,
-            batch_first=True,
-            dropout=dropout if layers > 1 else 0.0,
-        )
+        self.pooled = pooled
+        if pooled:  # each layer after the first also reads the page's mean state
+            self.grus = nn.ModuleList(
+                nn.GRU(projection if layer == 0 else 4 * hidden, hidden, batch_first=True, bidirectional=True)
+                for layer in range(layers)
+            )
+        else:
+            self.gru = nn.GRU(
+                projection,
+                hidden,
+                num_layers=layers,
+                bidirectional=True,
+                batch_first=True,
+                dropout=dropout if layers > 1 else 0.0,
+            )
         self.dropout = nn.Dropout(dropout)
         self.out = nn.Linear(2 * hidden + projection, outputs)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """(batch, steps, n_features) padded rows and (batch,) lengths → (batch, steps, outputs)."""
         projected = self.dropout(torch.relu(self.project((x - self.mean) / self.scale)))
-        packed = pack_padded_sequence(projected, lengths, batch_first=True, enforce_sorted=False)
-        states, _ = self.gru(packed)
-        states, _ = pad_packed_sequence(states, batch_first=True, total_length=x.shape[1])
+        if not self.pooled:
+            packed = pack_padded_sequence(projected, lengths, batch_first=True, enforce_sorted=False)
+            states, _ = self.gru(packed)
+            states, _ = pad_packed_sequence(states, batch_first=True, total_length=x.shape[1])
+            return self.out(self.dropout(torch.cat([states, projected], dim=-1)))
+        states = projected
+        mask = _mask(lengths, x.shape[1])[..., None]
+        for layer, gru in enumerate(self.grus):
+            if layer > 0:
+                states = self.dropout(states)
+                mean = (states * mask).sum(dim=1) / lengths[:, None].to(states.dtype)
+                states = torch.cat([states, mean[:, None, :].expand_as(states)], dim=-1)
+            packed = pack_padded_sequence(states, lengths, batch_first=True, enforce_sorted=False)
+            states, _ = gru(packed)
+            states, _ = pad_packed_sequence(states, batch_first=True, total_length=x.shape[1])
         return self.out(self.dropout(torch.cat([states, projected], dim=-1)))
 
 
@@ -103,6 +129,7 @@ class SequenceLabeller(ClassifierMixin, BaseEstimator):
         weight_decay: float = 1e-4,
         batch_rows: int = 8192,
         region_weight: float = 0.5,
+        pooled: bool = False,
         seed: int = 13,
         verbose: bool = True,
     ) -> None:
@@ -115,6 +142,7 @@ class SequenceLabeller(ClassifierMixin, BaseEstimator):
         self.weight_decay = weight_decay
         self.batch_rows = batch_rows
         self.region_weight = region_weight
+        self.pooled = pooled
         self.seed = seed
         self.verbose = verbose
 
@@ -154,6 +182,7 @@ class SequenceLabeller(ClassifierMixin, BaseEstimator):
             self.layers,
             self.dropout,
             1 + len(REGIONS),
+            self.pooled,
         )
         mean, scale = _standardisation(documents)
         module.mean.copy_(torch.from_numpy(mean))
@@ -258,7 +287,8 @@ class SequenceLabeller(ClassifierMixin, BaseEstimator):
         for layer in range(self.layers):
             for direction, suffix in (("forward", ""), ("backward", "_reverse")):
                 for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-                    arrays[f"gru.{layer}.{direction}.{name}"] = state[f"gru.{name}_l{layer}{suffix}"]
+                    source = f"grus.{layer}.{name}_l0{suffix}" if self.pooled else f"gru.{name}_l{layer}{suffix}"
+                    arrays[f"gru.{layer}.{direction}.{name}"] = state[source]
         return {
             name: value.astype(np.float32) if value.dtype == np.float64 else value
             for name, value in arrays.items()
