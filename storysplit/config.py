@@ -73,7 +73,6 @@ class LabellerConfig(_Section):
     weight_decay: float = Field(1e-4, ge=0.0)
     batch_rows: int = Field(8192, ge=64)
     region_weight: float = Field(0.5, ge=0.0)
-    pooled: bool = False
 
 
 class TrainingConfig(_Section):

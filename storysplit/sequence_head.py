@@ -5,9 +5,10 @@ a fraction of a second without torch and must never unpickle, so the fitted weig
 plain arrays (`.npz`, read with `allow_pickle=False`) and the network is recomputed here: one
 matrix product projects every segment of every document at once, then the recurrence steps
 through the documents, all documents and both directions in each step (documents sorted by
-length, so the documents still running are always a prefix). The arithmetic follows torch's GRU
-(gates r, z, n; r applied to the hidden part of n after its bias), so the output equals torch's
-within `TOLERANCE` (checked when a model is saved).
+length, so the documents still running are always a prefix); a layer above the first adds its
+document's mean state below, once per document, to each row's gates. The arithmetic follows
+torch's GRU (gates r, z, n; r applied to the hidden part of n after its bias), so the output equals
+torch's within `TOLERANCE` (checked when a model is saved).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import numpy as np
 from storysplit.errors import ModelLoadError
 
 FORMAT = "storysplit-sequence-head"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: each GRU layer after the first also reads the mean of the layer below over the page."""
 TOLERANCE = 1e-5
 """Largest difference in p(main) allowed between this runtime and the torch labeller."""
 DIRECTIONS = ("forward", "backward")
@@ -54,10 +56,12 @@ class _Layer:
             bias[: 2 * h] *= -1.0
             self.input_weight.append(weight)
             self.input_bias.append(bias)
-        self.pooled_weight: list[np.ndarray] | None = None
-        if layer > 0 and self.input_weight[0].shape[0] == 4 * h:  # reads the page's mean state too
-            self.pooled_weight = [weight[2 * h :].copy() for weight in self.input_weight]
-            self.input_weight = [weight[: 2 * h].copy() for weight in self.input_weight]
+        # Above the first layer, the input is [row's state ; page's mean state]: the mean's part of
+        # the product is one row per document, added to each of its rows' gates.
+        width = self.input_weight[0].shape[0] // 2
+        self.page_weight = [weight[width:].copy() for weight in self.input_weight] if layer else None
+        if layer:
+            self.input_weight = [weight[:width].copy() for weight in self.input_weight]
         recurrent = np.zeros((2, h + 1, 3 * h), dtype=np.float32)  # (direction, state and 1, gates)
         for k, direction in enumerate(DIRECTIONS):
             recurrent[k, :h] = get(direction, "weight_hh").T
@@ -69,12 +73,12 @@ class _Layer:
         """(n_rows, input width) → (n_rows, 2 H): each row's forward and backward state."""
         h = self.hidden
         gates = np.empty((2, plan.rows, 3 * h), dtype=np.float32)
-        means = plan.document_means(inputs) if self.pooled_weight is not None else None
+        page = plan.document_means(inputs) if self.page_weight is not None else None
         for k, order in enumerate((plan.forward, plan.backward)):
             np.matmul(inputs[order], self.input_weight[k], out=gates[k])
             gates[k] += self.input_bias[k]
-            if means is not None and self.pooled_weight is not None:
-                gates[k] += (means @ self.pooled_weight[k])[plan.document]
+            if page is not None and self.page_weight is not None:
+                gates[k] += (page @ self.page_weight[k])[plan.document]
         states = np.empty((2, plan.rows, h + 1), dtype=np.float32)
         states[..., h] = 1.0
         widest = int(plan.active[0]) if plan.active.size else 0
@@ -131,11 +135,13 @@ class _StepPlan:
         self.forward = starts[document] + step_of
         self.backward = starts[document] + lengths[document] - 1 - step_of
         self.document = document
+        """For each position of the layout, the document its row belongs to."""
         self.lengths = lengths
         self.offsets = starts
 
     def document_means(self, rows: np.ndarray) -> np.ndarray:
-        """(n_documents, width): each document's mean row (zeros for an empty one)."""
+        """(n_documents, width): each document's mean row, `rows` in input order (zeros for an
+        empty document, whose mean is never read)."""
         means = np.zeros((len(self.lengths), rows.shape[1]), dtype=np.float32)
         for index, (start, length) in enumerate(zip(self.offsets.tolist(), self.lengths.tolist(), strict=True)):
             if length:
@@ -243,9 +249,7 @@ def head_from_arrays(arrays: dict[str, np.ndarray]) -> SequenceHead:
         "out.bias": (1 + len(regions),),
     }
     for layer in range(layers):
-        width = projection if layer == 0 else arrays[f"gru.{layer}.forward.weight_ih"].shape[1]
-        if layer > 0 and width not in (2 * hidden, 4 * hidden):
-            raise ValueError(f"GRU layer {layer} reads {width} columns, expected {2 * hidden} or {4 * hidden}")
+        width = projection if layer == 0 else 4 * hidden  # above the first: row state ; page mean
         for direction in DIRECTIONS:
             prefix = f"gru.{layer}.{direction}."
             expected |= {

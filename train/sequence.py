@@ -37,9 +37,12 @@ PROGRESS_SECONDS = 30.0
 
 
 class _PageGRU(nn.Module):
-    """Standardise → project (ReLU) → bidirectional GRU → [GRU state ; projection] → logits.
+    """Standardise → project (ReLU) → bidirectional GRU layers → [last state ; projection] → logits.
 
-    Output column 0 is the main logit, the others the region logits in `REGIONS` order. The
+    Each layer after the first reads, beside each row's state from the layer below, the mean of
+    that layer's states over the whole page: a summary of the page the recurrence would otherwise
+    have to carry from one end to the other (whether it has a comment thread, how long its story
+    is). Output column 0 is the main logit, the others the region logits in `REGIONS` order. The
     projection also reaches the output directly, so a segment's own evidence need not pass
     through the recurrent state.
     """
@@ -48,52 +51,29 @@ class _PageGRU(nn.Module):
     scale: torch.Tensor
 
     def __init__(
-        self,
-        n_features: int,
-        projection: int,
-        hidden: int,
-        layers: int,
-        dropout: float,
-        outputs: int,
-        pooled: bool = False,
+        self, n_features: int, projection: int, hidden: int, layers: int, dropout: float, outputs: int
     ) -> None:
         super().__init__()
         self.register_buffer("mean", torch.zeros(n_features))
         self.register_buffer("scale", torch.ones(n_features))
         self.project = nn.Linear(n_features, projection)
-        self.pooled = pooled
-        if pooled:  # each layer after the first also reads the page's mean state
-            self.grus = nn.ModuleList(
-                nn.GRU(projection if layer == 0 else 4 * hidden, hidden, batch_first=True, bidirectional=True)
-                for layer in range(layers)
-            )
-        else:
-            self.gru = nn.GRU(
-                projection,
-                hidden,
-                num_layers=layers,
-                bidirectional=True,
-                batch_first=True,
-                dropout=dropout if layers > 1 else 0.0,
-            )
+        self.grus = nn.ModuleList(
+            nn.GRU(projection if layer == 0 else 4 * hidden, hidden, batch_first=True, bidirectional=True)
+            for layer in range(layers)
+        )
         self.dropout = nn.Dropout(dropout)
         self.out = nn.Linear(2 * hidden + projection, outputs)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """(batch, steps, n_features) padded rows and (batch,) lengths → (batch, steps, outputs)."""
         projected = self.dropout(torch.relu(self.project((x - self.mean) / self.scale)))
-        if not self.pooled:
-            packed = pack_padded_sequence(projected, lengths, batch_first=True, enforce_sorted=False)
-            states, _ = self.gru(packed)
-            states, _ = pad_packed_sequence(states, batch_first=True, total_length=x.shape[1])
-            return self.out(self.dropout(torch.cat([states, projected], dim=-1)))
-        states = projected
         mask = _mask(lengths, x.shape[1])[..., None]
+        states = projected
         for layer, gru in enumerate(self.grus):
             if layer > 0:
                 states = self.dropout(states)
-                mean = (states * mask).sum(dim=1) / lengths[:, None].to(states.dtype)
-                states = torch.cat([states, mean[:, None, :].expand_as(states)], dim=-1)
+                page = (states * mask).sum(dim=1) / lengths[:, None].to(states.dtype)
+                states = torch.cat([states, page[:, None, :].expand_as(states)], dim=-1)
             packed = pack_padded_sequence(states, lengths, batch_first=True, enforce_sorted=False)
             states, _ = gru(packed)
             states, _ = pad_packed_sequence(states, batch_first=True, total_length=x.shape[1])
@@ -107,7 +87,7 @@ class SequenceLabeller(ClassifierMixin, BaseEstimator):
         hidden_size: GRU state per direction.
         layers: Stacked bidirectional GRU layers.
         projection_size: Width of the ReLU projection of the standardised rows.
-        dropout: Dropout on the projection and the GRU output (and between GRU layers).
+        dropout: Dropout on the projection and the GRU output, and between GRU layers.
         epochs: Passes over the training documents.
         learning_rate: AdamW's peak learning rate (linear warm-up over the first 5% of steps,
             then cosine decay to a tenth of it).
@@ -129,7 +109,6 @@ class SequenceLabeller(ClassifierMixin, BaseEstimator):
         weight_decay: float = 1e-4,
         batch_rows: int = 8192,
         region_weight: float = 0.5,
-        pooled: bool = False,
         seed: int = 13,
         verbose: bool = True,
     ) -> None:
@@ -142,7 +121,6 @@ class SequenceLabeller(ClassifierMixin, BaseEstimator):
         self.weight_decay = weight_decay
         self.batch_rows = batch_rows
         self.region_weight = region_weight
-        self.pooled = pooled
         self.seed = seed
         self.verbose = verbose
 
@@ -182,7 +160,6 @@ class SequenceLabeller(ClassifierMixin, BaseEstimator):
             self.layers,
             self.dropout,
             1 + len(REGIONS),
-            self.pooled,
         )
         mean, scale = _standardisation(documents)
         module.mean.copy_(torch.from_numpy(mean))
@@ -287,8 +264,7 @@ class SequenceLabeller(ClassifierMixin, BaseEstimator):
         for layer in range(self.layers):
             for direction, suffix in (("forward", ""), ("backward", "_reverse")):
                 for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-                    source = f"grus.{layer}.{name}_l0{suffix}" if self.pooled else f"gru.{name}_l{layer}{suffix}"
-                    arrays[f"gru.{layer}.{direction}.{name}"] = state[source]
+                    arrays[f"gru.{layer}.{direction}.{name}"] = state[f"grus.{layer}.{name}_l0{suffix}"]
         return {
             name: value.astype(np.float32) if value.dtype == np.float64 else value
             for name, value in arrays.items()

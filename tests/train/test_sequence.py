@@ -86,7 +86,7 @@ def test_fitting_twice_with_one_seed_gives_the_same_weights() -> None:
         np.testing.assert_array_equal(first[name], second[name], err_msg=name)
 
 
-@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("layers", [1, 2, 3])
 def test_the_numpy_runtime_equals_torch(layers: int) -> None:
     """Documents of one row to long ones, in one batch: the recurrence runs them side by side."""
     random = np.random.default_rng(5)
@@ -102,6 +102,33 @@ def test_the_numpy_runtime_equals_torch(layers: int) -> None:
     np.testing.assert_allclose(one_by_one, head.predict_proba(documents)[:, 1], atol=1e-6)
     with_empty = head.predict_proba([documents[0], documents[0][:0], documents[2]])
     assert with_empty.shape == (301, 2)
+
+
+def _page_mean_pages(count: int, seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Pages whose rows are all main or all boilerplate by the sign of one column's mean over the
+    whole page: no row or window shows it, the page does (a page that is a list, not a story)."""
+    random = np.random.default_rng(seed)
+    documents, labels = [], []
+    for _ in range(count):
+        n = int(random.integers(30, 120))
+        rows = random.normal(size=(n, 6)).astype(np.float32)
+        rows[:, 0] += random.choice([-0.4, 0.4])
+        documents.append(rows)
+        labels.append(np.full(n, int(rows[:, 0].mean() > 0)))
+    return documents, labels
+
+
+def test_layers_above_the_first_read_the_whole_page() -> None:
+    documents, labels = _page_mean_pages(300, 8)
+    labeller = SequenceLabeller(**{**SMALL, "layers": 2}, epochs=8, learning_rate=0.01, batch_rows=1024)
+    labeller.fit(documents, labels)
+    test_documents, test_labels = _page_mean_pages(60, 9)
+    accuracy = (labeller.predict(test_documents) == np.concatenate(test_labels)).mean()
+    assert accuracy > 0.9, accuracy
+    arrays = labeller.to_arrays()
+    assert arrays["gru.1.forward.weight_ih"].shape == (3 * 12, 4 * 12)  # row state ; page mean
+    with pytest.raises(ValueError, match=r"'gru\.1\.forward\.weight_ih' has shape"):
+        head_from_arrays({**arrays, "gru.1.forward.weight_ih": arrays["gru.1.forward.weight_ih"][:, :24]})
 
 
 def test_the_runtime_refuses_bad_rows_and_bad_arrays(tmp_path) -> None:
