@@ -143,7 +143,8 @@ class _StepPlan:
         """(n_documents, width): each document's mean row, `rows` in input order (zeros for an
         empty document, whose mean is never read)."""
         means = np.zeros((len(self.lengths), rows.shape[1]), dtype=np.float32)
-        for index, (start, length) in enumerate(zip(self.offsets.tolist(), self.lengths.tolist(), strict=True)):
+        bounds = zip(self.offsets.tolist(), self.lengths.tolist(), strict=True)
+        for index, (start, length) in enumerate(bounds):
             if length:
                 means[index] = rows[start : start + length].mean(axis=0)
         return means
@@ -228,7 +229,11 @@ def head_from_arrays(arrays: dict[str, np.ndarray]) -> SequenceHead:
         ValueError: an array is missing, unexpected, not finite, or of the wrong kind or shape.
     """
     if str(arrays.get("format", "")) != FORMAT or int(arrays.get("version", -1)) != FORMAT_VERSION:
-        raise ValueError(f"expected format {FORMAT!r} version {FORMAT_VERSION}")
+        found = f"{arrays.get('format', 'none')!s} version {arrays.get('version', 'none')!s}"
+        raise ValueError(
+            f"expected format {FORMAT!r} version {FORMAT_VERSION}, found {found} (a model trained by "
+            "another version of storysplit: retrain it with this one)"
+        )
     layers = _count_layers(arrays)
     if layers < 1:
         raise ValueError("no GRU layer")
